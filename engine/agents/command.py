@@ -1,0 +1,82 @@
+"""Agents that are programs: Claude Code, codex, aider, gemini, or a bash script (the shell profile).
+
+The program runs in the task's worktree in its own process group. Standard output is parsed by
+the profile's output format into readable lines and usage; standard error is shown as it is.
+"""
+from __future__ import annotations
+
+from engine.agents.base import AgentContext, AgentExit, CannotTakeMessage
+from engine.output_formats import make_parser
+from engine.process import GroupProcess
+from engine.profiles import AgentProfile
+
+
+class CommandAgent:
+    def __init__(self, profile: AgentProfile, ctx: AgentContext) -> None:
+        self.profile = profile
+        self.ctx = ctx
+        self.accepts_messages = profile.follow_up == "stdin"
+        self._parser = make_parser(profile.output)
+        self._plain = profile.output == "text"
+        self._final = ""
+        self._proc: GroupProcess | None = None
+        self._stopped = False
+
+    async def run(self) -> AgentExit:
+        argv = self.profile.command(self.ctx.prompt)
+        self._proc = await GroupProcess.start(
+            argv, self.ctx.workdir, self.ctx.env, self._on_lines, stdin=self.accepts_messages
+        )
+        if self._stopped:  # stop() arrived while the program was starting
+            await self._proc.terminate(0.5)
+        code = await self._proc.wait()
+        return AgentExit(code, self._final)
+
+    def _on_lines(self, stream: str, lines: list[str]) -> None:
+        if stream != "stdout":
+            self.ctx.emit_lines(stream, lines)
+            return
+        if self._plain:
+            for line in reversed(lines):
+                if line.strip():
+                    self._final = line
+                    break
+            self.ctx.emit_lines("stdout", lines)
+            return
+        shown: list[str] = []
+        parse = self._parser.parse
+        for line in lines:
+            parsed = parse(line)
+            shown.extend(parsed.lines)
+            if parsed.usage is not None:
+                self.ctx.report_usage(parsed.usage)
+            if parsed.final_message is not None:
+                self._final = parsed.final_message
+        if shown:
+            self.ctx.emit_lines("agent", shown)
+
+    def pause(self) -> None:
+        if self._proc is not None:
+            self._proc.pause()
+
+    def resume(self) -> None:
+        if self._proc is not None:
+            self._proc.resume()
+
+    async def stop(self, grace: float) -> None:
+        self._stopped = True
+        if self._proc is not None:
+            await self._proc.terminate(grace)
+
+    async def send(self, text: str) -> None:
+        if not self.accepts_messages:
+            raise CannotTakeMessage(
+                f"agent profile {self.profile.name!r} does not take follow-up messages "
+                "(set follow_up = \"stdin\" in its profile if the program reads its input)"
+            )
+        if self._proc is None:
+            raise CannotTakeMessage("the agent has not started yet")
+        try:
+            await self._proc.write_line(text)
+        except (BrokenPipeError, ConnectionResetError):
+            raise CannotTakeMessage("the agent closed its input; it takes no more messages") from None

@@ -1,0 +1,212 @@
+"""What the engine tells the world, and the bus that carries it.
+
+Every event is a small frozen dataclass with the wall-clock time it happened (``at``, seconds since
+the epoch). Consumers (the store, the TUI, the headless printer) subscribe to an :class:`EventBus`
+and read events in order; the engine never waits for a consumer.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import AsyncIterator
+
+from engine.states import TaskState
+
+
+def _now() -> float:
+    return time.time()
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    run_id: str
+    repo: str
+    base_commit: str
+    tasks: tuple["TaskInfo", ...]
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    """The static facts of one task of the plan, as the run starts."""
+
+    id: str
+    title: str
+    agent: str
+    prompt: str
+    depends_on: tuple[str, ...]
+    timeout: float | None
+    retries: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStateChanged:
+    task_id: str
+    old: TaskState
+    new: TaskState
+    attempt: int
+    reason: str = ""
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class LogLines:
+    """A batch of complete lines a task wrote, in order, all read at time ``at``.
+
+    ``stream`` is ``stdout`` or ``stderr`` for the agent's own output, ``agent`` for readable lines
+    made from a structured output format, and ``engine`` for what the engine says about the task.
+    """
+
+    task_id: str
+    stream: str
+    lines: tuple[str, ...]
+    attempt: int = 0
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageUpdate:
+    """The task's usage so far (totals over all its attempts, not a delta)."""
+
+    task_id: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cache_write: int = 0
+    cache_read: int = 0
+    cost_usd: float | None = None  # None: cost unknown (never a made-up number)
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    path: str
+    added: int | None  # None for a binary file
+    removed: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    """A finished attempt of a task: where its work is and how big it is."""
+
+    task_id: str
+    state: TaskState
+    attempt: int
+    branch: str
+    worktree: str
+    start_commit: str
+    head_commit: str
+    files: tuple[FileStat, ...]
+    exit_code: int | None
+    final_message: str = ""
+    at: float = field(default_factory=_now)
+
+    @property
+    def added(self) -> int:
+        return sum(f.added or 0 for f in self.files)
+
+    @property
+    def removed(self) -> int:
+        return sum(f.removed or 0 for f in self.files)
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    run_id: str
+    states: dict[str, TaskState]
+    at: float = field(default_factory=_now)
+
+
+Event = RunStarted | TaskStateChanged | LogLines | UsageUpdate | TaskResult | RunFinished
+
+
+class Subscription:
+    """One consumer's view of the bus: an async iterator over the events published after it began.
+
+    The queue is unbounded on purpose: the engine must never block on a slow consumer. A consumer that
+    wants to coalesce reads several events at once with :meth:`get_batch`.
+    """
+
+    def __init__(self, bus: "EventBus") -> None:
+        self._bus = bus
+        self._items: deque[Event | None] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self.closed = False
+
+    def _push(self, event: Event | None) -> None:
+        self._items.append(event)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _wait(self) -> None:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    async def get(self) -> Event | None:
+        """The next event, or None once the bus is closed and everything was read."""
+        await self._wait()
+        event = self._items.popleft()
+        if event is None:
+            self.closed = True
+        return event
+
+    async def get_batch(self, limit: int = 1000) -> list[Event]:
+        """Every event waiting (at most ``limit``), waiting for at least one; [] once closed."""
+        if self.closed:
+            return []
+        await self._wait()
+        out: list[Event] = []
+        items = self._items
+        while items and len(out) < limit:
+            event = items.popleft()
+            if event is None:
+                self.closed = True
+                break
+            out.append(event)
+        return out
+
+    def pending(self) -> int:
+        return len(self._items)
+
+    def unsubscribe(self) -> None:
+        self._bus._subs.discard(self)
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Event]:
+        while True:
+            event = await self.get()
+            if event is None:
+                return
+            yield event
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._subs: set[Subscription] = set()
+        self._closed = False
+
+    def subscribe(self) -> Subscription:
+        sub = Subscription(self)
+        if self._closed:
+            sub._push(None)
+        else:
+            self._subs.add(sub)
+        return sub
+
+    def publish(self, event: Event) -> None:
+        for sub in self._subs:
+            sub._push(event)
+
+    def close(self) -> None:
+        """Tell every subscriber that nothing more will come."""
+        self._closed = True
+        for sub in self._subs:
+            sub._push(None)

@@ -1,0 +1,58 @@
+"""Task states and the transitions allowed between them.
+
+An invalid transition is a bug in the engine, so it raises instead of being ignored.
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class TaskState(str, Enum):
+    PENDING = "pending"
+    READY = "ready"
+    RUNNING = "running"
+    PAUSED = "paused"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:  # so f-strings show "running", not "TaskState.RUNNING"
+        return self.value
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL = frozenset(
+    {TaskState.SUCCEEDED, TaskState.FAILED, TaskState.TIMED_OUT, TaskState.CANCELLED, TaskState.SKIPPED}
+)
+
+_S = TaskState
+TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
+    _S.PENDING: frozenset({_S.READY, _S.SKIPPED, _S.CANCELLED}),
+    # ready -> failed: the task could not start (agent program missing, merge conflict of its dependencies).
+    _S.READY: frozenset({_S.RUNNING, _S.FAILED, _S.CANCELLED}),
+    _S.RUNNING: frozenset({_S.PAUSED, _S.SUCCEEDED, _S.FAILED, _S.TIMED_OUT, _S.CANCELLED}),
+    _S.PAUSED: frozenset({_S.RUNNING, _S.FAILED, _S.TIMED_OUT, _S.CANCELLED}),
+    _S.SUCCEEDED: frozenset(),
+    # automatic retry goes straight back to running; a retry asked for by the developer goes to ready.
+    _S.FAILED: frozenset({_S.RUNNING, _S.READY}),
+    _S.TIMED_OUT: frozenset({_S.RUNNING, _S.READY}),
+    _S.CANCELLED: frozenset({_S.READY}),
+    # a skipped task comes back when the dependency that failed is retried.
+    _S.SKIPPED: frozenset({_S.PENDING}),
+}
+
+
+class InvalidTransition(RuntimeError):
+    def __init__(self, task_id: str, old: TaskState, new: TaskState) -> None:
+        super().__init__(f"task {task_id!r}: invalid state transition {old} -> {new}")
+        self.task_id, self.old, self.new = task_id, old, new
+
+
+def check_transition(task_id: str, old: TaskState, new: TaskState) -> None:
+    if new not in TRANSITIONS[old]:
+        raise InvalidTransition(task_id, old, new)

@@ -1,0 +1,233 @@
+"""One git worktree per task, outside the user's checkout, on branch ``cockpit/<run>/<task>``.
+
+A task's worktree starts from the run's base commit plus the branches of the tasks it depends
+on (merged in order). When the agent stops, whatever it left uncommitted is committed on the task
+branch. The user's own checkout is never touched: only refs and ``.git/worktrees`` change.
+
+Every function here blocks (it runs git); the engine calls them in a worker thread.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+import platformdirs
+
+from engine.errors import RepoError
+from engine.events import FileStat
+
+BRANCH_PREFIX = "cockpit/"
+FALLBACK_NAME = "Session Cockpit"
+FALLBACK_EMAIL = "cockpit@localhost"
+
+
+class WorktreeError(Exception):
+    """A task's worktree could not be made or merged; the message is shown to the user."""
+
+
+@dataclass(frozen=True)
+class Worktree:
+    task_id: str
+    path: str
+    branch: str
+    start_commit: str
+
+
+@dataclass(frozen=True)
+class StaleWorktree:
+    path: str
+    branch: str
+    run_id: str
+    exists: bool
+
+
+def open_repo(path: str | Path) -> git.Repo:
+    try:
+        return git.Repo(path, search_parent_directories=True)
+    except git.NoSuchPathError:
+        raise RepoError(f"{path}: no such folder") from None
+    except git.InvalidGitRepositoryError:
+        raise RepoError(f"{path}: not inside a git repository") from None
+
+
+def repo_root(path: str | Path) -> Path:
+    with open_repo(path) as repo:
+        if repo.bare or repo.working_tree_dir is None:
+            raise RepoError(f"{path}: a bare repository has no checkout to run agents in")
+        return Path(repo.working_tree_dir)
+
+
+def resolve_commit(root: str | Path, rev: str | None) -> str:
+    """The full sha of ``rev`` (default HEAD), or a RepoError naming what is wrong."""
+    with open_repo(root) as repo:
+        if rev is None:
+            try:
+                return repo.head.commit.hexsha
+            except ValueError:
+                raise RepoError(f"{root}: the repository has no commits yet; make a first commit") from None
+        try:
+            return repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}")
+        except git.GitCommandError:
+            raise RepoError(f"{root}: base {rev!r} is not a branch, tag or commit of this repository") from None
+
+
+def identity_env(root: str | Path) -> dict[str, str]:
+    """Author/committer variables to set when the repository has no identity configured."""
+    with open_repo(root) as repo:
+        reader = repo.config_reader()
+        has_name = reader.has_option("user", "name")
+        has_email = reader.has_option("user", "email")
+    env: dict[str, str] = {}
+    if not has_name and "GIT_AUTHOR_NAME" not in os.environ:
+        env.update(GIT_AUTHOR_NAME=FALLBACK_NAME, GIT_COMMITTER_NAME=FALLBACK_NAME)
+    if not has_email and "GIT_AUTHOR_EMAIL" not in os.environ:
+        env.update(GIT_AUTHOR_EMAIL=FALLBACK_EMAIL, GIT_COMMITTER_EMAIL=FALLBACK_EMAIL)
+    return env
+
+
+def default_worktree_root(root: str | Path) -> Path:
+    override = os.environ.get("COCKPIT_WORKTREES")
+    base = Path(override) if override else Path(platformdirs.user_data_dir("cockpit")) / "worktrees"
+    root = Path(root).resolve()
+    digest = hashlib.sha1(str(root).encode()).hexdigest()[:8]
+    return base / f"{_slug(root.name)}-{digest}"
+
+
+def branch_name(run_id: str, task_id: str) -> str:
+    return f"{BRANCH_PREFIX}{run_id}/{task_id}"
+
+
+class WorktreeManager:
+    """Makes, commits and removes the worktrees of one run."""
+
+    def __init__(self, root: str | Path, run_id: str, worktree_root: Path | None = None) -> None:
+        self.root = Path(root)
+        self.run_id = run_id
+        self.dir = (worktree_root or default_worktree_root(root)) / run_id
+        self.env = identity_env(root)
+
+    def create(self, task_id: str, base: str, depends_on: list[str]) -> Worktree:
+        path = self.dir / task_id
+        branch = branch_name(self.run_id, task_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open_repo(self.root) as repo:
+            try:
+                repo.git.worktree("add", "--quiet", "-b", branch, str(path), base)
+            except git.GitCommandError as exc:
+                raise WorktreeError(f"could not create the worktree {path}: {_git_error(exc)}") from None
+        with git.Repo(path) as wt, wt.git.custom_environment(**self.env):
+            for dep in depends_on:
+                dep_branch = branch_name(self.run_id, dep)
+                try:
+                    wt.git.merge("--no-edit", "--quiet", dep_branch)
+                except git.GitCommandError:
+                    conflicts = wt.git.diff("--name-only", "--diff-filter=U").split()
+                    try:
+                        wt.git.merge("--abort")
+                    except git.GitCommandError:
+                        pass
+                    files = ", ".join(conflicts[:5]) or "unknown files"
+                    raise WorktreeError(
+                        f"merging the result of {dep!r} conflicts with what came before (in {files})"
+                    ) from None
+            start = wt.head.commit.hexsha
+        return Worktree(task_id, str(path), branch, start)
+
+    def copy_files(self, worktree: Worktree, files: tuple[str, ...]) -> list[str]:
+        """Copy files such as ``.env`` from the checkout into the worktree; the ones copied."""
+        copied = []
+        for name in files:
+            src = self.root / name
+            if src.is_file():
+                dest = Path(worktree.path) / name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dest)
+                copied.append(name)
+        return copied
+
+    def commit_leftovers(self, worktree: Worktree, message: str, exclude: tuple[str, ...] = ()) -> str:
+        """Commit what the agent left uncommitted; the branch's head sha."""
+        with git.Repo(worktree.path) as wt, wt.git.custom_environment(**self.env):
+            wt.git.add("--all")
+            for name in exclude:  # files we copied in (e.g. .env) are not the agent's work
+                try:
+                    wt.git.reset("--quiet", "HEAD", "--", name)
+                except git.GitCommandError:
+                    pass
+            if wt.git.diff("--cached", "--name-only"):
+                wt.git.commit("--quiet", "--no-verify", "-m", message)
+            return wt.head.commit.hexsha
+
+    def diff_stat(self, worktree: Worktree, head: str) -> tuple[FileStat, ...]:
+        with git.Repo(worktree.path) as wt:
+            out = wt.git.diff("--numstat", "-z", "-M", worktree.start_commit, head)
+        return parse_numstat_z(out)
+
+    def remove(self, worktree_path: str, branch: str | None, delete_branch: bool) -> None:
+        with open_repo(self.root) as repo:
+            remove_worktree(repo, worktree_path)
+            if delete_branch and branch:
+                try:
+                    repo.git.branch("-D", branch)
+                except git.GitCommandError:
+                    pass
+
+
+def remove_worktree(repo: git.Repo, path: str) -> None:
+    try:
+        repo.git.worktree("remove", "--force", path)
+    except git.GitCommandError:
+        shutil.rmtree(path, ignore_errors=True)
+        repo.git.worktree("prune")
+
+
+def stale_worktrees(root: str | Path, current_run: str | None = None) -> list[StaleWorktree]:
+    """Worktrees on cockpit branches left by earlier runs: reported, never deleted here."""
+    with open_repo(root) as repo:
+        out = repo.git.worktree("list", "--porcelain")
+    found = []
+    for block in out.split("\n\n"):
+        fields = dict(line.split(" ", 1) for line in block.splitlines() if " " in line)
+        branch = fields.get("branch", "").removeprefix("refs/heads/")
+        if not branch.startswith(BRANCH_PREFIX):
+            continue
+        run_id = branch[len(BRANCH_PREFIX):].split("/", 1)[0]
+        if run_id == current_run:
+            continue
+        path = fields.get("worktree", "")
+        found.append(StaleWorktree(path, branch, run_id, os.path.isdir(path)))
+    return found
+
+
+def parse_numstat_z(out: str) -> tuple[FileStat, ...]:
+    """``git diff --numstat -z`` output: renames come as ``a\\tr\\t\\0old\\0new\\0``."""
+    stats: list[FileStat] = []
+    parts = out.split("\0")
+    i = 0
+    while i < len(parts):
+        entry = parts[i]
+        i += 1
+        if not entry:
+            continue
+        added, removed, path = entry.split("\t", 2)
+        if path == "":  # a rename: the old and new paths follow
+            path = parts[i + 1]
+            i += 2
+        binary = added == "-"
+        stats.append(FileStat(path, None if binary else int(added), None if binary else int(removed)))
+    return tuple(stats)
+
+
+def _git_error(exc: git.GitCommandError) -> str:
+    text = (exc.stderr or str(exc)).strip()
+    text = re.sub(r"^\s*stderr:\s*", "", text)
+    return text.strip("'\" \n").splitlines()[-1] if text else "git failed"
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "repo"
