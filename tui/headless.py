@@ -1,0 +1,109 @@
+"""The headless runner: progress lines as tasks change state, and a final table.
+
+Imports nothing from Textual, so ``cockpit run --headless`` starts fast.
+"""
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from typing import TextIO
+
+from engine.durations import format_duration
+from engine.events import EventBus, LogLines, RunStarted, TaskResult, TaskStateChanged
+from engine.scheduler import Engine
+from engine.states import TaskState
+
+S = TaskState
+_MARK = {
+    S.RUNNING: "▶", S.PAUSED: "‖", S.SUCCEEDED: "✓", S.FAILED: "✗", S.TIMED_OUT: "⏱",
+    S.CANCELLED: "■", S.SKIPPED: "↷", S.READY: "·", S.PENDING: "·",
+}
+
+
+class ProgressPrinter:
+    """Consumes the event stream and prints one line per state change (and engine notes)."""
+
+    def __init__(self, out: TextIO, show_logs: bool = False) -> None:
+        self.out = out
+        self.show_logs = show_logs
+        self.width = 12
+        self.results: dict[str, TaskResult] = {}
+
+    async def consume(self, bus: EventBus) -> None:
+        async for event in bus.subscribe():
+            self.handle(event)
+
+    def handle(self, event: object) -> None:
+        if isinstance(event, RunStarted):
+            self.width = max([4] + [len(t.id) for t in event.tasks])
+            self._print(f"run {event.run_id}: {len(event.tasks)} tasks in {event.repo} "
+                        f"from {event.base_commit[:10]}")
+        elif isinstance(event, TaskStateChanged):
+            if event.new in (S.READY, S.PENDING):
+                return
+            reason = f"  {event.reason}" if event.reason and event.reason != str(event.new) else ""
+            self._print(f"{_MARK[event.new]} {event.task_id:<{self.width}} {event.new.value:<9}{reason}",
+                        at=event.at)
+        elif isinstance(event, TaskResult):
+            self.results[event.task_id] = event
+        elif isinstance(event, LogLines):
+            if event.stream == "engine" or (self.show_logs and event.stream != "engine"):
+                for line in event.lines:
+                    self._print(f"  {event.task_id:<{self.width}} {line}", at=event.at)
+
+    def _print(self, text: str, at: float | None = None) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(at or time.time()))
+        print(f"{stamp}  {text}", file=self.out, flush=True)
+
+
+def final_table(engine: Engine, results: dict[str, TaskResult]) -> str:
+    rows = [("task", "state", "time", "attempts", "added", "removed")]
+    for tid, run in engine.tasks.items():
+        result = results.get(tid)
+        rows.append((
+            tid, run.state.value, format_duration(run.elapsed()) if run.attempts else "-",
+            str(run.attempts), str(result.added) if result else "-", str(result.removed) if result else "-",
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+async def run_headless(engine: Engine, out: TextIO = sys.stdout, show_logs: bool = False) -> int:
+    """Run the engine to the end, printing progress; 0 when every task succeeded, else 1."""
+    printer = ProgressPrinter(out, show_logs)
+    consumer = asyncio.create_task(printer.consume(engine.bus))
+    loop = asyncio.get_running_loop()
+    interrupted = False
+
+    def on_interrupt() -> None:
+        nonlocal interrupted
+        if not interrupted:
+            interrupted = True
+            print("\ninterrupted: cancelling every task (Ctrl+C again does the same, it is under way)",
+                  file=out, flush=True)
+            engine.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_interrupt)
+    try:
+        states = await engine.run()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    await consumer
+    print("", file=out)
+    print(final_table(engine, printer.results), file=out)
+    kept = [r.worktree for r in printer.results.values() if r.worktree]
+    if kept:
+        print(f"\nthe tasks' work is on branches cockpit/{engine.run_id}/<task>; "
+              f"worktrees under {kept[0].rsplit('/', 1)[0]}", file=out)
+    ok = all(state is S.SUCCEEDED for state in states.values())
+    return 0 if ok and not interrupted else 1
