@@ -11,31 +11,66 @@ built-ins. Today the file holds agent profiles::
     copy_files = [".env"]               # copied from the checkout into each worktree
     follow_up = "none"                  # none | stdin (follow-up messages written to its stdin)
     max_parallel = 2
+    budget_usd = 2.5                    # optional spending limits of one task (any kind)
+    budget_tokens = 2_000_000
+
+    [agents.opus]                       # a coding agent on the Anthropic Messages API (no argv)
+    kind = "anthropic"
+    model = "claude-opus-4-5"           # required for a new profile of this kind
+    max_tokens = 8192                   # per response
+    max_turns = 30                      # model responses per attempt
+    system = "..."                      # optional: replaces the built-in system prompt
+    temperature = 0.2                   # optional
+    command_timeout = "2m"              # each run_command tool call
+    max_retries = 3                     # the SDK's own retries (429, 5xx, 529, connection errors)
+    request_timeout = "10m"             # the SDK's timeout of one request
+
+    [prices."claude-opus-4-5"]          # dollars per million tokens, over engine/prices.toml
+    input = 5.0
+    output = 25.0
+    cache_write = 6.25
+    cache_read = 0.5
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
+from engine.durations import parse_duration
 from engine.errors import ConfigError
 from engine.output_formats import FORMATS
-from engine.profiles import FOLLOW_UP, KINDS, PROMPT, AgentProfile, ProfileSet, builtin_profiles
+from engine.prices import PriceError, PriceTable, load_prices
+from engine.profiles import (
+    FOLLOW_UP, KINDS, PROMPT, AgentProfile, AnthropicSettings, ProfileSet, builtin_profiles,
+)
 from engine.toml_files import read_toml, type_name
 
 CONFIG_NAME = "cockpit.toml"
-TOP_KEYS = {"agents"}
+TOP_KEYS = {"agents", "prices"}
+ANTHROPIC_KEYS = {
+    "model", "max_tokens", "max_turns", "system", "temperature", "command_timeout", "max_retries",
+    "request_timeout",
+}
+NOT_FOR_ANTHROPIC = ("argv", "output", "follow_up")  # an API agent has no program
 PROFILE_KEYS = {
     "extends", "kind", "argv", "output", "env", "copy_files", "follow_up", "max_parallel", "description",
-}
+    "budget_usd", "budget_tokens",
+} | ANTHROPIC_KEYS
 
 
 @dataclass
 class Config:
     profiles: ProfileSet = field(default_factory=ProfileSet)
     files: list[Path] = field(default_factory=list)  # the files read, lowest precedence first
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)  # [prices."model"] overrides
+
+    def price_table(self) -> PriceTable:
+        """The built-in price table with this config's overrides."""
+        return load_prices(self.prices)
 
 
 def user_config_path() -> Path:
@@ -63,6 +98,7 @@ def _apply(config: Config, data: dict[str, Any], path: Path) -> None:
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         raise ConfigError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(TOP_KEYS))})")
+    _prices(config, data.get("prices", {}), path)
     agents = data.get("agents", {})
     if not isinstance(agents, dict):
         raise ConfigError(f"{path}: 'agents' must be a table of profiles, not {type_name(agents)}")
@@ -71,6 +107,21 @@ def _apply(config: Config, data: dict[str, Any], path: Path) -> None:
         if not isinstance(table, dict):
             raise ConfigError(f"{where} must be a table, not {type_name(table)}")
         config.profiles.profiles[name] = _profile(name, table, config.profiles, where)
+
+
+def _prices(config: Config, prices: object, path: Path) -> None:
+    if not isinstance(prices, dict):
+        raise ConfigError(f"{path}: 'prices' must be a table of models, not {type_name(prices)}")
+    merged = {model: dict(values) for model, values in config.prices.items()}
+    for model, table in prices.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [prices.{model!r}] must be a table, not {type_name(table)}")
+        merged[model] = {**merged.get(model, {}), **table}
+    try:
+        load_prices(merged)
+    except PriceError as exc:
+        raise ConfigError(f"{path}: [prices]: {exc}") from None
+    config.prices = merged
 
 
 def _profile(name: str, table: dict[str, Any], known: ProfileSet, where: str) -> AgentProfile:
@@ -83,8 +134,11 @@ def _profile(name: str, table: dict[str, Any], known: ProfileSet, where: str) ->
             raise ConfigError(f"{where}: extends unknown profile {base_name!r} (known: {', '.join(known.names())})")
         profile = known[base_name].with_changes(name=name)
     else:
-        if "argv" not in table and table.get("kind") != "shell":
-            raise ConfigError(f"{where}: a new profile needs 'argv' (or 'extends' of a known profile)")
+        if "argv" not in table and table.get("kind") not in ("shell", "anthropic"):
+            raise ConfigError(
+                f"{where}: a new profile needs 'argv' (or 'extends' of a known profile, "
+                "or kind = \"anthropic\" with a model)"
+            )
         profile = AgentProfile(name)
 
     changes: dict[str, Any] = {}
@@ -92,6 +146,18 @@ def _profile(name: str, table: dict[str, Any], known: ProfileSet, where: str) ->
         changes["kind"] = _choice(table["kind"], KINDS, f"{where}: kind")
         if changes["kind"] == "shell" and "argv" not in table:
             changes["argv"] = ("bash", "-c", PROMPT)
+    kind = changes.get("kind", profile.kind)
+    if kind == "anthropic":
+        changes.update(_anthropic(table, profile, where))
+    else:
+        for key in sorted(ANTHROPIC_KEYS & set(table)):
+            raise ConfigError(
+                f"{where}: unknown key {key!r} for a {kind} profile (it belongs to kind = \"anthropic\")"
+            )
+        if profile.kind == "anthropic":  # a command or shell profile made from an API one
+            changes["anthropic"] = None
+            if "argv" not in table and "argv" not in changes:
+                raise ConfigError(f"{where}: a {kind} profile needs 'argv'")
     if "argv" in table:
         argv = table["argv"]
         if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
@@ -126,7 +192,61 @@ def _profile(name: str, table: dict[str, Any], known: ProfileSet, where: str) ->
         if not isinstance(table["description"], str):
             raise ConfigError(f"{where}: description must be a string")
         changes["description"] = table["description"]
+    if "budget_usd" in table:
+        changes["budget_usd"] = _number(table["budget_usd"], f"{where}: budget_usd", "a number of dollars")
+    if "budget_tokens" in table:
+        changes["budget_tokens"] = _whole(table["budget_tokens"], f"{where}: budget_tokens", 1)
     return profile.with_changes(**changes)
+
+
+def _anthropic(table: dict[str, Any], profile: AgentProfile, where: str) -> dict[str, Any]:
+    """The changes that make ``profile`` an ``anthropic`` profile with the settings in ``table``."""
+    for key in NOT_FOR_ANTHROPIC:
+        if key in table:
+            raise ConfigError(f"{where}: {key!r} does not apply to kind = \"anthropic\" (it runs no program)")
+    settings: dict[str, Any] = {}
+    if "model" in table:
+        model = table["model"]
+        if not isinstance(model, str) or not model.strip():
+            raise ConfigError(f"{where}: model must be a model id such as \"claude-sonnet-4-5\", not {model!r}")
+        settings["model"] = model.strip()
+    base = profile.anthropic
+    if base is None and "model" not in settings:
+        raise ConfigError(f"{where}: a profile of kind \"anthropic\" needs 'model' (e.g. \"claude-sonnet-4-5\")")
+    for key in ("max_tokens", "max_turns"):
+        if key in table:
+            settings[key] = _whole(table[key], f"{where}: {key}", 1)
+    if "max_retries" in table:
+        settings["max_retries"] = _whole(table["max_retries"], f"{where}: max_retries", 0)
+    if "system" in table:
+        if not isinstance(table["system"], str) or not table["system"].strip():
+            raise ConfigError(f"{where}: system must be a non-empty string (the system prompt)")
+        settings["system"] = table["system"]
+    if "temperature" in table:
+        value = table["temperature"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ConfigError(f"{where}: temperature must be a number from 0 to 1, not {value!r}")
+        settings["temperature"] = float(value)
+    for key in ("command_timeout", "request_timeout"):
+        if key in table:
+            try:
+                settings[key] = parse_duration(table[key])
+            except ValueError as exc:
+                raise ConfigError(f"{where}: {key}: {exc}") from None
+    anthropic = AnthropicSettings(**settings) if base is None else replace(base, **settings)
+    return {"anthropic": anthropic, "argv": (), "output": "text", "follow_up": "none"}
+
+
+def _whole(value: object, where: str, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(f"{where} must be a whole number of at least {least}, not {value!r}")
+    return value
+
+
+def _number(value: object, where: str, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{where} must be {what} more than zero, not {value!r}")
+    return float(value)
 
 
 def _choice(value: object, allowed: tuple[str, ...], where: str) -> str:

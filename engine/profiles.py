@@ -4,6 +4,11 @@ A profile is an argv with a ``{prompt}`` placeholder (the prompt is one argv ele
 a shell string built by us), an output format, an optional environment, optional files to copy into
 each worktree, and whether it takes follow-up messages on its standard input.
 
+A profile of kind ``anthropic`` has no program: it is a coding agent on the Anthropic Messages API
+(:mod:`engine.agents.anthropic_agent`), configured by its :class:`AnthropicSettings` (the field
+``anthropic``, None for every other kind). ``budget_usd`` and ``budget_tokens`` are limits of one
+task's spending, for any kind that reports usage.
+
 Built-in profiles can be overridden or extended in ``cockpit.toml`` (see :mod:`engine.config`).
 """
 from __future__ import annotations
@@ -11,10 +16,26 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass, field, replace
+from typing import Iterable, Mapping
 
-KINDS = ("command", "shell")
+KINDS = ("anthropic", "command", "shell")
 FOLLOW_UP = ("none", "stdin")
 PROMPT = "{prompt}"
+API_KEY_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")  # what the Anthropic SDK reads, in order
+
+
+@dataclass(frozen=True)
+class AnthropicSettings:
+    """How an ``anthropic`` agent calls the Messages API."""
+
+    model: str
+    max_tokens: int = 8192  # per response
+    max_turns: int = 30  # model responses per attempt
+    system: str | None = None  # None: the built-in coding-agent system prompt
+    temperature: float | None = None  # None: the API's default
+    command_timeout: float = 120.0  # seconds, for each run_command tool call
+    max_retries: int = 3  # the SDK's own retries of a failed request (429, 5xx, 529, connection)
+    request_timeout: float = 600.0  # seconds, the SDK's timeout of one request
 
 
 @dataclass(frozen=True)
@@ -28,6 +49,9 @@ class AgentProfile:
     follow_up: str = "none"
     max_parallel: int | None = None
     description: str = ""
+    anthropic: AnthropicSettings | None = None  # kind "anthropic" only
+    budget_usd: float | None = None  # spending limits of one task (enforced by the scheduler)
+    budget_tokens: int | None = None
 
     def command(self, prompt: str) -> list[str]:
         """The argv for ``prompt``: each ``{prompt}`` inside an element is replaced literally."""
@@ -38,7 +62,17 @@ class AgentProfile:
         return self.argv[0] if self.argv else ""
 
     def missing_program(self, path: str | None = None) -> str | None:
-        """A clear message when the profile's program cannot be found, else None."""
+        """A clear message when the profile's program cannot be found, else None.
+
+        For kind ``anthropic`` the "program" is the API: the message says when no API key is set.
+        """
+        if self.kind == "anthropic":
+            if self.anthropic is None:
+                return f"agent profile {self.name!r} of kind anthropic has no model"
+            if not has_api_key():
+                return (f"agent profile {self.name!r} calls the Anthropic API, but ANTHROPIC_API_KEY "
+                        "is not set")
+            return None
         program = self.program
         if not program:
             return f"agent profile {self.name!r} has an empty argv"
@@ -54,6 +88,24 @@ class AgentProfile:
 
     def with_changes(self, **changes: object) -> "AgentProfile":
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def has_api_key(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the environment holds a key the Anthropic SDK will use (an empty value is none)."""
+    env = os.environ if environ is None else environ
+    return any(env.get(name) for name in API_KEY_VARS)
+
+
+def check_api_key(profiles_used: Iterable[AgentProfile], environ: Mapping[str, str] | None = None) -> str | None:
+    """One line for the user when some of ``profiles_used`` call the Anthropic API and no API key is
+    set (so a plan can be refused before anything starts); None when all is well."""
+    names = sorted({p.name for p in profiles_used if p.kind == "anthropic"})
+    if not names or has_api_key(environ):
+        return None
+    which = ", ".join(repr(n) for n in names)
+    subject = f"agent profile {which} calls" if len(names) == 1 else f"agent profiles {which} call"
+    return (f"ANTHROPIC_API_KEY is not set: {subject} the Anthropic API "
+            "(export ANTHROPIC_API_KEY=... or choose another agent)")
 
 
 def builtin_profiles() -> dict[str, AgentProfile]:
@@ -79,6 +131,10 @@ def builtin_profiles() -> dict[str, AgentProfile]:
         ),
         AgentProfile(
             "gemini", argv=("gemini", "-p", PROMPT, "--yolo"), description="Gemini CLI, non-interactive",
+        ),
+        AgentProfile(
+            "sonnet", kind="anthropic", anthropic=AnthropicSettings(model="claude-sonnet-4-5"),
+            description="Claude Sonnet 4.5 on the Anthropic API, with file and command tools",
         ),
     ]
     return {p.name: p for p in profiles}
