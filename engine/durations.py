@@ -1,6 +1,7 @@
 """Durations as people write them in plans and configs: ``90``, ``"90s"``, ``"15m"``, ``"1h30m"``."""
 from __future__ import annotations
 
+import math
 import re
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)", re.IGNORECASE)
@@ -12,6 +13,8 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"bad duration {value!r}: expected a number of seconds or text like \"15m\"")
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):  # TOML allows nan and inf
+            raise ValueError(f"bad duration {value!r}: must be a finite number of seconds")
         if value <= 0:
             raise ValueError(f"bad duration {value!r}: must be more than zero")
         return float(value)
@@ -19,15 +22,18 @@ def parse_duration(value: object) -> float:
         raise ValueError(f"bad duration {value!r}: expected a number of seconds or text like \"15m\"")
     text = value.strip()
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
-        return parse_duration(float(text))
-    pos, total = 0, 0.0
-    for match in _PART.finditer(text):
-        if text[pos:match.start()].strip():
-            break
-        total += float(match.group(1)) * _UNIT[match.group(2).lower()]
-        pos = match.end()
-    if pos == 0 or text[pos:].strip():
-        raise ValueError(f"bad duration {value!r}: expected text like \"90s\", \"15m\" or \"1h30m\"")
+        total = float(text)  # checked below, so the message quotes what the user wrote
+    else:
+        pos, total = 0, 0.0
+        for match in _PART.finditer(text):
+            if text[pos:match.start()].strip():
+                break
+            total += float(match.group(1)) * _UNIT[match.group(2).lower()]
+            pos = match.end()
+        if pos == 0 or text[pos:].strip():
+            raise ValueError(f"bad duration {value!r}: expected text like \"90s\", \"15m\" or \"1h30m\"")
+    if not math.isfinite(total):
+        raise ValueError(f"bad duration {value!r}: must be a finite number of seconds")
     if total <= 0:
         raise ValueError(f"bad duration {value!r}: must be more than zero")
     return total

@@ -65,9 +65,17 @@ class GroupProcess:
 
     async def wait(self) -> int:
         """Wait for the leader to exit, then end what is left of its group and drain the output."""
-        code = await self.proc.wait()
+        # Since Python 3.12 Process.wait() also waits for the pipes to close, which a child left in
+        # the background (holding stdout) can put off for ever: watch the leader's exit status.
+        waiter = asyncio.ensure_future(self.proc.wait())
+        while self.proc.returncode is None and not waiter.done():
+            await asyncio.wait({waiter}, timeout=0.05)
+        code = self.proc.returncode
         await self.end_group(grace=0.5)
         await self._drain()
+        if not waiter.done():
+            waiter.cancel()
+        assert code is not None
         return code
 
     async def terminate(self, grace: float = 3.0) -> None:

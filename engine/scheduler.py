@@ -26,6 +26,7 @@ from engine.events import (
 )
 from engine.output_formats import Usage
 from engine.plan import Plan, TaskSpec
+from engine.prices import PriceTable
 from engine.profiles import AgentProfile, ProfileSet
 from engine.states import TaskState, check_transition
 from engine.worktrees import Worktree, WorktreeError, WorktreeManager, resolve_commit
@@ -42,8 +43,37 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
 
-def default_agent_factory(spec: TaskSpec, profile: AgentProfile, ctx: AgentContext) -> Agent:
+def default_agent_factory(
+    spec: TaskSpec, profile: AgentProfile, ctx: AgentContext, prices: PriceTable | None = None
+) -> Agent:
+    """A program agent, or for kind ``anthropic`` an API agent (``prices``: default the built-in
+    table; pass ``functools.partial(default_agent_factory, prices=config.price_table())``)."""
+    if profile.kind == "anthropic":
+        from engine.agents.anthropic_agent import AnthropicAgent  # the SDK loads only when needed
+
+        return AnthropicAgent(profile, ctx, prices=prices)
     return CommandAgent(profile, ctx)
+
+
+class _UnmadeAgent:
+    """Stands in for an agent whose factory raised: its run() raises that error."""
+
+    accepts_messages = False
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def run(self) -> AgentExit:
+        raise self.error
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    async def stop(self, grace: float) -> None: ...
+
+    async def send(self, text: str) -> None:
+        raise CannotTakeMessage("the agent could not be started")
 
 
 @dataclass
@@ -138,6 +168,7 @@ class Engine:
         self._base_env: dict[str, str] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._crash: BaseException | None = None
+        self._programs_found: set[tuple[str, str | None]] = set()  # (program, PATH) seen installed
 
     # ----------------------------------------------------------------- running
     async def run(self, stay_open: bool = False) -> dict[str, TaskState]:
@@ -146,12 +177,17 @@ class Engine:
         With ``stay_open`` the run goes on after every task settled (so the developer can still
         retry one) until :meth:`close` is called.
         """
-        if self.repo is not None:
-            self.base_commit = await asyncio.to_thread(resolve_commit, self.repo, self.plan.base)
-        if self.use_worktrees:
-            self._worktrees = await asyncio.to_thread(
-                WorktreeManager, self.repo, self.run_id, self.worktree_root
-            )
+        try:
+            if self.repo is not None:
+                self.base_commit = await asyncio.to_thread(resolve_commit, self.repo, self.plan.base)
+            if self.use_worktrees:
+                self._worktrees = await asyncio.to_thread(
+                    WorktreeManager, self.repo, self.run_id, self.worktree_root
+                )
+        except BaseException:  # e.g. RepoError: the run never starts; its consumers must not wait
+            self._finished = True
+            self.bus.close()
+            raise
         self._base_env = {**os.environ, **(self._worktrees.env if self._worktrees else {})}
         self.bus.publish(RunStarted(
             self.run_id, str(self.repo or ""), self.base_commit,
@@ -217,9 +253,11 @@ class Engine:
         spec = run.spec
         profile = self.profiles[spec.agent]
         if run.state is S.READY:  # first start (or a retry asked for by the developer)
-            problem = profile.missing_program(self._path())
+            problem = self._missing_program(profile)
             if problem is None and self._worktrees is not None and run.worktree is None:
                 problem = await self._make_worktree(run, profile)
+            if run.state is not S.READY:  # cancelled while its worktree was being made
+                return
             if problem is not None:
                 self._set(run, S.FAILED, problem)
                 self._settle(run)
@@ -236,7 +274,10 @@ class Engine:
             emit_lines=lambda stream, lines, r=run: self._emit(r, stream, lines),
             report_usage=lambda usage, r=run: self._usage(r, usage),
         )
-        agent = self.agent_factory(spec, profile, ctx)
+        try:
+            agent = self.agent_factory(spec, profile, ctx)
+        except Exception as exc:  # e.g. its SDK is not installed: fails the task like a broken run()
+            agent = _UnmadeAgent(exc)
         run.agent = agent
         self._set(run, S.RUNNING, f"attempt {run.attempts}")
         watchdog = asyncio.create_task(self._watch_timeout(run)) if spec.timeout else None
@@ -413,6 +454,18 @@ class Engine:
     def _path(self) -> str | None:
         return os.environ.get("PATH")
 
+    def _missing_program(self, profile: AgentProfile) -> str | None:
+        """The profile's missing-program message, or None; a program once found on a PATH is not
+        searched for again in this run (a PATH scan costs more than the rest of a task start)."""
+        path = self._path()
+        key = (profile.program, path)
+        if key in self._programs_found:
+            return None
+        problem = profile.missing_program(path)
+        if problem is None:
+            self._programs_found.add(key)
+        return problem
+
     # --------------------------------------------------------------- commands
     def _get(self, task_id: str) -> TaskRun:
         try:
@@ -502,8 +555,8 @@ class Engine:
             raise CommandError(f"task {task_id!r} is {run.state}: only a failed, timed-out or cancelled task can be retried")
         self._unsettled += 1
         run.auto_retries_used = 0
-        self._revive_dependents(run)
         self._make_ready(run)
+        self._revive_dependents(run)
         if self._run_paused and not any(
             r.state in (S.RUNNING, S.PAUSED) for r in self.tasks.values()
         ):
@@ -514,13 +567,21 @@ class Engine:
         stack = list(run.dependents)
         while stack:
             child = stack.pop()
-            if child.state is S.SKIPPED:
+            # a dependent comes back only if none of its other dependencies has failed for good
+            if child.state is S.SKIPPED and all(
+                self._may_succeed(self.tasks[dep]) for dep in child.spec.depends_on
+            ):
                 self._set(child, S.PENDING, f"dependency {run.id!r} is being retried")
                 self._unsettled += 1
                 child.waiting_deps = sum(
                     1 for dep in child.spec.depends_on if self.tasks[dep].state is not S.SUCCEEDED
                 )
                 stack.extend(child.dependents)
+
+    @staticmethod
+    def _may_succeed(run: TaskRun) -> bool:
+        """Succeeded, still to run or running, or waiting for an automatic retry."""
+        return run.state is S.SUCCEEDED or not run.state.terminal or run.retry_pending
 
     async def send(self, task_id: str, text: str) -> None:
         """Give a running agent a follow-up message."""

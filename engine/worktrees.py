@@ -8,10 +8,12 @@ Every function here blocks (it runs git); the engine calls them in a worker thre
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,9 +52,9 @@ def open_repo(path: str | Path) -> git.Repo:
     try:
         return git.Repo(path, search_parent_directories=True)
     except git.NoSuchPathError:
-        raise RepoError(f"{path}: no such folder") from None
+        raise RepoError(f"{Path(path).absolute()}: no such folder") from None
     except git.InvalidGitRepositoryError:
-        raise RepoError(f"{path}: not inside a git repository") from None
+        raise RepoError(f"{Path(path).resolve()}: not inside a git repository (use --repo PATH)") from None
 
 
 def repo_root(path: str | Path) -> Path:
@@ -98,6 +100,46 @@ def default_worktree_root(root: str | Path) -> Path:
     return base / f"{_slug(root.name)}-{digest}"
 
 
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+class _RepoLock:
+    """One lock per repository for the git commands that add or remove worktrees.
+
+    ``git worktree add`` writes ``.git/worktrees/<name>/`` in several steps, and a concurrent
+    ``worktree add`` (or ``branch -D``) that reads every worktree fails on a half-written one
+    ("failed to read .git/worktrees/<name>/commondir"): tasks starting together must take turns,
+    within this process (a thread lock) and across cockpits on the same repository (``flock`` on a
+    file in the repository's git folder, released by the kernel if a cockpit dies).
+    """
+
+    def __init__(self, git_dir: str) -> None:
+        key = str(Path(git_dir).resolve())
+        with _THREAD_LOCKS_GUARD:
+            self._thread = _THREAD_LOCKS.setdefault(key, threading.Lock())
+        self._path = os.path.join(key, "cockpit-worktrees.lock")
+        self._fd: int | None = None
+
+    def __enter__(self) -> "_RepoLock":
+        self._thread.acquire()
+        try:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except OSError:  # a read-only git folder: the thread lock still orders this process
+            if self._fd is not None:
+                os.close(self._fd)
+            self._fd = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+        self._thread.release()
+
+
 def branch_name(run_id: str, task_id: str) -> str:
     return f"{BRANCH_PREFIX}{run_id}/{task_id}"
 
@@ -110,16 +152,27 @@ class WorktreeManager:
         self.run_id = run_id
         self.dir = (worktree_root or default_worktree_root(root)) / run_id
         self.env = identity_env(root)
+        with open_repo(root) as repo:
+            self._lock = _RepoLock(repo.common_dir)
 
     def create(self, task_id: str, base: str, depends_on: list[str]) -> Worktree:
         path = self.dir / task_id
         branch = branch_name(self.run_id, task_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open_repo(self.root) as repo:
+        with open_repo(self.root) as repo, self._lock:
             try:
                 repo.git.worktree("add", "--quiet", "-b", branch, str(path), base)
             except git.GitCommandError as exc:
                 raise WorktreeError(f"could not create the worktree {path}: {_git_error(exc)}") from None
+        try:
+            start = self._merge_dependencies(path, depends_on)
+        except WorktreeError:
+            # nothing of this attempt is worth keeping: a retry must be able to start afresh
+            self.remove(str(path), branch, delete_branch=True)
+            raise
+        return Worktree(task_id, str(path), branch, start)
+
+    def _merge_dependencies(self, path: Path, depends_on: list[str]) -> str:
         with git.Repo(path) as wt, wt.git.custom_environment(**self.env):
             for dep in depends_on:
                 dep_branch = branch_name(self.run_id, dep)
@@ -135,8 +188,7 @@ class WorktreeManager:
                     raise WorktreeError(
                         f"merging the result of {dep!r} conflicts with what came before (in {files})"
                     ) from None
-            start = wt.head.commit.hexsha
-        return Worktree(task_id, str(path), branch, start)
+            return wt.head.commit.hexsha
 
     def copy_files(self, worktree: Worktree, files: tuple[str, ...]) -> list[str]:
         """Copy files such as ``.env`` from the checkout into the worktree; the ones copied."""
@@ -169,7 +221,7 @@ class WorktreeManager:
         return parse_numstat_z(out)
 
     def remove(self, worktree_path: str, branch: str | None, delete_branch: bool) -> None:
-        with open_repo(self.root) as repo:
+        with open_repo(self.root) as repo, self._lock:
             remove_worktree(repo, worktree_path)
             if delete_branch and branch:
                 try:

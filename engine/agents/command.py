@@ -21,6 +21,7 @@ class CommandAgent:
         self._final = ""
         self._proc: GroupProcess | None = None
         self._stopped = False
+        self._paused = False  # the engine's wish, kept for a pause that comes before the process
 
     async def run(self) -> AgentExit:
         argv = self.profile.command(self.ctx.prompt)
@@ -29,6 +30,8 @@ class CommandAgent:
         )
         if self._stopped:  # stop() arrived while the program was starting
             await self._proc.terminate(0.5)
+        elif self._paused:  # so did pause()
+            self._proc.pause()
         code = await self._proc.wait()
         return AgentExit(code, self._final)
 
@@ -56,10 +59,12 @@ class CommandAgent:
             self.ctx.emit_lines("agent", shown)
 
     def pause(self) -> None:
+        self._paused = True
         if self._proc is not None:
             self._proc.pause()
 
     def resume(self) -> None:
+        self._paused = False
         if self._proc is not None:
             self._proc.resume()
 
