@@ -15,17 +15,13 @@ from typing import AsyncIterator
 from engine.states import TaskState
 
 
-def _now() -> float:
-    return time.time()
-
-
 @dataclass(frozen=True, slots=True)
 class RunStarted:
     run_id: str
     repo: str
     base_commit: str
     tasks: tuple["TaskInfo", ...]
-    at: float = field(default_factory=_now)
+    at: float = field(default_factory=time.time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +44,7 @@ class TaskStateChanged:
     new: TaskState
     attempt: int
     reason: str = ""
-    at: float = field(default_factory=_now)
+    at: float = field(default_factory=time.time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +59,7 @@ class LogLines:
     stream: str
     lines: tuple[str, ...]
     attempt: int = 0
-    at: float = field(default_factory=_now)
+    at: float = field(default_factory=time.time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +72,7 @@ class UsageUpdate:
     cache_write: int = 0
     cache_read: int = 0
     cost_usd: float | None = None  # None: cost unknown (never a made-up number)
-    at: float = field(default_factory=_now)
+    at: float = field(default_factory=time.time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +96,7 @@ class TaskResult:
     files: tuple[FileStat, ...]
     exit_code: int | None
     final_message: str = ""
-    at: float = field(default_factory=_now)
+    at: float = field(default_factory=time.time)
 
     @property
     def added(self) -> int:
@@ -115,7 +111,7 @@ class TaskResult:
 class RunFinished:
     run_id: str
     states: dict[str, TaskState]
-    at: float = field(default_factory=_now)
+    at: float = field(default_factory=time.time)
 
 
 Event = RunStarted | TaskStateChanged | LogLines | UsageUpdate | TaskResult | RunFinished

@@ -10,6 +10,7 @@ raises :class:`CommandError` with a sentence for the user.
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 import os
 import random
 import secrets
@@ -28,10 +29,11 @@ from engine.output_formats import Usage
 from engine.plan import Plan, TaskSpec
 from engine.prices import PriceTable
 from engine.profiles import AgentProfile, ProfileSet
-from engine.states import TaskState, check_transition
+from engine.states import TRANSITIONS, InvalidTransition, TaskState
 from engine.worktrees import Worktree, WorktreeError, WorktreeManager, resolve_commit
 
 S = TaskState
+NO_USAGE = Usage()  # shared "nothing reported yet"; never mutated
 AgentFactory = Callable[[TaskSpec, AgentProfile, AgentContext], Agent]
 
 
@@ -81,6 +83,7 @@ class TaskRun:
     """The live state of one task of the run."""
 
     spec: TaskSpec
+    id: str = field(init=False)
     state: TaskState = S.PENDING
     attempts: int = 0
     auto_retries_used: int = 0
@@ -98,12 +101,11 @@ class TaskRun:
     retry_handle: asyncio.TimerHandle | None = None
     retry_pending: bool = False  # an automatic retry is scheduled or waiting for a slot
     usage_done: Usage = field(default_factory=Usage)  # totals of finished attempts
-    usage_now: Usage = field(default_factory=Usage)  # the current attempt's cumulative usage
+    usage_now: Usage = field(default_factory=lambda: NO_USAGE)  # the current attempt's so far
     last_result: TaskResult | None = None
 
-    @property
-    def id(self) -> str:
-        return self.spec.id
+    def __post_init__(self) -> None:
+        self.id = self.spec.id
 
     def elapsed(self) -> float:
         """Seconds spent running (pauses do not count)."""
@@ -113,6 +115,8 @@ class TaskRun:
 
     def usage(self) -> Usage:
         a, b = self.usage_done, self.usage_now
+        if b is NO_USAGE:
+            return a
         cost = None if a.cost_usd is None and b.cost_usd is None else (a.cost_usd or 0.0) + (b.cost_usd or 0.0)
         return Usage(
             a.tokens_in + b.tokens_in, a.tokens_out + b.tokens_out,
@@ -168,6 +172,9 @@ class Engine:
         self._base_env: dict[str, str] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._crash: BaseException | None = None
+        self._started = False
+        self._workdir = ""
+        self._profiles = dict(profiles.profiles)  # plain dict: looked up at every task start
         self._programs_found: set[tuple[str, str | None]] = set()  # (program, PATH) seen installed
 
     # ----------------------------------------------------------------- running
@@ -189,6 +196,8 @@ class Engine:
             self.bus.close()
             raise
         self._base_env = {**os.environ, **(self._worktrees.env if self._worktrees else {})}
+        self._workdir = str(self.repo or os.getcwd())
+        self._started = True
         self.bus.publish(RunStarted(
             self.run_id, str(self.repo or ""), self.base_commit,
             tuple(TaskInfo(t.id, t.title, t.agent, t.prompt, t.depends_on, t.timeout, t.retries)
@@ -238,20 +247,27 @@ class Engine:
 
     def _launch(self, run: TaskRun) -> None:
         self._running += 1
-        task = asyncio.create_task(self._attempt(run), name=f"task:{run.id}")
+        task = asyncio.create_task(self._attempt(run))
         self._attempts.add(task)
         task.add_done_callback(self._attempt_done)
 
     def _attempt_done(self, task: asyncio.Task[None]) -> None:
         self._attempts.discard(task)
         self._running -= 1
-        self._wake.set()
         if not task.cancelled() and task.exception() is not None:
             self._crash = task.exception()  # a bug in the engine: run() raises it
+        self._kick()
+
+    def _kick(self) -> None:
+        """Start what can start now; wake the scheduling loop only when the run may be over."""
+        if self._started and not self._finished:
+            self._start_what_can_start()
+        if self._unsettled == 0 or self._closing or self._crash is not None or not self._attempts:
+            self._wake.set()
 
     async def _attempt(self, run: TaskRun) -> None:
         spec = run.spec
-        profile = self.profiles[spec.agent]
+        profile = self._profiles[spec.agent]
         if run.state is S.READY:  # first start (or a retry asked for by the developer)
             problem = self._missing_program(profile)
             if problem is None and self._worktrees is not None and run.worktree is None:
@@ -264,15 +280,13 @@ class Engine:
                 return
         run.attempts += 1
         run.stop_reason = None
-        run.usage_now = Usage()
+        run.usage_now = NO_USAGE
         if run.started_at is None:
             run.started_at = time.time()
-        workdir = run.worktree.path if run.worktree else str(self.repo or os.getcwd())
+        workdir = run.worktree.path if run.worktree else self._workdir
         ctx = AgentContext(
-            task_id=run.id, prompt=spec.prompt, workdir=workdir, env=self._env(run, profile),
-            attempt=run.attempts,
-            emit_lines=lambda stream, lines, r=run: self._emit(r, stream, lines),
-            report_usage=lambda usage, r=run: self._usage(r, usage),
+            run.id, spec.prompt, workdir, partial(self._env, run, profile), run.attempts,
+            partial(self._emit, run), partial(self._usage, run),
         )
         try:
             agent = self.agent_factory(spec, profile, ctx)
@@ -291,7 +305,7 @@ class Engine:
                 watchdog.cancel()
             run.agent = None
         self._stop_clock(run)
-        run.usage_done, run.usage_now = run.usage(), Usage()
+        run.usage_done, run.usage_now = run.usage(), NO_USAGE
         state, reason = self._outcome(run, outcome)
         await self._finish_attempt(run, state, reason, outcome)
 
@@ -309,13 +323,16 @@ class Engine:
         return S.FAILED, f"exit {outcome.exit_code}"
 
     async def _finish_attempt(self, run: TaskRun, state: TaskState, reason: str, outcome: AgentExit) -> None:
-        result = await self._collect(run, state, outcome)
+        if run.worktree is None or self._worktrees is None:
+            result = TaskResult(run.id, state, run.attempts, "", "", "", "", (), outcome.exit_code,
+                                outcome.final_message)
+        else:
+            result = await self._collect(run, state, outcome)
         if run.state is S.PAUSED and state is not S.CANCELLED and state is not S.TIMED_OUT:
             self._set(run, S.RUNNING, "resumed to finish")
         self._set(run, state, reason)
-        if result is not None:
-            run.last_result = result
-            self.bus.publish(result)
+        run.last_result = result
+        self.bus.publish(result)
         if state in (S.FAILED, S.TIMED_OUT) and run.auto_retries_used < run.spec.retries and not self._closing:
             run.auto_retries_used += 1
             delay = self._backoff(run.auto_retries_used)
@@ -327,11 +344,10 @@ class Engine:
             return
         self._settle(run)
 
-    async def _collect(self, run: TaskRun, state: TaskState, outcome: AgentExit) -> TaskResult | None:
+    async def _collect(self, run: TaskRun, state: TaskState, outcome: AgentExit) -> TaskResult:
+        """Commit what the agent left in its worktree; the attempt's result with its diff stat."""
         wt, mgr = run.worktree, self._worktrees
-        if wt is None or mgr is None:
-            return TaskResult(run.id, state, run.attempts, "", "", "", "", (), outcome.exit_code,
-                              outcome.final_message)
+        assert wt is not None and mgr is not None
         message = f"cockpit: work left by task {run.id} (attempt {run.attempts}, {state})"
         exclude = self.profiles[run.spec.agent].copy_files
 
@@ -355,7 +371,7 @@ class Engine:
     def _retry_now(self, run: TaskRun) -> None:
         run.retry_handle = None
         self._retry_due.append(run)
-        self._wake.set()
+        self._kick()
 
     async def _make_worktree(self, run: TaskRun, profile: AgentProfile) -> str | None:
         mgr = self._worktrees
@@ -391,7 +407,8 @@ class Engine:
     # ------------------------------------------------------------ bookkeeping
     def _set(self, run: TaskRun, new: TaskState, reason: str = "") -> None:
         old = run.state
-        check_transition(run.id, old, new)
+        if new not in TRANSITIONS[old]:
+            raise InvalidTransition(run.id, old, new)
         run.state = new
         run.reason = reason
         if new is S.RUNNING:
@@ -425,7 +442,7 @@ class Engine:
                     self._make_ready(child)
         else:
             self._skip_dependents(run)
-        self._wake.set()
+        self._kick()
 
     def _skip_dependents(self, run: TaskRun) -> None:
         stack = [(child, run.id) for child in run.dependents]
@@ -452,7 +469,7 @@ class Engine:
         return env
 
     def _path(self) -> str | None:
-        return os.environ.get("PATH")
+        return self._base_env.get("PATH") if self._base_env else os.environ.get("PATH")
 
     def _missing_program(self, profile: AgentProfile) -> str | None:
         """The profile's missing-program message, or None; a program once found on a PATH is not
@@ -487,7 +504,7 @@ class Engine:
     def resume(self, task_id: str | None = None) -> None:
         if task_id is None:
             self._run_paused = False
-            self._wake.set()
+            self._kick()
             return
         run = self._get(task_id)
         if run.state is not S.PAUSED or run.agent is None:
@@ -529,7 +546,7 @@ class Engine:
                 stopper = asyncio.get_running_loop().create_task(run.agent.stop(self.stop_grace))
                 self._background.add(stopper)
                 stopper.add_done_callback(self._background.discard)
-        self._wake.set()
+        self._kick()
 
     def _drop_retry(self, run: TaskRun) -> None:
         if run.retry_handle is not None:
@@ -549,7 +566,7 @@ class Engine:
                 self._drop_retry(run)
                 run.retry_pending = True
                 self._retry_due.append(run)
-            self._wake.set()
+            self._kick()
             return
         if run.state not in (S.FAILED, S.TIMED_OUT, S.CANCELLED):
             raise CommandError(f"task {task_id!r} is {run.state}: only a failed, timed-out or cancelled task can be retried")
@@ -561,7 +578,7 @@ class Engine:
             r.state in (S.RUNNING, S.PAUSED) for r in self.tasks.values()
         ):
             self._run_paused = False  # a retry after "cancel all" means: go on
-        self._wake.set()
+        self._kick()
 
     def _revive_dependents(self, run: TaskRun) -> None:
         stack = list(run.dependents)

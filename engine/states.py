@@ -21,6 +21,10 @@ class TaskState(str, Enum):
     def __str__(self) -> str:  # so f-strings show "running", not "TaskState.RUNNING"
         return self.value
 
+    # Enum hashes by name in Python code; the engine looks states up in sets and dicts on every
+    # transition, so hash as the str it is (consistent with ==, which compares as str): C speed.
+    __hash__ = str.__hash__
+
     @property
     def terminal(self) -> bool:
         return self in TERMINAL

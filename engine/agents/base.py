@@ -6,7 +6,7 @@ An agent reports what it writes and what it costs through the context's callback
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from engine.output_formats import Usage
@@ -16,16 +16,37 @@ class CannotTakeMessage(Exception):
     """This agent cannot take a follow-up message; the text says why, for the user."""
 
 
-@dataclass
 class AgentContext:
-    task_id: str
-    prompt: str
-    workdir: str
-    env: dict[str, str]
-    attempt: int
-    emit_lines: Callable[[str, list[str]], None]  # (stream, lines)
-    report_usage: Callable[[Usage], None]  # the attempt's cumulative usage so far
-    extra: dict[str, object] = field(default_factory=dict)
+    """What an agent gets to work with. ``env`` may be given as a function: it is called once, the
+    first time an agent reads it (an in-process agent never pays for a copy of the environment)."""
+
+    __slots__ = ("task_id", "prompt", "workdir", "_env", "attempt", "emit_lines", "report_usage", "extra")
+
+    def __init__(
+        self,
+        task_id: str,
+        prompt: str,
+        workdir: str,
+        env: dict[str, str] | Callable[[], dict[str, str]],
+        attempt: int,
+        emit_lines: Callable[[str, list[str]], None],  # (stream, lines)
+        report_usage: Callable[[Usage], None],  # the attempt's cumulative usage so far
+        extra: dict[str, object] | None = None,
+    ) -> None:
+        self.task_id = task_id
+        self.prompt = prompt
+        self.workdir = workdir
+        self._env = env
+        self.attempt = attempt
+        self.emit_lines = emit_lines
+        self.report_usage = report_usage
+        self.extra = extra if extra is not None else {}
+
+    @property
+    def env(self) -> dict[str, str]:
+        if callable(self._env):
+            self._env = self._env()
+        return self._env
 
 
 @dataclass
