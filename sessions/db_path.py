@@ -1,0 +1,33 @@
+"""Where the store lives: ``--db`` if given, else ``COCKPIT_DB``, else the user data dir."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+ENV_VAR = "COCKPIT_DB"
+FILE_NAME = "cockpit.db"
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and its parents) readable by the user only (0700) if it does not exist yet."""
+    if not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)  # mkdir's mode is filtered by the umask
+    return path
+
+
+def default_db_path() -> Path:
+    """``$COCKPIT_DB`` if set, else ``<user data dir>/cockpit/cockpit.db`` (the data dir made 0700)."""
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env:
+        return Path(env).expanduser()
+    return private_dir(Path(platformdirs.user_data_dir("cockpit"))) / FILE_NAME
+
+
+def resolve_db_path(cli_value: str | None) -> Path:
+    """The database file to use: an explicit ``--db`` wins over ``COCKPIT_DB`` and the default."""
+    if cli_value:
+        return Path(cli_value).expanduser()
+    return default_db_path()

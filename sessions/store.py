@@ -1,0 +1,697 @@
+"""The session store: one SQLite file (WAL) with sessions, tasks, log lines, interventions, summaries
+and outcomes.
+
+A :class:`Store` holds two connections: one for writes (short ``BEGIN IMMEDIATE`` transactions,
+serialised by an asyncio lock) and one for reads, so a reader never waits for a write transaction.
+Engine events are written by :class:`sessions.event_writer.EventWriter` on a connection of its own.
+Every error a user can cause (a file that is not a database, a directory, an unwritable place, a
+newer schema, a lock held too long) is a :class:`StoreError` with one clear line.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import re
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from engine.events import FileStat
+from sessions.db_path import private_dir
+from sessions.redact import redact
+from sessions.store_schema import (
+    DECISIONS, LATEST, OUTCOMES, SESSION_STATUSES, NewerSchema, migrate,
+)
+
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+INTERRUPTIBLE = ("ready", "running", "paused")
+_LABEL = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})\.(\d+)")
+
+
+class StoreError(Exception):
+    """A problem with the database the user can act on; ``str()`` is one line for the terminal."""
+
+
+class SessionExists(StoreError):
+    """An imported session would take a label (repo, date, number) that another session holds."""
+
+    def __init__(self, message: str, existing_id: int) -> None:
+        super().__init__(message)
+        self.existing_id = existing_id
+
+
+def connection_pragmas(busy_timeout_ms: int) -> list[str]:
+    """The pragmas every connection to the store runs first."""
+    return [
+        f"PRAGMA busy_timeout = {int(busy_timeout_ms)}",
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = NORMAL",
+        "PRAGMA foreign_keys = ON",
+    ]
+
+
+def explain(exc: sqlite3.Error, path: Path, busy_timeout_ms: int) -> StoreError:
+    """One clear line for an sqlite error about the database file as a whole."""
+    msg = str(exc)
+    low = msg.lower()
+    if "not a database" in low:
+        text = f"{path} is not a Session Cockpit database (it is not an SQLite file)"
+    elif "locked" in low or "busy" in low:
+        text = f"{path} is locked by another program (waited {busy_timeout_ms} ms); try again when it is done"
+    elif "readonly" in low or "read-only" in low:
+        text = f"{path} is read-only: the cockpit cannot write to it"
+    elif "unable to open" in low:
+        text = f"cannot open {path}: check that its directory exists and is writable"
+    elif "malformed" in low or "corrupt" in low:
+        text = f"{path} is damaged ({msg})"
+    else:
+        text = f"{path}: {msg}"
+    return StoreError(text)
+
+
+def _check_location(path: str | os.PathLike[str]) -> Path:
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory, not a database file")
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise StoreError(f"cannot create {path}: {parent} is not a directory")
+    try:
+        private_dir(parent)
+    except OSError as exc:
+        raise StoreError(f"cannot create the directory {parent}: {exc.strerror or exc}") from None
+    if path.exists():
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise StoreError(f"{path} is not writable by this user")
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        raise StoreError(f"cannot create {path}: {parent} is not writable")
+    return path
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _header_version(path: Path) -> int:
+    """The ``user_version`` in the file's header (0 for a new file), read without SQLite, so a file
+    of another kind or of a newer schema is refused before SQLite opens (and could touch) it."""
+    try:
+        with path.open("rb") as f:
+            header = f.read(100)
+    except FileNotFoundError:
+        return 0
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not header:
+        return 0
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        raise StoreError(f"{path} is not a Session Cockpit database (it is not an SQLite file)")
+    return int.from_bytes(header[60:64], "big", signed=True)
+
+
+def _newer(path: Path, found: int) -> StoreError:
+    return StoreError(
+        f"{path} was written by a newer Session Cockpit (schema {found}, this one knows {LATEST}); upgrade it"
+    )
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+
+
+def _prepare_once(path: Path, busy_timeout_ms: int) -> None:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        # Read only, in one statement (one snapshot, as another program may be migrating the file).
+        version, objects = conn.execute(
+            "SELECT (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_master)"
+        ).fetchone()
+        if version > LATEST:
+            raise NewerSchema(version)
+        if version == 0 and objects:
+            raise StoreError(f"{path} is a database of another program, not of Session Cockpit; choose another file")
+        for pragma in connection_pragmas(busy_timeout_ms):
+            conn.execute(pragma)
+        migrate(conn)
+    finally:
+        conn.close()
+
+
+def prepare_database(path: str | os.PathLike[str], busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Path:
+    """Check the file, refuse a newer schema (without touching the file) and migrate. Blocking.
+
+    SQLite reports a few lock conflicts at once instead of waiting for the busy timeout (two
+    programs turning the same new file to WAL at the same moment is a deadlock it breaks that way),
+    so the whole step, which is idempotent, is tried again until the timeout has passed.
+    """
+    path = _check_location(path)
+    found = _header_version(path)
+    if found > LATEST:
+        raise _newer(path, found)
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            _prepare_once(path, busy_timeout_ms)
+            return path
+        except NewerSchema as exc:  # the newer version was still in the write-ahead log
+            raise _newer(path, exc.found) from None
+        except sqlite3.Error as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise explain(exc, path, busy_timeout_ms) from None
+        time.sleep(0.02)
+
+
+async def connect(path: Path, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> aiosqlite.Connection:
+    """An autocommit aiosqlite connection with the store's pragmas (the file must be prepared)."""
+    try:
+        conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+    except sqlite3.Error as exc:
+        raise explain(exc, path, busy_timeout_ms) from None
+    try:
+        for pragma in connection_pragmas(busy_timeout_ms):
+            await conn.execute(pragma)
+    except sqlite3.Error as exc:
+        await conn.close()
+        raise explain(exc, path, busy_timeout_ms) from None
+    return conn
+
+
+def repo_key(path: str | os.PathLike[str]) -> str:
+    """How a repository is named in the store: its absolute, resolved path."""
+    return str(Path(path).expanduser().resolve())
+
+
+def session_label(date: str, day_number: int) -> str:
+    """``2026-03-04`` and 2 → ``20260304.2``."""
+    return f"{date.replace('-', '')}.{day_number}"
+
+
+def _iso_date(value: str | dt.date | None) -> str:
+    if value is None:
+        return dt.date.today().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ValueError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(allowed)}")
+    return value
+
+
+def _redact_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact_tree(v) for v in value]
+    return value
+
+
+def _rating(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    id: int
+    repo: str
+    date: str
+    day_number: int
+    label: str
+    objective: str
+    status: str
+    start_commit: str | None
+    end_commit: str | None
+    started_at: float
+    ended_at: float | None
+    rating: int | None
+    outcome: str | None
+    source: str = "cockpit"
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    id: str
+    session_id: int
+    plan_path: str | None
+    base_commit: str | None
+    started_at: float | None
+    finished_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    id: int
+    session_id: int
+    run_id: str | None
+    key: str
+    title: str
+    agent: str
+    prompt: str
+    depends_on: tuple[str, ...]
+    state: str
+    attempts: int
+    tokens_in: int
+    tokens_out: int
+    cache_write: int
+    cache_read: int
+    cost_usd: float | None
+    branch: str | None
+    worktree: str | None
+    start_commit: str | None
+    head_commit: str | None
+    added: int | None
+    removed: int | None
+    files: tuple[FileStat, ...]
+    final_message: str | None
+    decision: str | None
+    decision_reason: str | None
+    decided_at: float | None
+    timeout: float | None
+    retries: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRow:
+    task_id: int
+    number: int
+    started_at: float | None
+    ended_at: float | None
+    state: str | None
+    exit_code: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    id: int
+    task_id: int
+    attempt: int
+    stream: str
+    at: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Intervention:
+    id: int
+    session_id: int
+    task_key: str | None
+    at: float
+    type: str
+    text: str
+
+
+_SESSION_SELECT = """
+SELECT s.id, r.path, s.date, s.day_number, s.objective, s.status, s.start_commit, s.end_commit,
+       s.started_at, s.ended_at,
+       (SELECT CASE WHEN json_valid(data) THEN json_extract(data, '$.rating') END
+          FROM summaries WHERE session_id = s.id),
+       (SELECT outcome FROM assessments WHERE session_id = s.id ORDER BY at DESC, id DESC LIMIT 1),
+       s.source
+FROM sessions s JOIN repos r ON r.id = s.repo_id
+"""
+
+_TASK_COLUMNS = (
+    "id, session_id, run_id, task_key, title, agent, prompt, depends_on, state, attempts, tokens_in, "
+    "tokens_out, cache_write, cache_read, cost_usd, branch, worktree, start_commit, head_commit, added, "
+    "removed, files_json, final_message, decision, decision_reason, decided_at, timeout, retries"
+)
+
+
+def _session_row(r: Sequence[Any]) -> SessionRow:
+    return SessionRow(
+        id=r[0], repo=r[1], date=r[2], day_number=r[3], label=session_label(r[2], r[3]), objective=r[4],
+        status=r[5], start_commit=r[6], end_commit=r[7], started_at=r[8], ended_at=r[9],
+        rating=_rating(r[10]), outcome=r[11], source=r[12],
+    )
+
+
+def _files(files_json: str | None) -> tuple[FileStat, ...]:
+    if not files_json:
+        return ()
+    return tuple(FileStat(f["path"], f.get("added"), f.get("removed")) for f in json.loads(files_json))
+
+
+def _task_row(r: Sequence[Any]) -> TaskRow:
+    fields = list(r)
+    fields[7] = tuple(json.loads(r[7] or "[]"))
+    fields[21] = _files(r[21])
+    return TaskRow(*fields)
+
+
+class Store:
+    """Use ``await Store.open(path)`` (or ``async with await Store.open(path) as store``)."""
+
+    def __init__(
+        self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection, busy_timeout_ms: int
+    ) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self._db = writer
+        self._rd = reader
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(
+        cls, path: str | os.PathLike[str], busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    ) -> "Store":
+        """Open (creating and migrating as needed) the store at ``path``; raises :class:`StoreError`."""
+        prepared = await asyncio.to_thread(prepare_database, path, busy_timeout_ms)
+        writer = await connect(prepared, busy_timeout_ms)
+        try:
+            reader = await connect(prepared, busy_timeout_ms)
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(prepared, writer, reader, busy_timeout_ms)
+
+    async def close(self) -> None:
+        await self._rd.close()
+        await self._db.close()
+
+    async def __aenter__(self) -> "Store":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction (BEGIN IMMEDIATE), committed when the block ends without error."""
+        async with self._lock:
+            db = self._db
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise explain(exc, self.path, self.busy_timeout_ms) from None
+            try:
+                yield db
+            except BaseException:
+                await db.rollback()
+                raise
+            try:
+                await db.commit()
+            except sqlite3.OperationalError as exc:
+                await db.rollback()
+                raise explain(exc, self.path, self.busy_timeout_ms) from None
+
+    async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(await self._rd.execute_fetchall(sql, params))
+
+    @staticmethod
+    async def _one(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = list(await db.execute_fetchall(sql, params))
+        return rows[0][0] if rows else None
+
+    async def _repo_id(self, db: aiosqlite.Connection, repo_path: str | os.PathLike[str]) -> int:
+        key = repo_key(repo_path)
+        await db.execute("INSERT INTO repos (path) VALUES (?) ON CONFLICT (path) DO NOTHING", (key,))
+        return int(await self._one(db, "SELECT id FROM repos WHERE path = ?", (key,)))
+
+    async def _task_id(self, db: aiosqlite.Connection, session_id: int, task_key: str) -> int:
+        task_id = await self._one(
+            db, "SELECT id FROM tasks WHERE session_id = ? AND task_key = ? ORDER BY id DESC LIMIT 1",
+            (session_id, task_key),
+        )
+        if task_id is None:
+            raise StoreError(f"session {session_id} has no task {task_key!r}")
+        return int(task_id)
+
+    # -- sessions ---------------------------------------------------------------------------------
+
+    async def ensure_repo(self, path: str | os.PathLike[str]) -> int:
+        async with self._write() as db:
+            return await self._repo_id(db, path)
+
+    async def create_session(
+        self, repo_path: str | os.PathLike[str], objective: str, start_commit: str | None,
+        date: str | dt.date | None = None,
+    ) -> SessionRow:
+        """A new active session, numbered after the repository's other sessions of that date.
+
+        The number is taken inside the write transaction, so two cockpits starting at once on the
+        same file get different numbers. It is one more than the highest number of that day (equal to
+        one more than the count when numbers have no gaps; never colliding with an imported one).
+        """
+        day = _iso_date(date)
+        async with self._write() as db:
+            repo_id = await self._repo_id(db, repo_path)
+            number = await self._one(
+                db, "SELECT COALESCE(MAX(day_number), 0) + 1 FROM sessions WHERE repo_id = ? AND date = ?",
+                (repo_id, day),
+            )
+            cur = await db.execute(
+                "INSERT INTO sessions (repo_id, date, day_number, objective, status, start_commit, started_at, source)"
+                " VALUES (?, ?, ?, ?, 'active', ?, ?, 'cockpit')",
+                (repo_id, day, number, redact(objective), start_commit, time.time()),
+            )
+            session_id = int(cur.lastrowid or 0)
+        row = await self.get_session(session_id)
+        assert row is not None
+        return row
+
+    async def end_session(self, session_id: int, status: str, end_commit: str | None) -> None:
+        _check(status, SESSION_STATUSES, "session status")
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE sessions SET status = ?, end_commit = ?, ended_at = ? WHERE id = ?",
+                (status, end_commit, time.time(), session_id),
+            )
+            if cur.rowcount == 0:
+                raise StoreError(f"no session {session_id}")
+
+    async def get_session(
+        self, id_or_label: int | str, repo_path: str | os.PathLike[str] | None = None
+    ) -> SessionRow | None:
+        """A session by id (``12``) or label (``20260304.2``); a label may need ``repo_path`` to be unique."""
+        text = str(id_or_label).strip()
+        if isinstance(id_or_label, int) or text.isdigit():
+            rows = await self._read(_SESSION_SELECT + " WHERE s.id = ?", (int(text),))
+            return _session_row(rows[0]) if rows else None
+        match = _LABEL.fullmatch(text)
+        if not match:
+            raise StoreError(f"{text!r} is not a session id or label (YYYYMMDD.N)")
+        date = f"{match[1]}-{match[2]}-{match[3]}"
+        sql = _SESSION_SELECT + " WHERE s.date = ? AND s.day_number = ?"
+        params: list[Any] = [date, int(match[4])]
+        if repo_path is not None:
+            sql += " AND r.path = ?"
+            params.append(repo_key(repo_path))
+        rows = await self._read(sql, params)
+        if len(rows) > 1:
+            raise StoreError(f"session {text} exists in {len(rows)} repositories; name the repository")
+        return _session_row(rows[0]) if rows else None
+
+    async def list_sessions(self, repo_path: str | os.PathLike[str] | None = None) -> list[SessionRow]:
+        """Sessions newest first (date, then number of the day, descending)."""
+        sql, params = _SESSION_SELECT, []
+        if repo_path is not None:
+            sql += " WHERE r.path = ?"
+            params.append(repo_key(repo_path))
+        rows = await self._read(sql + " ORDER BY s.date DESC, s.day_number DESC, s.id DESC", params)
+        return [_session_row(r) for r in rows]
+
+    # -- runs and tasks ---------------------------------------------------------------------------
+
+    async def record_run(
+        self, run_id: str, session_id: int, plan_path: str | None, base_commit: str | None
+    ) -> None:
+        """Create the run (or fill in what the event writer did not know about it)."""
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO runs (id, session_id, plan_path, base_commit, started_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET plan_path = COALESCE(excluded.plan_path, plan_path),"
+                " base_commit = COALESCE(excluded.base_commit, base_commit)",
+                (run_id, session_id, plan_path, base_commit, time.time()),
+            )
+
+    async def runs(self, session_id: int) -> list[RunRow]:
+        rows = await self._read(
+            "SELECT id, session_id, plan_path, base_commit, started_at, finished_at FROM runs"
+            " WHERE session_id = ? ORDER BY started_at, rowid", (session_id,),
+        )
+        return [RunRow(*r) for r in rows]
+
+    async def tasks(self, session_id: int) -> list[TaskRow]:
+        rows = await self._read(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE session_id = ? ORDER BY id", (session_id,))
+        return [_task_row(r) for r in rows]
+
+    async def attempts(self, task_id: int) -> list[AttemptRow]:
+        rows = await self._read(
+            "SELECT task_id, number, started_at, ended_at, state, exit_code FROM attempts WHERE task_id = ?"
+            " ORDER BY number", (task_id,),
+        )
+        return [AttemptRow(*r) for r in rows]
+
+    async def log_lines(self, task_id: int, after_id: int = 0, limit: int = 1000) -> list[LogLine]:
+        """The task's lines with an id above ``after_id``, oldest first (page with the last id)."""
+        rows = await self._read(
+            "SELECT id, task_id, attempt, stream, at, text FROM log_lines WHERE task_id = ? AND id > ?"
+            " ORDER BY id LIMIT ?", (task_id, after_id, limit),
+        )
+        return [LogLine(*r) for r in rows]
+
+    async def search_log(self, task_id: int, text: str, limit: int = 100) -> list[LogLine]:
+        """The task's lines containing ``text`` (case-insensitive for ASCII), oldest first."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = await self._read(
+            "SELECT id, task_id, attempt, stream, at, text FROM log_lines"
+            " WHERE task_id = ? AND text LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?", (task_id, pattern, limit),
+        )
+        return [LogLine(*r) for r in rows]
+
+    async def set_decision(self, session_id: int, task_key: str, decision: str, reason: str = "") -> None:
+        """Accept or discard the task (its newest run's row, if the plan ran more than once)."""
+        _check(decision, DECISIONS, "decision")
+        async with self._write() as db:
+            task_id = await self._task_id(db, session_id, task_key)
+            await db.execute(
+                "UPDATE tasks SET decision = ?, decision_reason = ?, decided_at = ? WHERE id = ?",
+                (decision, redact(reason), time.time(), task_id),
+            )
+
+    async def recover_interrupted(self, session_id: int | None = None) -> list[str]:
+        """Mark the tasks a dead cockpit left ready/running/paused as ``interrupted``; their keys.
+
+        Only call it for sessions no living cockpit is running (with ``None``: every session).
+        Nothing is marked succeeded; the open attempts of those tasks are closed as interrupted.
+        """
+        marks = ", ".join("?" for _ in INTERRUPTIBLE)
+        where = f"state IN ({marks})" + ("" if session_id is None else " AND session_id = ?")
+        params: list[Any] = list(INTERRUPTIBLE) + ([] if session_id is None else [session_id])
+        now = time.time()
+        async with self._write() as db:
+            rows = list(await db.execute_fetchall(f"SELECT id, task_key FROM tasks WHERE {where} ORDER BY id", params))
+            ids = [(r[0],) for r in rows]
+            await db.executemany(
+                "UPDATE attempts SET state = 'interrupted', ended_at = ? WHERE task_id = ? AND ended_at IS NULL",
+                [(now, i) for (i,) in ids],
+            )
+            await db.executemany("UPDATE tasks SET state = 'interrupted' WHERE id = ?", ids)
+        return [r[1] for r in rows]
+
+    # -- interventions, summaries, outcomes -------------------------------------------------------
+
+    async def add_intervention(
+        self, session_id: int, task_key: str | None, type: str, text: str, at: float | None = None
+    ) -> int:
+        async with self._write() as db:
+            task_id = None if task_key is None else await self._task_id(db, session_id, task_key)
+            cur = await db.execute(
+                "INSERT INTO interventions (session_id, task_id, at, type, text) VALUES (?, ?, ?, ?, ?)",
+                (session_id, task_id, time.time() if at is None else at, type, redact(text)),
+            )
+            return int(cur.lastrowid or 0)
+
+    async def interventions(self, session_id: int) -> list[Intervention]:
+        rows = await self._read(
+            "SELECT i.id, i.session_id, t.task_key, i.at, i.type, i.text FROM interventions i"
+            " LEFT JOIN tasks t ON t.id = i.task_id WHERE i.session_id = ? ORDER BY i.at, i.id", (session_id,),
+        )
+        return [Intervention(*r) for r in rows]
+
+    async def save_summary(self, session_id: int, data: dict[str, Any], draft: bool) -> None:
+        """Replace the session's summary (secrets redacted); ``draft`` while the form is not saved."""
+        payload = json.dumps(_redact_tree(data), ensure_ascii=False)
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO summaries (session_id, data, is_draft, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, is_draft = excluded.is_draft,"
+                " updated_at = excluded.updated_at",
+                (session_id, payload, int(draft), time.time()),
+            )
+
+    async def get_summary(self, session_id: int) -> tuple[dict[str, Any], bool] | None:
+        rows = await self._read("SELECT data, is_draft FROM summaries WHERE session_id = ?", (session_id,))
+        return (json.loads(rows[0][0]), bool(rows[0][1])) if rows else None
+
+    async def add_assessment(self, session_id: int, outcome: str, note: str = "", at: float | None = None) -> None:
+        """Record how the session's work was used; the newest assessment is the session's outcome."""
+        _check(outcome, OUTCOMES, "outcome")
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO assessments (session_id, outcome, note, at) VALUES (?, ?, ?, ?)",
+                (session_id, outcome, redact(note), time.time() if at is None else at),
+            )
+
+    async def outcome(self, session_id: int) -> str | None:
+        rows = await self._read(
+            "SELECT outcome FROM assessments WHERE session_id = ? ORDER BY at DESC, id DESC LIMIT 1", (session_id,)
+        )
+        return rows[0][0] if rows else None
+
+    # -- import -----------------------------------------------------------------------------------
+
+    async def find_import(self, import_key: str) -> int | None:
+        """The id of the session imported with ``import_key``, if any."""
+        rows = await self._read("SELECT id FROM sessions WHERE import_key = ?", (import_key,))
+        return int(rows[0][0]) if rows else None
+
+    async def import_session(
+        self, *, import_key: str, repo_path: str | os.PathLike[str], date: str | dt.date, day_number: int,
+        objective: str, status: str, start_commit: str | None, end_commit: str | None,
+        summary: dict[str, Any], started_at: float | None = None, ended_at: float | None = None,
+        interventions: Sequence[tuple[float, str, str]] = (),
+    ) -> int:
+        """Insert a whole session read from a summary file; its id.
+
+        Importing the same ``import_key`` again returns the existing id and changes nothing. A different
+        session that already holds the label (repo, date, number) raises :class:`SessionExists`.
+        ``interventions`` are ``(at, type, text)``; ``started_at`` defaults to the start of ``date``.
+        """
+        day = _iso_date(date)
+        _check(status, SESSION_STATUSES, "session status")
+        if started_at is None:
+            started_at = dt.datetime.combine(dt.date.fromisoformat(day), dt.time()).timestamp()
+        payload = json.dumps(_redact_tree(summary), ensure_ascii=False)
+        async with self._write() as db:
+            existing = await self._one(db, "SELECT id FROM sessions WHERE import_key = ?", (import_key,))
+            if existing is not None:
+                return int(existing)
+            repo_id = await self._repo_id(db, repo_path)
+            taken = await self._one(
+                db, "SELECT id FROM sessions WHERE repo_id = ? AND date = ? AND day_number = ?",
+                (repo_id, day, day_number),
+            )
+            if taken is not None:
+                raise SessionExists(
+                    f"session {session_label(day, day_number)} already exists in {repo_key(repo_path)}", int(taken)
+                )
+            cur = await db.execute(
+                "INSERT INTO sessions (repo_id, date, day_number, objective, status, start_commit, end_commit,"
+                " started_at, ended_at, source, import_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'import', ?)",
+                (repo_id, day, day_number, redact(objective), status, start_commit, end_commit, started_at,
+                 ended_at, import_key),
+            )
+            session_id = int(cur.lastrowid or 0)
+            await db.execute(
+                "INSERT INTO summaries (session_id, data, is_draft, updated_at) VALUES (?, ?, 0, ?)",
+                (session_id, payload, time.time()),
+            )
+            await db.executemany(
+                "INSERT INTO interventions (session_id, at, type, text) VALUES (?, ?, ?, ?)",
+                [(session_id, at, kind, redact(text)) for at, kind, text in interventions],
+            )
+            return session_id

@@ -1,0 +1,200 @@
+"""The store's schema as ordered forward migrations, versioned with ``PRAGMA user_version``.
+
+``MIGRATIONS[i]`` takes a database from version ``i`` to ``i + 1``. Each is applied in its own
+``BEGIN IMMEDIATE`` transaction together with the new ``user_version``, so a database is always at
+exactly one version, and two programs opening the same new file at once migrate it once. Never edit
+a migration that has shipped: append a new one.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+TASK_STATES = (
+    "pending", "ready", "running", "paused", "succeeded", "failed", "timed_out", "cancelled", "skipped",
+    "interrupted",
+)
+SESSION_STATUSES = ("active", "complete", "blocked", "abandoned")
+OUTCOMES = ("fully", "partially", "not-used", "too-early", "na")
+DECISIONS = ("accepted", "discarded")
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+_V1 = f"""
+CREATE TABLE repos (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    repo_id INTEGER NOT NULL REFERENCES repos(id),
+    date TEXT NOT NULL CHECK (date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+    day_number INTEGER NOT NULL CHECK (day_number >= 1),
+    objective TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ({_in(SESSION_STATUSES)})),
+    start_commit TEXT,
+    end_commit TEXT,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    source TEXT NOT NULL DEFAULT 'cockpit' CHECK (source IN ('cockpit', 'import')),
+    import_key TEXT UNIQUE,
+    UNIQUE (repo_id, date, day_number)
+);
+CREATE INDEX sessions_by_date ON sessions (date DESC, day_number DESC);
+
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    plan_path TEXT,
+    base_commit TEXT,
+    started_at REAL,
+    finished_at REAL
+);
+CREATE INDEX runs_by_session ON runs (session_id);
+
+CREATE TABLE tasks (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    run_id TEXT REFERENCES runs(id) ON DELETE CASCADE,
+    task_key TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    agent TEXT NOT NULL DEFAULT '',
+    prompt TEXT NOT NULL DEFAULT '',
+    depends_on TEXT NOT NULL DEFAULT '[]',
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ({_in(TASK_STATES)})),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    tokens_in INTEGER NOT NULL DEFAULT 0,
+    tokens_out INTEGER NOT NULL DEFAULT 0,
+    cache_write INTEGER NOT NULL DEFAULT 0,
+    cache_read INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL,
+    branch TEXT,
+    worktree TEXT,
+    start_commit TEXT,
+    head_commit TEXT,
+    added INTEGER,
+    removed INTEGER,
+    files_json TEXT,
+    final_message TEXT,
+    decision TEXT CHECK (decision IN ({_in(DECISIONS)})),
+    decision_reason TEXT,
+    decided_at REAL,
+    UNIQUE (run_id, task_key)
+);
+CREATE INDEX tasks_by_session ON tasks (session_id, task_key);
+CREATE INDEX tasks_by_state ON tasks (state);
+
+CREATE TABLE attempts (
+    task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    started_at REAL,
+    ended_at REAL,
+    state TEXT,
+    exit_code INTEGER,
+    PRIMARY KEY (task_id, number)
+) WITHOUT ROWID;
+
+CREATE TABLE log_lines (
+    id INTEGER PRIMARY KEY,
+    task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    stream TEXT NOT NULL,
+    at REAL NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX log_lines_by_task ON log_lines (task_id, id);
+
+CREATE TABLE interventions (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    task_id INTEGER REFERENCES tasks(id) ON DELETE SET NULL,
+    at REAL NOT NULL,
+    type TEXT NOT NULL,
+    text TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX interventions_by_session ON interventions (session_id, at);
+
+CREATE TABLE summaries (
+    session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+    data TEXT NOT NULL,
+    is_draft INTEGER NOT NULL CHECK (is_draft IN (0, 1)),
+    updated_at REAL NOT NULL
+);
+
+CREATE TABLE assessments (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    outcome TEXT NOT NULL CHECK (outcome IN ({_in(OUTCOMES)})),
+    note TEXT NOT NULL DEFAULT '',
+    at REAL NOT NULL
+);
+CREATE INDEX assessments_by_session ON assessments (session_id, at);
+
+CREATE TABLE survival (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    head TEXT NOT NULL,
+    computed_at REAL NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (session_id, head)
+);
+"""
+
+# v2: the plan's per-task timeout and retry budget, so a retry after a restart uses the same limits.
+_V2 = """
+ALTER TABLE tasks ADD COLUMN timeout REAL;
+ALTER TABLE tasks ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2]
+LATEST = len(MIGRATIONS)
+
+
+def statements(script: str) -> list[str]:
+    """The complete SQL statements of ``script``, one per item (a statement may span lines)."""
+    out: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buf.strip()[:60]!r}")
+    return out
+
+
+class NewerSchema(Exception):
+    def __init__(self, found: int) -> None:
+        super().__init__(f"schema {found}, this one knows {LATEST}")
+        self.found = found
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, target: int = LATEST) -> int:
+    """Bring the database of ``conn`` (opened with ``isolation_level=None``) to ``target``.
+
+    Returns the version it is at. Raises :class:`NewerSchema`, before writing anything, when the
+    database is newer than this program. Safe when several programs migrate the same file at once.
+    """
+    while True:
+        version = user_version(conn)
+        if version > LATEST:
+            raise NewerSchema(version)
+        if version >= target:
+            return version
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if user_version(conn) == version:  # another program may have migrated meanwhile
+                for stmt in statements(MIGRATIONS[version]):
+                    conn.execute(stmt)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.rollback()
+            raise
