@@ -1,7 +1,7 @@
 """The ``cockpit`` command line.
 
 Commands without a screen import nothing from Textual, so they start fast; the screens are
-imported only by the commands that open them.
+imported only by the commands that open them. Every user error is one line and exit code 2.
 """
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import asyncio
 import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
-
-from engine.errors import UserError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,66 +30,109 @@ def positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="cockpit", description="Supervise AI coding agents and measure what sticks.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="PATH", help="the database file (default: $COCKPIT_DB, else the user data dir)")
+    common.add_argument("--repo", metavar="PATH", help="the git repository (default: the current folder)")
+
+    parser = _Parser(prog="cockpit", description="Supervise AI coding agents and measure what sticks. "
+                     "Without a command, in a git repository: open the cockpit's start screen.")
+    parser.add_argument("--db", dest="start_db", metavar="PATH",
+                        help="without a command: the database file (default: $COCKPIT_DB, else the user data dir)")
+    parser.add_argument("--repo", dest="start_repo", metavar="PATH",
+                        help="without a command: the git repository (default: the current folder)")
+    parser.add_argument("--max-parallel", dest="start_max_parallel", type=positive_int, metavar="N",
+                        help="without a command: at most N tasks at once")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    run = sub.add_parser("run", help="run a plan of agent tasks")
+    run = sub.add_parser("run", parents=[common], help="run a plan of agent tasks in a new session")
     run.add_argument("plan", help="the plan file (TOML)")
     run.add_argument("--headless", action="store_true", help="print progress instead of opening the cockpit")
     run.add_argument("--max-parallel", type=positive_int, metavar="N", help="at most N tasks at once")
-    run.add_argument("--repo", metavar="PATH", help="the git repository (default: the current folder)")
+    run.add_argument("--objective", default="", metavar="TEXT", help="the session's objective, one sentence")
     run.add_argument("--logs", action="store_true", help="with --headless, print the agents' output too")
 
-    demo = sub.add_parser("demo", help="run the built-in demo plan in a scratch repository")
+    demo = sub.add_parser("demo", parents=[common], help="run the built-in demo plan in a scratch repository")
     demo.add_argument("--headless", action="store_true", help="print progress instead of opening the cockpit")
     demo.add_argument("--logs", action="store_true", help="with --headless, print the agents' output too")
+
+    sessions = sub.add_parser("sessions", parents=[common], help="list the repository's sessions, newest first")
+    sessions.add_argument("--all", action="store_true", help="the sessions of every repository")
+    sessions.add_argument("--json", action="store_true", help="as JSON")
+
+    show = sub.add_parser("show", parents=[common], help="one session (id or label YYYYMMDD.N)")
+    show.add_argument("session")
+    fmt = show.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_const", const="json", dest="format", help="as JSON")
+    fmt.add_argument("--markdown", action="store_const", const="markdown", dest="format",
+                     help="as the Markdown summary")
+
+    export = sub.add_parser("export", parents=[common], help="write a session's Markdown summary")
+    export.add_argument("session")
+    export.add_argument("-o", "--output", metavar="FILE", help="a file or folder (default: standard output)")
+    export.add_argument("--force", action="store_true", help="replace an existing, different file")
+
+    imp = sub.add_parser("import", parents=[common], help="import summary files (files or folders)")
+    imp.add_argument("paths", nargs="+", metavar="PATH")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    from engine.errors import UserError
+    from sessions.git_facts import GitFactsError
+    from sessions.store import StoreError
+
     try:
         return _dispatch(args)
-    except UserError as exc:
+    except (UserError, StoreError, GitFactsError) as exc:
         print(f"cockpit: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cockpit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `cockpit show X --json | head`: the reader left, which is fine
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "run":
-        return _run(Path(args.plan), args.repo, args.max_parallel, args.logs)
-    if args.command == "demo":
-        from engine.demo import PLAN_NAME, make_demo_repo
+    command = args.command
+    if command is None:  # the start screen, in a git repository only
+        from engine.worktrees import repo_root
+        from tui.run_command import run_cockpit
 
-        root = make_demo_repo()
-        print(f"demo repository: {root}")
-        return _run(root / PLAN_NAME, str(root), None, args.logs)
-    raise AssertionError(args.command)
+        repo = str(repo_root(args.start_repo or "."))
+        return asyncio.run(run_cockpit(None, repo, args.start_db, "", args.start_max_parallel))
+    if command in ("run", "demo"):
+        from tui.run_command import prepare, run_cockpit, run_recorded
 
+        if command == "demo":
+            from engine.demo import PLAN_NAME, make_demo_repo
 
-def _run(plan_path: Path, repo: str | None, max_parallel: int | None, logs: bool) -> int:
-    from engine.config import load_config
-    from engine.plan import load_plan
-    from engine.scheduler import Engine
-    from engine.worktrees import repo_root, resolve_commit, stale_worktrees
-    from tui.headless import run_headless
+            root = make_demo_repo()
+            print(f"demo repository: {root}")
+            plan_path, repo, max_parallel, objective = root / PLAN_NAME, str(root), None, "Run the demo plan"
+        else:
+            plan_path, repo, max_parallel, objective = Path(args.plan), args.repo, args.max_parallel, args.objective
+        if not args.headless:
+            return asyncio.run(run_cockpit(plan_path, repo, args.db, objective, max_parallel))
+        engine = prepare(plan_path, repo, max_parallel)
+        return asyncio.run(run_recorded(engine, plan_path, args.db, objective, args.logs))
 
-    root = repo_root(repo or ".")
-    config = load_config(root)
-    plan = load_plan(plan_path, config.profiles)
-    resolve_commit(root, plan.base)  # a bad base is the user's error: say so before anything starts
-    for stale in stale_worktrees(root):
-        where = stale.path if stale.exists else f"{stale.path} (folder gone)"
-        print(f"note: worktree of an earlier run kept: {where} on {stale.branch}", file=sys.stderr)
-    engine = Engine(plan, config.profiles, root, max_parallel=max_parallel)
-    return asyncio.run(run_headless(engine, show_logs=logs))
+    from tui import session_commands as sc
+
+    if command == "sessions":
+        return asyncio.run(sc.list_sessions(args.db, args.repo, args.all, args.json))
+    if command == "show":
+        return asyncio.run(sc.show_session(args.db, args.session, args.repo, args.format or "text"))
+    if command == "export":
+        return asyncio.run(sc.export_session(args.db, args.session, args.repo, args.output, args.force))
+    if command == "import":
+        return asyncio.run(sc.import_files(args.db, args.paths, args.repo))
+    raise AssertionError(command)
 
 
 if __name__ == "__main__":

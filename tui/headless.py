@@ -76,8 +76,9 @@ def final_table(engine: Engine, results: dict[str, TaskResult]) -> str:
     return "\n".join(lines)
 
 
-async def run_headless(engine: Engine, out: TextIO = sys.stdout, show_logs: bool = False) -> int:
+async def run_headless(engine: Engine, out: TextIO | None = None, show_logs: bool = False) -> int:
     """Run the engine to the end, printing progress; 0 when every task succeeded, else 1."""
+    out = out or sys.stdout
     printer = ProgressPrinter(out, show_logs)
     consumer = asyncio.create_task(printer.consume(engine.bus))
     loop = asyncio.get_running_loop()

@@ -1,0 +1,97 @@
+"""A session the developer is running now: the engine, its record, and every human action on it.
+
+The TUI talks to this object only. Each command goes to the engine and, when the engine took it,
+is recorded as an intervention (time, task, type, text). Accepting or discarding a task's work is
+recorded as the task's decision.
+"""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from engine.scheduler import CommandError, Engine
+from engine.states import TaskState
+from sessions.lifecycle import OpenSession, RecordedRun, finish_session, status_for
+from sessions.review import AcceptResult, accept_task, discard_task
+from sessions.store import SessionRow, Store
+
+INTERVENTION_TYPES = ("pause", "resume", "cancel", "retry", "message", "note", "redirect", "fix", "clarify")
+
+
+class LiveSession:
+    def __init__(self, store: Store, session: OpenSession, engine: Engine, plan_path: str | None) -> None:
+        self.store = store
+        self.session = session
+        self.engine = engine
+        self.recorder = RecordedRun(store, session, engine, plan_path)
+        self._run: asyncio.Task[dict[str, TaskState]] | None = None
+
+    @property
+    def row(self) -> SessionRow:
+        return self.session.row
+
+    @property
+    def repo(self) -> Path:
+        return self.session.repo
+
+    async def start(self) -> None:
+        """Start recording, then the run; the run stays open for retries until :meth:`end`."""
+        await self.recorder.start()
+        self._run = asyncio.create_task(self.engine.run(stay_open=True))
+
+    @property
+    def running(self) -> bool:
+        return self._run is not None and not self._run.done()
+
+    async def _record(self, task_id: str | None, kind: str, text: str) -> None:
+        await self.store.add_intervention(self.row.id, task_id, kind, text)
+
+    async def pause(self, task_id: str | None = None) -> None:
+        self.engine.pause(task_id)
+        await self._record(task_id, "pause", f"paused {'task ' + task_id if task_id else 'the run'}")
+
+    async def resume(self, task_id: str | None = None) -> None:
+        self.engine.resume(task_id)
+        await self._record(task_id, "resume", f"resumed {'task ' + task_id if task_id else 'the run'}")
+
+    async def cancel(self, task_id: str | None = None) -> None:
+        self.engine.cancel(task_id)
+        await self._record(task_id, "cancel", f"cancelled {'task ' + task_id if task_id else 'every task'}")
+
+    async def retry(self, task_id: str) -> None:
+        self.engine.retry(task_id)
+        await self._record(task_id, "retry", f"retried task {task_id}")
+
+    async def send(self, task_id: str, text: str) -> None:
+        """A follow-up message; CommandError (with the reason) when the agent cannot take one."""
+        await self.engine.send(task_id, text)
+        await self._record(task_id, "message", text)
+
+    async def note(self, task_id: str | None, kind: str, text: str) -> None:
+        """An intervention the developer writes down by hand."""
+        if not text.strip():
+            raise CommandError("a note needs some text")
+        await self._record(task_id, kind.strip() or "note", text.strip())
+
+    async def accept(self, task_id: str) -> AcceptResult:
+        """Merge an ended task's branch into the checkout's branch; records the decision.
+        CommandError (a ReviewError for git's refusals) says why not, with nothing changed."""
+        return await accept_task(self, task_id)
+
+    async def discard(self, task_id: str, reason: str = "") -> None:
+        """Delete an ended task's worktree and branch; records the decision with the reason."""
+        await discard_task(self, task_id, reason)
+
+    async def end(self, status: str | None = None) -> SessionRow:
+        """Stop what still runs, persist everything, and close the session (status from the outcome)."""
+        interrupted = False
+        if self.running:
+            if any(not r.state.terminal for r in self.engine.tasks.values()):
+                self.engine.cancel()
+                interrupted = True
+            self.engine.close()
+            assert self._run is not None
+            await self._run
+        await self.recorder.wait()
+        states = {tid: run.state for tid, run in self.engine.tasks.items()}
+        return await finish_session(self.store, self.session, status or status_for(states, interrupted))

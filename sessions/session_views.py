@@ -1,0 +1,80 @@
+"""Sessions as plain data for ``cockpit sessions --json`` and ``cockpit show --json``."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sessions.completeness import completeness
+from sessions.store import SessionRow, Store, TaskRow
+from sessions.summary import SessionSummary
+from sessions.summary_builder import session_summary
+
+
+def session_item(row: SessionRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "label": row.label,
+        "repo": row.repo,
+        "date": row.date,
+        "day_number": row.day_number,
+        "objective": row.objective,
+        "status": row.status,
+        "start_commit": row.start_commit,
+        "end_commit": row.end_commit,
+        "rating": row.rating,
+        "outcome": row.outcome,
+        "source": row.source,
+    }
+
+
+def task_item(task: TaskRow) -> dict[str, Any]:
+    return {
+        "id": task.key,
+        "title": task.title,
+        "agent": task.agent,
+        "state": task.state,
+        "attempts": task.attempts,
+        "tokens_in": task.tokens_in,
+        "tokens_out": task.tokens_out,
+        "cache_write": task.cache_write,
+        "cache_read": task.cache_read,
+        "cost_usd": task.cost_usd,
+        "decision": task.decision,
+        "decision_reason": task.decision_reason,
+        "branch": task.branch,
+        "added": task.added,
+        "removed": task.removed,
+    }
+
+
+def completeness_item(summary: SessionSummary) -> dict[str, list[int]]:
+    comp = completeness(summary)
+    return {group: list(comp.count(group)) for group in ("cockpit", "human", "optional")}
+
+
+async def session_detail(store: Store, row: SessionRow) -> dict[str, Any]:
+    summary, source = await session_summary(store, row)
+    tasks = await store.tasks(row.id)
+    interventions = await store.interventions(row.id)
+    item = session_item(row)
+    item.update(
+        summary_source=source,
+        tasks=[task_item(t) for t in tasks],
+        interventions=[
+            {"at": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(i.at)), "task": i.task_key,
+             "type": i.type, "text": i.text}
+            for i in interventions
+        ] or [{"at": x.when, "task": None, "type": x.type, "text": x.what} for x in summary.interventions],
+        files_changed=[
+            {"path": f.path, "change": f.change_type, "added": f.added, "removed": f.removed}
+            for f in summary.files_changed
+        ],
+        work_completed=summary.work_completed,
+        previous_session=summary.previous_session,
+        previous_outcome=summary.previous_outcome,
+        tokens_in=summary.tokens_in,
+        tokens_out=summary.tokens_out,
+        cost_usd=summary.cost_usd,
+        completeness=completeness_item(summary),
+    )
+    return item

@@ -1,0 +1,110 @@
+"""The summary as the machine knows it: everything the cockpit can fill before a human looks.
+
+:func:`build_summary` pre-fills from the store and from git; :func:`session_summary` gives the saved
+summary when there is one (the human's edits win), else the built one.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+
+from sessions.git_facts import GitFactsError, files_changed, head_commit
+from sessions.store import SessionRow, Store, TaskRow
+from sessions.summary import FileChangeRow, Intervention, SessionSummary
+
+
+def previous_label(row: SessionRow) -> str:
+    """How the format names a session: ``2026-03-04 Session 1 (summary20260304.1.md)``."""
+    return f"{row.date} Session {row.day_number} (summary{row.label}.md)"
+
+
+async def previous_session(store: Store, row: SessionRow) -> SessionRow | None:
+    """The repository's session just before ``row``."""
+    earlier = [s for s in await store.list_sessions(row.repo)
+               if (s.date, s.day_number) < (row.date, row.day_number)]
+    return earlier[0] if earlier else None
+
+
+def work_completed(tasks: list[TaskRow]) -> str:
+    """One ``###`` block per task: what became of it, how big it is, and its final message."""
+    blocks = []
+    for task in tasks:
+        facts = [f"{task.state}", f"{task.attempts} attempt{'s' if task.attempts != 1 else ''}"]
+        if task.files:
+            facts.append(f"+{task.added or 0} -{task.removed or 0} in {len(task.files)} "
+                         f"file{'s' if len(task.files) != 1 else ''}")
+        lines = [f"### {task.title or task.key}", f"- `{task.key}` ({task.agent}): {', '.join(facts)}"]
+        if task.decision:
+            reason = f": {task.decision_reason}" if task.decision_reason else ""
+            lines.append(f"- {task.decision}{reason}")
+        if task.branch:
+            lines.append(f"- branch `{task.branch}`")
+        if task.files:
+            lines.append("- files: " + ", ".join(f"`{f.path}`" for f in task.files[:8])
+                         + (f" and {len(task.files) - 8} more" if len(task.files) > 8 else ""))
+        final = (task.final_message or "").strip().splitlines()
+        if final:
+            lines.append(f"- result: {final[0][:200]}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _files_table(repo: str, start: str | None, end: str | None) -> list[FileChangeRow]:
+    if not start or not end or start == end:
+        return []
+    try:
+        changes = files_changed(repo, start, end)
+    except GitFactsError:
+        return []  # the commits are gone (or the repo moved): the table stays as it was
+    return [FileChangeRow.from_counts(c.path, c.change, c.added, c.removed, old_path=c.old_path)
+            for c in changes]
+
+
+def _clock(at: float) -> str:
+    return time.strftime("%H:%M", time.localtime(at))
+
+
+async def build_summary(store: Store, row: SessionRow) -> SessionSummary:
+    tasks = await store.tasks(row.id)
+    interventions = await store.interventions(row.id)
+    previous = await previous_session(store, row)
+    end = row.end_commit
+    if end is None and row.status == "active":
+        try:
+            end = await asyncio.to_thread(head_commit, row.repo)
+        except GitFactsError:
+            end = None
+    files = await asyncio.to_thread(_files_table, row.repo, row.start_commit, end)
+    costs = [t.cost_usd for t in tasks if t.cost_usd is not None]
+    tokens_in = sum(t.tokens_in + t.cache_write + t.cache_read for t in tasks)
+    tokens_out = sum(t.tokens_out for t in tasks)
+    return SessionSummary(
+        date=dt.date.fromisoformat(row.date),
+        day_number=row.day_number,
+        start_commit=(row.start_commit or "")[:7],
+        end_commit=(end or "")[:7],
+        status=row.status,
+        objective=row.objective,
+        previous_session=previous_label(previous) if previous else "",
+        previous_outcome=(previous.outcome if previous else "na"),
+        work_completed=work_completed(tasks),
+        files_changed=files,
+        interventions=[
+            Intervention(_clock(i.at), (f"[{i.task_key}] " if i.task_key else "") + i.text, i.type)
+            for i in interventions
+        ],
+        intervention_count=len(interventions),
+        tokens_in=tokens_in if tasks else None,
+        tokens_out=tokens_out if tasks else None,
+        cost_usd=round(sum(costs), 6) if costs else None,
+    )
+
+
+async def session_summary(store: Store, row: SessionRow) -> tuple[SessionSummary, str]:
+    """The session's summary and where it came from: ``saved``, ``draft`` or ``built``."""
+    saved = await store.get_summary(row.id)
+    if saved is not None:
+        data, draft = saved
+        return SessionSummary.from_dict(data), "draft" if draft else "saved"
+    return await build_summary(store, row), "built"

@@ -1,0 +1,130 @@
+"""``cockpit sessions``, ``show``, ``export`` and ``import``: the store read and written without a screen."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from engine.errors import UserError
+from engine.worktrees import repo_root
+from sessions.db_path import resolve_db_path
+from sessions.importer import import_summaries
+from sessions.session_views import session_detail, session_item
+from sessions.store import SessionRow, Store
+from sessions.summary import SessionSummary
+from sessions.summary_builder import session_summary
+from sessions.summary_markdown import export_markdown
+
+
+def _markdown(summary: SessionSummary) -> str:
+    """An imported summary nobody edited keeps the checklist its file ticked; others are computed."""
+    return export_markdown(summary, checklist="recorded" if summary.checklist is not None else "computed")
+
+
+async def _open(db: str | None) -> Store:
+    return await Store.open(resolve_db_path(db))
+
+
+async def _find(store: Store, key: str, repo: str | None) -> SessionRow:
+    scope = None
+    if not key.strip().isdigit():
+        scope = repo_root(repo or ".")
+    row = await store.get_session(key, scope)
+    if row is None:
+        where = f" in {scope}" if scope else ""
+        raise UserError(f"no session {key!r}{where} (list them with: cockpit sessions)")
+    return row
+
+
+async def list_sessions(db: str | None, repo: str | None, every_repo: bool, as_json: bool) -> int:
+    scope = None if every_repo else repo_root(repo or ".")
+    store = await _open(db)
+    try:
+        rows = await store.list_sessions(scope)
+    finally:
+        await store.close()
+    if as_json:
+        print(json.dumps([session_item(r) for r in rows], indent=2))
+        return 0
+    if not rows:
+        print("no sessions yet" + (f" in {scope}" if scope else ""))
+        return 0
+    table = [("label", "id", "status", "rating", "outcome", "objective")]
+    for r in rows:
+        table.append((r.label, str(r.id), r.status, f"{r.rating}/5" if r.rating else "-",
+                      r.outcome or "pending", (r.objective or "")[:60]))
+    widths = [max(len(row[i]) for row in table) for i in range(5)]
+    for row in table:
+        print("  ".join(c.ljust(w) for c, w in zip(row[:5], widths)) + "  " + row[5])
+    return 0
+
+
+async def show_session(db: str | None, key: str, repo: str | None, fmt: str) -> int:
+    store = await _open(db)
+    try:
+        row = await _find(store, key, repo)
+        if fmt == "markdown":
+            summary, _ = await session_summary(store, row)
+            sys.stdout.write(_markdown(summary))
+            return 0
+        detail = await session_detail(store, row)
+    finally:
+        await store.close()
+    if fmt == "json":
+        print(json.dumps(detail, indent=2))
+        return 0
+    print(f"session {detail['label']} (id {detail['id']}) in {detail['repo']}: {detail['status']}")
+    print(f"objective: {detail['objective'] or '-'}")
+    print(f"commits:   {(detail['start_commit'] or '-')[:10]} .. {(detail['end_commit'] or '-')[:10]}")
+    print(f"outcome:   {detail['outcome'] or 'pending'}    rating: "
+          f"{str(detail['rating']) + '/5' if detail['rating'] else '-'}")
+    comp = detail["completeness"]
+    print("summary:   " + ", ".join(f"{n}/{d} {g}" for g, (n, d) in comp.items())
+          + f" ({detail['summary_source']})")
+    for t in detail["tasks"]:
+        cost = f"${t['cost_usd']:.4f}" if t["cost_usd"] is not None else "cost unknown"
+        print(f"  task {t['id']:<14} {t['state']:<10} {t['attempts']} attempt(s)  {cost}"
+              + (f"  {t['decision']}" if t["decision"] else ""))
+    for i in detail["interventions"]:
+        print(f"  {i['at']}  {i['type']:<8} {i['text']}")
+    return 0
+
+
+async def export_session(db: str | None, key: str, repo: str | None, out: str | None, force: bool) -> int:
+    store = await _open(db)
+    try:
+        row = await _find(store, key, repo)
+        summary, _ = await session_summary(store, row)
+    finally:
+        await store.close()
+    text = _markdown(summary)
+    if out is None or out == "-":
+        sys.stdout.write(text)
+        return 0
+    path = Path(out).expanduser()
+    if path.is_dir():
+        path = path / f"summary{row.label}.md"
+    if path.exists() and not force and path.read_text(errors="replace") != text:
+        raise UserError(f"{path} exists and differs; use --force to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    print(f"wrote {path}")
+    return 0
+
+
+async def import_files(db: str | None, paths: list[str], repo: str | None) -> int:
+    root = repo_root(repo or ".")
+    store = await _open(db)
+    try:
+        report = await import_summaries(store, paths, root)
+    finally:
+        await store.close()
+    for path, label in report.imported:
+        print(f"imported {path} as session {label}")
+    for path, label in report.already:
+        print(f"already there: {path} (session {label})")
+    for message in report.failed:
+        print(f"cockpit: {message}", file=sys.stderr)
+    print(f"{len(report.imported)} imported, {len(report.already)} already there, "
+          f"{len(report.failed)} not read")
+    return 2 if report.failed else 0
