@@ -15,11 +15,16 @@ A ``RunStarted`` event is written at once, since every later row refers to its t
 
 Crash-safety bound: a cockpit killed at any moment (even SIGKILL) loses at most the rows not yet
 flushed — at most ``flush_interval`` seconds of log lines and at most ``batch_size`` rows (or one
-``LogLines`` event, if a single event is bigger) — and nothing else. Every flushed batch is a
+``LogLines`` event, if a single event is bigger), plus whatever the engine published during the
+commit under way at that instant (milliseconds) — and nothing else. Every flushed batch is a
 committed transaction (``synchronous=NORMAL`` in WAL survives the death of the process; only a power
 loss can undo the last commits), and a half-written batch is rolled back by SQLite on the next open,
-so the file is never left inconsistent. Tasks left ready/running/paused are found later by
+so the file is never left inconsistent and a batch is there entirely or not at all. Tasks left
+ready/running/paused are found later by
 :meth:`Store.recover_interrupted <sessions.store.Store.recover_interrupted>`.
+
+If another program holds the write lock past the busy timeout, the batch waits again (counted in
+``retried_flushes``); rows are never dropped to get unstuck.
 """
 from __future__ import annotations
 
@@ -59,8 +64,10 @@ _UPDATE_STATE = "UPDATE tasks SET state = ?, attempts = MAX(attempts, ?) WHERE i
 _UPDATE_USAGE = (
     "UPDATE tasks SET tokens_in = ?, tokens_out = ?, cache_write = ?, cache_read = ?, cost_usd = ? WHERE id = ?"
 )
+# A result without a worktree (the agent could not start) keeps what an earlier attempt recorded.
 _UPDATE_RESULT = (
-    "UPDATE tasks SET branch = ?, worktree = ?, start_commit = ?, head_commit = ?, added = ?, removed = ?,"
+    "UPDATE tasks SET branch = COALESCE(?, branch), worktree = COALESCE(?, worktree),"
+    " start_commit = COALESCE(?, start_commit), head_commit = COALESCE(?, head_commit), added = ?, removed = ?,"
     " files_json = ?, final_message = ? WHERE id = ?"
 )
 _UPSERT_TASK = (
@@ -231,7 +238,8 @@ class EventWriter:
         files = json.dumps([{"path": f.path, "added": f.added, "removed": f.removed} for f in ev.files])
         batch = self._batch
         batch.results[task_id] = (
-            ev.branch, ev.worktree, ev.start_commit, ev.head_commit, ev.added, ev.removed, files,
+            ev.branch or None, ev.worktree or None, ev.start_commit or None, ev.head_commit or None,
+            ev.added, ev.removed, files,
             redact(ev.final_message), task_id,
         )
         if ev.attempt >= 1:

@@ -197,6 +197,8 @@ def session_label(date: str, day_number: int) -> str:
 def _iso_date(value: str | dt.date | None) -> str:
     if value is None:
         return dt.date.today().isoformat()
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     try:
