@@ -644,6 +644,13 @@ class Store:
         )
         return rows[0][0] if rows else None
 
+    async def outcome_time(self, session_id: int) -> float | None:
+        """When the session's newest assessment was given."""
+        rows = await self._read(
+            "SELECT at FROM assessments WHERE session_id = ? ORDER BY at DESC, id DESC LIMIT 1", (session_id,)
+        )
+        return float(rows[0][0]) if rows else None
+
     # -- import -----------------------------------------------------------------------------------
 
     async def find_import(self, import_key: str) -> int | None:

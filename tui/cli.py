@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", parents=[common], help="import summary files (files or folders)")
     imp.add_argument("paths", nargs="+", metavar="PATH")
+
+    assess = sub.add_parser("assess", parents=[common], help="record how an earlier session's work was used")
+    assess.add_argument("session")
+    assess.add_argument("outcome", choices=("fully", "partially", "not-used", "too-early", "na"))
+    assess.add_argument("--note", default="", metavar="TEXT", help="a word on why")
     return parser
 
 
@@ -132,6 +137,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(sc.export_session(args.db, args.session, args.repo, args.output, args.force))
     if command == "import":
         return asyncio.run(sc.import_files(args.db, args.paths, args.repo))
+    if command == "assess":
+        return asyncio.run(sc.assess_session(args.db, args.session, args.repo, args.outcome, args.note))
     raise AssertionError(command)
 
 

@@ -128,3 +128,21 @@ async def import_files(db: str | None, paths: list[str], repo: str | None) -> in
     print(f"{len(report.imported)} imported, {len(report.already)} already there, "
           f"{len(report.failed)} not read")
     return 2 if report.failed else 0
+
+
+async def assess_session(db: str | None, key: str, repo: str | None, outcome: str, note: str) -> int:
+    """Record how a session's work was used, and show the human work rate it gives."""
+    from sessions.work_rate import human_work_rate
+
+    store = await _open(db)
+    try:
+        row = await _find(store, key, repo)
+        if row.status == "active":
+            raise UserError(f"session {row.label} is still active: assess it once it has ended")
+        await store.add_assessment(row.id, outcome, note)
+        rate = human_work_rate(await store.list_sessions(row.repo))
+    finally:
+        await store.close()
+    print(f"session {row.label}: {outcome}" + (f" ({note})" if note else ""))
+    print(f"effective work rate (human): {rate.all_time.text()}; last {rate.recent_size}: {rate.recent.text()}")
+    return 0
