@@ -22,6 +22,8 @@ class RunStarted:
     base_commit: str
     tasks: tuple["TaskInfo", ...]
     at: float = field(default_factory=time.time)
+    budget_usd: float | None = None  # the run's (session's) spending limits, None: no limit
+    budget_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,8 @@ class TaskInfo:
     depends_on: tuple[str, ...]
     timeout: float | None
     retries: int
+    budget_usd: float | None = None  # the task's spending limits in force (the plan's, else its profile's)
+    budget_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,29 @@ class UsageUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class BudgetReached:
+    """A spending limit was reached. ``scope`` ``task``: that task (``task_id``) is being stopped and
+    ends ``budget_exceeded``. ``scope`` ``session``: no new task starts, the run's waiting tasks are
+    skipped, the running ones finish (``task_id`` is the task whose usage reached it). ``unit`` is
+    ``tokens`` (input, output, cache write and cache read together) or ``usd``."""
+
+    scope: str
+    task_id: str | None
+    unit: str
+    spent: float
+    limit: float
+    at: float = field(default_factory=time.time)
+
+    def describe(self) -> str:
+        """``budget reached: 1,234 tokens of 1,000`` / ``session budget reached: $0.5012 of $0.50``."""
+        if self.unit == "usd":
+            amounts = f"${self.spent:.4f} of ${self.limit:.2f}"
+        else:
+            amounts = f"{int(self.spent):,} tokens of {int(self.limit):,}"
+        return f"{'session ' if self.scope == 'session' else ''}budget reached: {amounts}"
+
+
+@dataclass(frozen=True, slots=True)
 class FileStat:
     path: str
     added: int | None  # None for a binary file
@@ -114,7 +141,7 @@ class RunFinished:
     at: float = field(default_factory=time.time)
 
 
-Event = RunStarted | TaskStateChanged | LogLines | UsageUpdate | TaskResult | RunFinished
+Event = RunStarted | TaskStateChanged | LogLines | UsageUpdate | BudgetReached | TaskResult | RunFinished
 
 
 class Subscription:

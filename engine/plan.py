@@ -5,6 +5,8 @@
     max_parallel = 4            # optional
     base = "main"               # optional: what the worktrees start from; default the current HEAD
     agent = "shell"             # optional: the default agent profile of the tasks
+    budget_usd = 5.0            # optional: the run's spending limit; reached, no new task starts
+    budget_tokens = 2_000_000   # optional: the same in tokens (input + output + cache write + read)
 
     [[task]]
     id = "spec"
@@ -14,9 +16,12 @@
     timeout = "15m"             # optional
     retries = 1                 # optional
     depends_on = ["other"]      # optional
+    budget_usd = 0.5            # optional: this task's limit (over its profile's); reached, it is
+    budget_tokens = 200_000     #   stopped and ends budget_exceeded
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +32,8 @@ from engine.errors import PlanError
 from engine.profiles import ProfileSet
 from engine.toml_files import read_toml, type_name
 
-PLAN_KEYS = {"max_parallel", "base", "agent", "task"}
-TASK_KEYS = {"id", "title", "prompt", "agent", "depends_on", "timeout", "retries"}
+PLAN_KEYS = {"max_parallel", "base", "agent", "task", "budget_usd", "budget_tokens"}
+TASK_KEYS = {"id", "title", "prompt", "agent", "depends_on", "timeout", "retries", "budget_usd", "budget_tokens"}
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 MAX_RETRIES = 20
 
@@ -42,6 +47,8 @@ class TaskSpec:
     depends_on: tuple[str, ...] = ()
     timeout: float | None = None
     retries: int = 0
+    budget_usd: float | None = None  # None: the profile's (if any)
+    budget_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,8 @@ class Plan:
     max_parallel: int = 4
     base: str | None = None
     source: str = "<plan>"
+    budget_usd: float | None = None  # the whole run's limits
+    budget_tokens: int | None = None
 
     def task(self, task_id: str) -> TaskSpec:
         for t in self.tasks:
@@ -86,6 +95,7 @@ def parse_plan(data: dict[str, Any], profiles: ProfileSet, source: str = "<plan>
     default_agent = data.get("agent")
     if default_agent is not None and not isinstance(default_agent, str):
         raise fail(f"agent must be a string naming a profile, not {type_name(default_agent)}")
+    budget_usd, budget_tokens = _budgets(data, "", fail)
 
     raw_tasks = data.get("task")
     if raw_tasks is None or raw_tasks == []:
@@ -111,7 +121,8 @@ def parse_plan(data: dict[str, Any], profiles: ProfileSet, source: str = "<plan>
     cycle = find_cycle(tasks)
     if cycle:
         raise fail(f"dependency cycle: {' -> '.join(cycle)}", seen[cycle[0]])
-    return Plan(tuple(tasks), max_parallel=max_parallel, base=base, source=source)
+    return Plan(tuple(tasks), max_parallel=max_parallel, base=base, source=source,
+                budget_usd=budget_usd, budget_tokens=budget_tokens)
 
 
 def _task(raw: dict[str, Any], index: int, default_agent: str | None, profiles: ProfileSet, fail) -> TaskSpec:
@@ -158,10 +169,24 @@ def _task(raw: dict[str, Any], index: int, default_agent: str | None, profiles: 
     retries = raw.get("retries", 0)
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
         raise fail(f"{label}: retries must be a whole number from 0 to {MAX_RETRIES}, not {retries!r}")
+    budget_usd, budget_tokens = _budgets(raw, f"{label}: ", fail)
     return TaskSpec(
         id=task_id, title=title.strip() or task_id, prompt=prompt, agent=agent,
         depends_on=tuple(dict.fromkeys(deps)), timeout=timeout, retries=retries,
+        budget_usd=budget_usd, budget_tokens=budget_tokens,
     )
+
+
+def _budgets(table: dict[str, Any], label: str, fail) -> tuple[float | None, int | None]:
+    """``budget_usd`` (dollars, more than zero) and ``budget_tokens`` (at least 1) of a table."""
+    usd = table.get("budget_usd")
+    if usd is not None and (isinstance(usd, bool) or not isinstance(usd, (int, float))
+                            or not math.isfinite(usd) or usd <= 0):
+        raise fail(f"{label}budget_usd must be a number of dollars more than zero, not {usd!r}")
+    tokens = table.get("budget_tokens")
+    if tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1):
+        raise fail(f"{label}budget_tokens must be a whole number of at least 1, not {tokens!r}")
+    return (None if usd is None else float(usd)), tokens
 
 
 def _no_unknown(table: dict[str, Any], known: set[str], what: str, fail) -> None:

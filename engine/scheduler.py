@@ -6,6 +6,16 @@ O(1) per task and per dependency edge, so the cost of a task does not grow with 
 
 Human commands (pause, resume, cancel, retry, send) are plain methods; an impossible command
 raises :class:`CommandError` with a sentence for the user.
+
+Budgets are judged on every usage report (:meth:`Engine._usage`), in tokens (input, output, cache
+write and cache read together) and/or USD. A task's limit is its plan's ``budget_usd`` /
+``budget_tokens``, else its profile's; it counts from the task's first start or the developer's last
+retry (automatic retries count against the same budget). Reached, the agent is stopped (its whole
+process group for a program) and the task ends ``budget_exceeded``: never retried automatically,
+dependents skipped. A USD limit cannot be judged while the cost is unknown: one engine line says so
+and the task goes on. The run's limit (the plan's, or the engine's ``budget_usd`` / ``budget_tokens``)
+counts every task; reached, no new task starts (running ones finish), every waiting task is skipped
+("session budget reached") and a :class:`BudgetReached` event says so.
 """
 from __future__ import annotations
 
@@ -23,7 +33,8 @@ from typing import Callable
 from engine.agents.base import Agent, AgentContext, AgentExit, CannotTakeMessage
 from engine.agents.command import CommandAgent
 from engine.events import (
-    EventBus, LogLines, RunFinished, RunStarted, TaskInfo, TaskResult, TaskStateChanged, UsageUpdate,
+    BudgetReached, EventBus, LogLines, RunFinished, RunStarted, TaskInfo, TaskResult, TaskStateChanged,
+    UsageUpdate,
 )
 from engine.output_formats import Usage
 from engine.plan import Plan, TaskSpec
@@ -34,11 +45,18 @@ from engine.worktrees import Worktree, WorktreeError, WorktreeManager, resolve_c
 
 S = TaskState
 NO_USAGE = Usage()  # shared "nothing reported yet"; never mutated
+# An attempt stopped by the engine ends in these states even if it was paused (no "resumed to finish").
+_STOPPED_STATES = frozenset({S.CANCELLED, S.TIMED_OUT, S.BUDGET_EXCEEDED})
 AgentFactory = Callable[[TaskSpec, AgentProfile, AgentContext], Agent]
 
 
 class CommandError(Exception):
     """A command that cannot be carried out now; the text is for the user."""
+
+
+def usage_tokens(usage: Usage) -> int:
+    """The tokens a budget counts: input, output, cache write and cache read, as reported."""
+    return usage.tokens_in + usage.tokens_out + usage.cache_write + usage.cache_read
 
 
 def new_run_id() -> str:
@@ -91,7 +109,7 @@ class TaskRun:
     dependents: list["TaskRun"] = field(default_factory=list)
     worktree: Worktree | None = None
     agent: Agent | None = None
-    stop_reason: str | None = None  # "cancel" | "timeout" while an attempt is being stopped
+    stop_reason: str | None = None  # "cancel" | "timeout" | "budget" while an attempt is being stopped
     reason: str = ""
     started_at: float | None = None
     finished_at: float | None = None
@@ -103,6 +121,9 @@ class TaskRun:
     usage_done: Usage = field(default_factory=Usage)  # totals of finished attempts
     usage_now: Usage = field(default_factory=lambda: NO_USAGE)  # the current attempt's so far
     last_result: TaskResult | None = None
+    budget_base: tuple[int, float] = (0, 0.0)  # (tokens, USD) spent before the developer's last retry
+    budget_hit: BudgetReached | None = None  # why the current attempt is being stopped
+    cost_noted: bool = False  # "cost unknown: the USD budget cannot be judged" was said
 
     def __post_init__(self) -> None:
         self.id = self.spec.id
@@ -140,7 +161,10 @@ class Engine:
         backoff_max: float = 60.0,
         stop_grace: float = 3.0,
         bus: EventBus | None = None,
+        budget_usd: float | None = None,
+        budget_tokens: int | None = None,
     ) -> None:
+        """``budget_usd`` / ``budget_tokens``: the run's spending limits, over the plan's."""
         self.plan = plan
         self.profiles = profiles
         self.repo = Path(repo) if repo is not None else None
@@ -153,6 +177,12 @@ class Engine:
         self.backoff_max = backoff_max
         self.stop_grace = stop_grace
         self.bus = bus or EventBus()
+        self.budget_usd = budget_usd if budget_usd is not None else plan.budget_usd
+        self.budget_tokens = budget_tokens if budget_tokens is not None else plan.budget_tokens
+        self.spent_tokens = 0  # the run's spending so far, every task and attempt
+        self.spent_usd = 0.0  # of the costs that are known
+        self.session_budget_hit: BudgetReached | None = None  # set once the run's budget is reached
+        self._session_cost_noted = False
         self.base_commit = ""
         self.tasks: dict[str, TaskRun] = {t.id: TaskRun(t) for t in plan.tasks}
         for run in self.tasks.values():
@@ -200,8 +230,10 @@ class Engine:
         self._started = True
         self.bus.publish(RunStarted(
             self.run_id, str(self.repo or ""), self.base_commit,
-            tuple(TaskInfo(t.id, t.title, t.agent, t.prompt, t.depends_on, t.timeout, t.retries)
+            tuple(TaskInfo(t.id, t.title, t.agent, t.prompt, t.depends_on, t.timeout, t.retries,
+                           *self._limits(t))
                   for t in self.plan.tasks),
+            budget_usd=self.budget_usd, budget_tokens=self.budget_tokens,
         ))
         for run in self.tasks.values():
             if run.waiting_deps == 0:
@@ -314,6 +346,8 @@ class Engine:
             return S.CANCELLED, "cancelled"
         if run.stop_reason == "timeout":
             return S.TIMED_OUT, f"timed out after {run.spec.timeout:g}s"
+        if run.stop_reason == "budget" and run.budget_hit is not None:
+            return S.BUDGET_EXCEEDED, run.budget_hit.describe()
         if outcome.exit_code == 0:
             return S.SUCCEEDED, "exit 0"
         if outcome.exit_code is None:
@@ -328,7 +362,7 @@ class Engine:
                                 outcome.final_message)
         else:
             result = await self._collect(run, state, outcome)
-        if run.state is S.PAUSED and state is not S.CANCELLED and state is not S.TIMED_OUT:
+        if run.state is S.PAUSED and state not in _STOPPED_STATES:
             self._set(run, S.RUNNING, "resumed to finish")
         self._set(run, state, reason)
         run.last_result = result
@@ -457,10 +491,78 @@ class Engine:
         self.bus.publish(LogLines(run.id, stream, tuple(lines), run.attempts))
 
     def _usage(self, run: TaskRun, usage: Usage) -> None:
-        run.usage_now = usage
+        old, run.usage_now = run.usage_now, usage
         total = run.usage()
         self.bus.publish(UsageUpdate(run.id, total.tokens_in, total.tokens_out, total.cache_write,
                                      total.cache_read, total.cost_usd))
+        # the attempt's figures are cumulative: the run's totals move by the difference
+        self.spent_tokens += usage_tokens(usage) - usage_tokens(old)
+        if usage.cost_usd is not None or old.cost_usd is not None:
+            self.spent_usd += (usage.cost_usd or 0.0) - (old.cost_usd or 0.0)
+        if run.stop_reason is None and run.agent is not None:
+            self._judge_task_budget(run, total)
+        if self.session_budget_hit is None and (self.budget_tokens is not None or self.budget_usd is not None):
+            self._judge_session_budget(run, total)
+
+    def _limits(self, spec: TaskSpec) -> tuple[float | None, int | None]:
+        """The task's (USD, tokens) limits: the plan's, else its profile's."""
+        profile = self._profiles[spec.agent]
+        return (spec.budget_usd if spec.budget_usd is not None else profile.budget_usd,
+                spec.budget_tokens if spec.budget_tokens is not None else profile.budget_tokens)
+
+    def task_budget(self, task_id: str) -> tuple[float | None, int | None]:
+        """The (USD, tokens) limits of a task, None where it has none."""
+        return self._limits(self._get(task_id).spec)
+
+    def _judge_task_budget(self, run: TaskRun, total: Usage) -> None:
+        max_usd, max_tokens = self._limits(run.spec)
+        if max_usd is None and max_tokens is None:
+            return
+        base_tokens, base_usd = run.budget_base
+        tokens = usage_tokens(total) - base_tokens
+        if max_tokens is not None and tokens >= max_tokens:
+            self._stop_over_budget(run, BudgetReached("task", run.id, "tokens", tokens, max_tokens))
+        elif max_usd is not None:
+            if total.cost_usd is not None:
+                if total.cost_usd - base_usd >= max_usd:
+                    self._stop_over_budget(
+                        run, BudgetReached("task", run.id, "usd", total.cost_usd - base_usd, max_usd))
+            elif not run.cost_noted and tokens > 0:
+                run.cost_noted = True
+                self._emit(run, "engine", [f"cost unknown so far: the task's ${max_usd:.2f} budget cannot be "
+                                           "judged until the agent reports a cost (it is not stopped)"])
+
+    def _stop_over_budget(self, run: TaskRun, hit: BudgetReached) -> None:
+        run.stop_reason = "budget"
+        run.budget_hit = hit
+        self._emit(run, "engine", [f"{hit.describe()}: stopping the agent"])
+        self.bus.publish(hit)
+        self._stop_agent(run)
+
+    def _judge_session_budget(self, run: TaskRun, total: Usage) -> None:
+        if self.budget_tokens is not None and self.spent_tokens >= self.budget_tokens:
+            hit = BudgetReached("session", run.id, "tokens", self.spent_tokens, self.budget_tokens)
+        elif self.budget_usd is not None and self.spent_usd >= self.budget_usd:
+            hit = BudgetReached("session", run.id, "usd", self.spent_usd, self.budget_usd)
+        else:
+            if (self.budget_usd is not None and total.cost_usd is None and not self._session_cost_noted
+                    and usage_tokens(total) > 0):
+                self._session_cost_noted = True
+                self._emit(run, "engine", [f"cost unknown: the session's ${self.budget_usd:.2f} budget counts "
+                                           "only the costs agents report"])
+            return
+        self.session_budget_hit = hit
+        self.bus.publish(hit)
+        for other in self.tasks.values():  # nothing new starts; the running tasks finish
+            if other.state is S.PENDING or other.state is S.READY:
+                self._set(other, S.SKIPPED, "session budget reached")
+                self._unsettled -= 1
+        self._ready.clear()
+        for other in [r for r in self.tasks.values() if r.retry_pending]:
+            self._drop_retry(other)
+            self._emit(other, "engine", ["automatic retry dropped: session budget reached"])
+            self._settle(other)
+        self._kick()
 
     def _env(self, run: TaskRun, profile: AgentProfile) -> dict[str, str]:
         env = dict(self._base_env)
@@ -542,11 +644,15 @@ class Engine:
             self._settle(run)
         elif run.state in (S.RUNNING, S.PAUSED) and run.stop_reason is None:
             run.stop_reason = "cancel"
-            if run.agent is not None:
-                stopper = asyncio.get_running_loop().create_task(run.agent.stop(self.stop_grace))
-                self._background.add(stopper)
-                stopper.add_done_callback(self._background.discard)
+            self._stop_agent(run)
         self._kick()
+
+    def _stop_agent(self, run: TaskRun) -> None:
+        """Stop the task's agent in the background (TERM, grace, KILL of its process group)."""
+        if run.agent is not None:
+            stopper = asyncio.get_running_loop().create_task(run.agent.stop(self.stop_grace))
+            self._background.add(stopper)
+            stopper.add_done_callback(self._background.discard)
 
     def _drop_retry(self, run: TaskRun) -> None:
         if run.retry_handle is not None:
@@ -557,10 +663,13 @@ class Engine:
         run.retry_pending = False
 
     def retry(self, task_id: str) -> None:
-        """Run a task that failed, timed out or was cancelled again; its skipped dependents come back."""
+        """Run a task that failed, timed out, was cancelled or went over its budget again; its skipped
+        dependents come back. The task's budget counts afresh from here."""
         run = self._get(task_id)
         if self._finished:
             raise CommandError("the run has ended; start a new run to try again")
+        if self.session_budget_hit is not None:
+            raise CommandError(f"the {self.session_budget_hit.describe()}: no new task starts in this run")
         if run.retry_pending:  # already on its way back: start it now
             if run.retry_handle is not None:
                 self._drop_retry(run)
@@ -568,10 +677,14 @@ class Engine:
                 self._retry_due.append(run)
             self._kick()
             return
-        if run.state not in (S.FAILED, S.TIMED_OUT, S.CANCELLED):
-            raise CommandError(f"task {task_id!r} is {run.state}: only a failed, timed-out or cancelled task can be retried")
+        if run.state not in (S.FAILED, S.TIMED_OUT, S.CANCELLED, S.BUDGET_EXCEEDED):
+            raise CommandError(f"task {task_id!r} is {run.state}: only a failed, timed-out or cancelled task "
+                               "(or one over its budget) can be retried")
         self._unsettled += 1
         run.auto_retries_used = 0
+        total = run.usage()
+        run.budget_base = (usage_tokens(total), total.cost_usd or 0.0)
+        run.budget_hit, run.cost_noted = None, False
         self._make_ready(run)
         self._revive_dependents(run)
         if self._run_paused and not any(

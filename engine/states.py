@@ -17,6 +17,7 @@ class TaskState(str, Enum):
     TIMED_OUT = "timed_out"
     CANCELLED = "cancelled"
     SKIPPED = "skipped"
+    BUDGET_EXCEEDED = "budget_exceeded"  # stopped by the engine on reaching its spending limit
 
     def __str__(self) -> str:  # so f-strings show "running", not "TaskState.RUNNING"
         return self.value
@@ -31,21 +32,25 @@ class TaskState(str, Enum):
 
 
 TERMINAL = frozenset(
-    {TaskState.SUCCEEDED, TaskState.FAILED, TaskState.TIMED_OUT, TaskState.CANCELLED, TaskState.SKIPPED}
+    {TaskState.SUCCEEDED, TaskState.FAILED, TaskState.TIMED_OUT, TaskState.CANCELLED, TaskState.SKIPPED,
+     TaskState.BUDGET_EXCEEDED}
 )
 
 _S = TaskState
 TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     _S.PENDING: frozenset({_S.READY, _S.SKIPPED, _S.CANCELLED}),
     # ready -> failed: the task could not start (agent program missing, merge conflict of its dependencies).
-    _S.READY: frozenset({_S.RUNNING, _S.FAILED, _S.CANCELLED}),
-    _S.RUNNING: frozenset({_S.PAUSED, _S.SUCCEEDED, _S.FAILED, _S.TIMED_OUT, _S.CANCELLED}),
-    _S.PAUSED: frozenset({_S.RUNNING, _S.FAILED, _S.TIMED_OUT, _S.CANCELLED}),
+    # ready -> skipped: the session budget was reached before it started.
+    _S.READY: frozenset({_S.RUNNING, _S.FAILED, _S.CANCELLED, _S.SKIPPED}),
+    _S.RUNNING: frozenset({_S.PAUSED, _S.SUCCEEDED, _S.FAILED, _S.TIMED_OUT, _S.CANCELLED, _S.BUDGET_EXCEEDED}),
+    _S.PAUSED: frozenset({_S.RUNNING, _S.FAILED, _S.TIMED_OUT, _S.CANCELLED, _S.BUDGET_EXCEEDED}),
     _S.SUCCEEDED: frozenset(),
     # automatic retry goes straight back to running; a retry asked for by the developer goes to ready.
     _S.FAILED: frozenset({_S.RUNNING, _S.READY}),
     _S.TIMED_OUT: frozenset({_S.RUNNING, _S.READY}),
     _S.CANCELLED: frozenset({_S.READY}),
+    # never retried automatically (it would spend again); the developer may retry it.
+    _S.BUDGET_EXCEEDED: frozenset({_S.READY}),
     # a skipped task comes back when the dependency that failed is retried.
     _S.SKIPPED: frozenset({_S.PENDING}),
 }

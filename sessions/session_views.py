@@ -7,7 +7,7 @@ from typing import Any
 from sessions.completeness import completeness
 from sessions.store import SessionRow, Store, TaskRow
 from sessions.summary import SessionSummary
-from sessions.summary_builder import session_summary
+from sessions.summary_builder import FAILURE_STATES, session_summary, usage_totals
 
 
 def session_item(row: SessionRow) -> dict[str, Any]:
@@ -33,6 +33,7 @@ def task_item(task: TaskRow) -> dict[str, Any]:
         "title": task.title,
         "agent": task.agent,
         "state": task.state,
+        "failure": task.state in FAILURE_STATES,  # failed, timed_out, budget_exceeded
         "attempts": task.attempts,
         "tokens_in": task.tokens_in,
         "tokens_out": task.tokens_out,
@@ -50,6 +51,17 @@ def task_item(task: TaskRow) -> dict[str, Any]:
 def completeness_item(summary: SessionSummary) -> dict[str, list[int]]:
     comp = completeness(summary)
     return {group: list(comp.count(group)) for group in ("cockpit", "human", "optional")}
+
+
+def usage_item(tasks: list[TaskRow], summary: SessionSummary) -> dict[str, Any]:
+    """The session's totals: from its tasks (every run and attempt), or for a session without tasks
+    (an imported one) what its summary says (its tokens in count the cache tokens too)."""
+    if not tasks:
+        return {"tokens_in": summary.tokens_in, "tokens_out": summary.tokens_out, "cache_write": None,
+                "cache_read": None, "cost_usd": summary.cost_usd, "cost_complete": True}
+    totals = usage_totals(tasks)
+    return {"tokens_in": totals.tokens_in, "tokens_out": totals.tokens_out, "cache_write": totals.cache_write,
+            "cache_read": totals.cache_read, "cost_usd": totals.cost_usd, "cost_complete": totals.cost_complete}
 
 
 async def session_detail(store: Store, row: SessionRow) -> dict[str, Any]:
@@ -72,9 +84,8 @@ async def session_detail(store: Store, row: SessionRow) -> dict[str, Any]:
         work_completed=summary.work_completed,
         previous_session=summary.previous_session,
         previous_outcome=summary.previous_outcome,
-        tokens_in=summary.tokens_in,
-        tokens_out=summary.tokens_out,
-        cost_usd=summary.cost_usd,
+        tasks_failed=sum(1 for t in tasks if t.state in FAILURE_STATES),
+        **usage_item(tasks, summary),
         completeness=completeness_item(summary),
     )
     return item

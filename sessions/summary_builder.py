@@ -2,16 +2,67 @@
 
 :func:`build_summary` pre-fills from the store and from git; :func:`session_summary` gives the saved
 summary when there is one (the human's edits win), else the built one.
+
+Usage: the summary format has only "Tokens in", "Tokens out" and "Cost (USD)". Its **tokens in
+count every input token the models read: uncached input + cache writes + cache reads** (so the
+figure compares across agents whatever their caching); tokens out are output tokens. Its cost is
+the sum of the costs that are known (a task whose agent reports no cost and has no price adds
+none; ``cockpit show --json`` says so with ``cost_complete: false``), and is blank when no task had
+a known cost. :func:`usage_totals` keeps the four token counts apart.
 """
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import time
+from dataclasses import dataclass
+from typing import Iterable
 
 from sessions.git_facts import GitFactsError, files_changed, head_commit
 from sessions.store import SessionRow, Store, TaskRow
 from sessions.summary import FileChangeRow, Intervention, SessionSummary
+
+
+# The states of a task that failed (rather than was stopped or never ran): the session is blocked.
+FAILURE_STATES = frozenset({"failed", "timed_out", "budget_exceeded"})
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    """A session's usage over its tasks, every run and attempt (from the stored task rows)."""
+
+    tokens_in: int = 0  # uncached input tokens
+    tokens_out: int = 0
+    cache_write: int = 0
+    cache_read: int = 0
+    cost_usd: float | None = None  # the sum of the known costs; None when no task had one
+    cost_complete: bool = True  # False when a task used tokens at a cost nobody knows
+
+    @property
+    def input_all(self) -> int:
+        """Every input token: the summary's "Tokens in"."""
+        return self.tokens_in + self.cache_write + self.cache_read
+
+
+def usage_totals(tasks: Iterable[TaskRow]) -> UsageTotals:
+    tin = tout = cw = cr = 0
+    costs: list[float] = []
+    complete = True
+    for t in tasks:
+        tin, tout, cw, cr = tin + t.tokens_in, tout + t.tokens_out, cw + t.cache_write, cr + t.cache_read
+        if t.cost_usd is not None:
+            costs.append(t.cost_usd)
+        elif t.tokens_in or t.tokens_out or t.cache_write or t.cache_read:
+            complete = False
+    return UsageTotals(tin, tout, cw, cr, round(sum(costs), 6) if costs else None, complete)
+
+
+def _usage_fact(task: TaskRow) -> str | None:
+    tokens = task.tokens_in + task.tokens_out + task.cache_write + task.cache_read
+    if not tokens and task.cost_usd is None:
+        return None
+    cost = "cost unknown" if task.cost_usd is None else f"${task.cost_usd:.4f}"
+    return f"{tokens:,} tokens, {cost}"
 
 
 def previous_label(row: SessionRow) -> str:
@@ -31,6 +82,9 @@ def work_completed(tasks: list[TaskRow]) -> str:
     blocks = []
     for task in tasks:
         facts = [f"{task.state}", f"{task.attempts} attempt{'s' if task.attempts != 1 else ''}"]
+        usage = _usage_fact(task)
+        if usage:
+            facts.append(usage)
         if task.files:
             facts.append(f"+{task.added or 0} -{task.removed or 0} in {len(task.files)} "
                          f"file{'s' if len(task.files) != 1 else ''}")
@@ -76,9 +130,7 @@ async def build_summary(store: Store, row: SessionRow) -> SessionSummary:
         except GitFactsError:
             end = None
     files = await asyncio.to_thread(_files_table, row.repo, row.start_commit, end)
-    costs = [t.cost_usd for t in tasks if t.cost_usd is not None]
-    tokens_in = sum(t.tokens_in + t.cache_write + t.cache_read for t in tasks)
-    tokens_out = sum(t.tokens_out for t in tasks)
+    totals = usage_totals(tasks)
     return SessionSummary(
         date=dt.date.fromisoformat(row.date),
         day_number=row.day_number,
@@ -95,9 +147,9 @@ async def build_summary(store: Store, row: SessionRow) -> SessionSummary:
             for i in interventions
         ],
         intervention_count=len(interventions),
-        tokens_in=tokens_in if tasks else None,
-        tokens_out=tokens_out if tasks else None,
-        cost_usd=round(sum(costs), 6) if costs else None,
+        tokens_in=totals.input_all if tasks else None,
+        tokens_out=totals.tokens_out if tasks else None,
+        cost_usd=totals.cost_usd,
     )
 
 

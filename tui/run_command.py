@@ -5,12 +5,15 @@ Textual is imported only inside :func:`run_cockpit`, so the headless path starts
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
 from engine.config import load_config
+from engine.errors import UserError
 from engine.plan import load_plan
-from engine.scheduler import Engine
+from engine.profiles import check_api_key
+from engine.scheduler import Engine, default_agent_factory
 from engine.worktrees import repo_root, resolve_commit, stale_worktrees
 from sessions.db_path import resolve_db_path
 from sessions.lifecycle import RecordedRun, begin_session, finish_session, recover_dead_sessions, status_for
@@ -27,15 +30,21 @@ def prepare(plan_path: Path, repo: str | None, max_parallel: int | None,
     """Everything that can be wrong with the input is found here, before anything starts.
 
     ``note`` receives what the user should know (worktrees of earlier runs that were kept);
-    ``engine_options`` go to the :class:`Engine` (tests shorten its backoff and stop grace).
+    ``engine_options`` go to the :class:`Engine` (tests shorten its backoff and stop grace;
+    ``budget_usd`` / ``budget_tokens`` are the session's limits, over the plan's). A plan whose tasks
+    call the Anthropic API while no API key is set is refused here.
     """
     root = repo_root(repo or ".")
     config = load_config(root)
     plan = load_plan(plan_path, config.profiles)
+    problem = check_api_key(config.profiles[agent] for agent in {t.agent for t in plan.tasks})
+    if problem is not None:
+        raise UserError(problem)
     resolve_commit(root, plan.base)
     for stale in stale_worktrees(root):
         where = stale.path if stale.exists else f"{stale.path} (folder gone)"
         note(f"worktree of an earlier run kept: {where} on {stale.branch}")
+    engine_options.setdefault("agent_factory", partial(default_agent_factory, prices=config.price_table()))
     return Engine(plan, config.profiles, root, max_parallel=max_parallel, **engine_options)
 
 
@@ -65,7 +74,7 @@ async def run_recorded(engine: Engine, plan_path: Path, db: str | None, objectiv
 
 
 async def run_cockpit(plan_path: Path | None, repo: str | None, db: str | None, objective: str,
-                      max_parallel: int | None) -> int:
+                      max_parallel: int | None, **engine_options: Any) -> int:
     """Open the cockpit on ``plan_path`` in a new session, or on the start screen when it is None.
 
     0 when every task of every session started here succeeded, else 1. The sessions are printed
@@ -79,7 +88,7 @@ async def run_cockpit(plan_path: Path | None, repo: str | None, db: str | None, 
     root = repo_root(repo or ".")
     store = await Store.open(resolve_db_path(db))
     try:
-        launcher = SessionLauncher(store, root, max_parallel)
+        launcher = SessionLauncher(store, root, max_parallel, **engine_options)
         await launcher.recover(root)
         live = await launcher.launch(objective, plan_path) if plan_path is not None else None
         app = CockpitApp(launcher, live=live, keymap=keymap)
