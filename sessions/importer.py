@@ -3,7 +3,8 @@
 Each file becomes a session of the repository with its summary as written. The outcome a file gives
 for its previous session becomes that session's assessment, so the human work rate covers the
 imported history too. A file that is not in the format is reported with the reason; the others are
-still imported. Importing the same session twice changes nothing.
+still imported. Importing the same session twice changes nothing. A session whose start and end
+commits are in the repository gets its fingerprint (for the survival measure) as it is imported.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sessions.session_survival import take_fingerprint
 from sessions.store import SessionExists, Store, repo_key, session_label
 from sessions.summary import SessionSummary
 from sessions.summary_markdown import SummaryFormatError, load_summary
@@ -75,7 +77,7 @@ async def _import_one(store: Store, path: Path, s: SessionSummary, repo: Path, r
         return
     day_start = dt.datetime.combine(s.date, dt.time())
     try:
-        await store.import_session(
+        session_id = await store.import_session(
             import_key=key, repo_path=repo, date=s.date, day_number=s.day_number,
             objective=s.objective, status=s.status or "complete",
             start_commit=s.start_commit or None, end_commit=s.end_commit or None,
@@ -86,6 +88,8 @@ async def _import_one(store: Store, path: Path, s: SessionSummary, repo: Path, r
         report.already.append((path, label))
         return
     report.imported.append((path, label))
+    # Its fingerprint, when its commits are in the repository (else it is left without one).
+    await take_fingerprint(store, session_id, repo, s.start_commit or None, s.end_commit or None)
     if s.previous_outcome is not None and s.previous_session:
         previous = await _find_previous(store, repo, s.previous_session)
         if previous is not None and await store.outcome(previous) is None:

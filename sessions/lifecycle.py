@@ -2,7 +2,9 @@
 
 Starting a session records the date, the session number of that day for the repository, the
 objective and the start commit (HEAD). A plan run inside it has every engine event persisted by an
-:class:`~sessions.event_writer.EventWriter`. Ending it records the end commit (HEAD then) and the status.
+:class:`~sessions.event_writer.EventWriter`. Ending it records the end commit (HEAD then) and the status,
+and keeps the fingerprint of what the session committed (for the survival measure, see
+:mod:`sessions.session_survival`).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from engine.states import TaskState
 from sessions.event_writer import EventWriter
 from sessions.git_facts import head_commit
 from sessions.liveness import SessionLock, is_live
+from sessions.session_survival import take_fingerprint
 from sessions.store import SessionRow, Store
 
 
@@ -47,7 +50,11 @@ async def resume_session(store: Store, session: SessionRow, repo: Path) -> OpenS
 async def finish_session(store: Store, session: OpenSession, status: str) -> SessionRow:
     end = await asyncio.to_thread(head_commit, session.repo)
     await store.end_session(session.row.id, status, end)
-    session.lock.release()
+    try:
+        # Its fingerprint, while the commits exist (in a thread; a failure only leaves it without one).
+        await take_fingerprint(store, session.row.id, session.repo, session.row.start_commit, end)
+    finally:
+        session.lock.release()
     row = await store.get_session(session.row.id)
     assert row is not None
     return row

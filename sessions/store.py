@@ -1,5 +1,5 @@
-"""The session store: one SQLite file (WAL) with sessions, tasks, log lines, interventions, summaries
-and outcomes.
+"""The session store: one SQLite file (WAL) with sessions, tasks, log lines, interventions, summaries,
+outcomes, and the git survival of sessions (fingerprints and measured results).
 
 A :class:`Store` holds two connections: one for writes (short ``BEGIN IMMEDIATE`` transactions,
 serialised by an asyncio lock) and one for reads, so a reader never waits for a write transaction.
@@ -650,6 +650,47 @@ class Store:
             "SELECT at FROM assessments WHERE session_id = ? ORDER BY at DESC, id DESC LIMIT 1", (session_id,)
         )
         return float(rows[0][0]) if rows else None
+
+    # -- git survival: fingerprints and measured results -------------------------------------------
+
+    async def save_fingerprint(self, session_id: int, data: str, computed_at: float | None = None) -> None:
+        """Keep the session's fingerprint (``Fingerprint.to_json()``), replacing an earlier one."""
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO fingerprints (session_id, data, computed_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, computed_at = excluded.computed_at",
+                (session_id, data, time.time() if computed_at is None else computed_at),
+            )
+
+    async def fingerprint(self, session_id: int) -> str | None:
+        """The session's stored fingerprint (JSON for ``Fingerprint.from_json``), or None."""
+        rows = await self._read("SELECT data FROM fingerprints WHERE session_id = ?", (session_id,))
+        return rows[0][0] if rows else None
+
+    async def save_survival(self, session_id: int, head: str, data: str, computed_at: float | None = None) -> None:
+        """Keep a survival result (``SurvivalResult.to_json()``) of the session at ``head`` (full sha)."""
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO survival (session_id, head, computed_at, data) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (session_id, head) DO UPDATE SET computed_at = excluded.computed_at,"
+                " data = excluded.data",
+                (session_id, head, time.time() if computed_at is None else computed_at, data),
+            )
+
+    async def survival(self, session_id: int, head: str) -> tuple[float, str] | None:
+        """``(computed_at, data)`` of the session's result at ``head``, or None."""
+        rows = await self._read(
+            "SELECT computed_at, data FROM survival WHERE session_id = ? AND head = ?", (session_id, head)
+        )
+        return (float(rows[0][0]), rows[0][1]) if rows else None
+
+    async def survival_rows(self, session_id: int) -> list[tuple[str, float, str]]:
+        """Every stored result of the session: ``(head, computed_at, data)``, newest first."""
+        rows = await self._read(
+            "SELECT head, computed_at, data FROM survival WHERE session_id = ? ORDER BY computed_at DESC",
+            (session_id,),
+        )
+        return [(r[0], float(r[1]), r[2]) for r in rows]
 
     # -- import -----------------------------------------------------------------------------------
 

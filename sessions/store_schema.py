@@ -4,15 +4,23 @@
 ``BEGIN IMMEDIATE`` transaction together with the new ``user_version``, so a database is always at
 exactly one version, and two programs opening the same new file at once migrate it once. Never edit
 a migration that has shipped: append a new one.
+
+Foreign keys are off while a migration runs (``PRAGMA foreign_keys`` cannot change inside a
+transaction, so :func:`migrate` does it around them) and checked before each commit: a migration may
+rebuild a table (the only way to change a CHECK constraint in SQLite) without the rows that refer
+to it being deleted by ``ON DELETE CASCADE``.
 """
 from __future__ import annotations
 
 import sqlite3
 
-TASK_STATES = (
+# The task states of schema v1 and v2 (v1's CHECK names them: never change this tuple).
+_TASK_STATES_V1 = (
     "pending", "ready", "running", "paused", "succeeded", "failed", "timed_out", "cancelled", "skipped",
     "interrupted",
 )
+# v3 adds "budget_exceeded" (a task stopped on reaching its spending limit).
+TASK_STATES = _TASK_STATES_V1 + ("budget_exceeded",)
 SESSION_STATUSES = ("active", "complete", "blocked", "abandoned")
 OUTCOMES = ("fully", "partially", "not-used", "too-early", "na")
 DECISIONS = ("accepted", "discarded")
@@ -64,7 +72,7 @@ CREATE TABLE tasks (
     agent TEXT NOT NULL DEFAULT '',
     prompt TEXT NOT NULL DEFAULT '',
     depends_on TEXT NOT NULL DEFAULT '[]',
-    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ({_in(TASK_STATES)})),
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ({_in(_TASK_STATES_V1)})),
     attempts INTEGER NOT NULL DEFAULT 0,
     tokens_in INTEGER NOT NULL DEFAULT 0,
     tokens_out INTEGER NOT NULL DEFAULT 0,
@@ -148,7 +156,62 @@ ALTER TABLE tasks ADD COLUMN timeout REAL;
 ALTER TABLE tasks ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2]
+# v3: the task state "budget_exceeded". SQLite cannot change a CHECK constraint, so the tasks table is
+# rebuilt (same columns, in the same order, same ids) and its indexes made again. attempts, log_lines
+# and interventions refer to tasks by name, so after the rename they refer to the new table.
+_V3 = f"""
+CREATE TABLE tasks_v3 (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    run_id TEXT REFERENCES runs(id) ON DELETE CASCADE,
+    task_key TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    agent TEXT NOT NULL DEFAULT '',
+    prompt TEXT NOT NULL DEFAULT '',
+    depends_on TEXT NOT NULL DEFAULT '[]',
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ({_in(TASK_STATES)})),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    tokens_in INTEGER NOT NULL DEFAULT 0,
+    tokens_out INTEGER NOT NULL DEFAULT 0,
+    cache_write INTEGER NOT NULL DEFAULT 0,
+    cache_read INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL,
+    branch TEXT,
+    worktree TEXT,
+    start_commit TEXT,
+    head_commit TEXT,
+    added INTEGER,
+    removed INTEGER,
+    files_json TEXT,
+    final_message TEXT,
+    decision TEXT CHECK (decision IN ({_in(DECISIONS)})),
+    decision_reason TEXT,
+    decided_at REAL,
+    timeout REAL,
+    retries INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (run_id, task_key)
+);
+INSERT INTO tasks_v3 SELECT id, session_id, run_id, task_key, title, agent, prompt, depends_on, state, attempts,
+    tokens_in, tokens_out, cache_write, cache_read, cost_usd, branch, worktree, start_commit, head_commit,
+    added, removed, files_json, final_message, decision, decision_reason, decided_at, timeout, retries
+    FROM tasks;
+DROP TABLE tasks;
+ALTER TABLE tasks_v3 RENAME TO tasks;
+CREATE INDEX tasks_by_session ON tasks (session_id, task_key);
+CREATE INDEX tasks_by_state ON tasks (state);
+"""
+
+# v4: the fingerprint of each session's commits (``sessions.fingerprints.Fingerprint.to_json()``), taken
+# when it ends or is imported, so its survival can be measured after the commits are garbage-collected.
+_V4 = """
+CREATE TABLE fingerprints (
+    session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+    data TEXT NOT NULL,
+    computed_at REAL NOT NULL
+);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
 LATEST = len(MIGRATIONS)
 
 
@@ -182,19 +245,30 @@ def migrate(conn: sqlite3.Connection, target: int = LATEST) -> int:
     Returns the version it is at. Raises :class:`NewerSchema`, before writing anything, when the
     database is newer than this program. Safe when several programs migrate the same file at once.
     """
-    while True:
-        version = user_version(conn)
-        if version > LATEST:
-            raise NewerSchema(version)
-        if version >= target:
-            return version
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if user_version(conn) == version:  # another program may have migrated meanwhile
-                for stmt in statements(MIGRATIONS[version]):
-                    conn.execute(stmt)
-                conn.execute(f"PRAGMA user_version = {version + 1}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.rollback()
-            raise
+    foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    try:
+        while True:
+            version = user_version(conn)
+            if version > LATEST:
+                raise NewerSchema(version)
+            if version >= target:
+                return version
+            if foreign_keys:
+                conn.execute("PRAGMA foreign_keys = OFF")  # see the module's docstring
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if user_version(conn) == version:  # another program may have migrated meanwhile
+                    for stmt in statements(MIGRATIONS[version]):
+                        conn.execute(stmt)
+                    broken = conn.execute("PRAGMA foreign_key_check").fetchone()
+                    if broken is not None:
+                        raise sqlite3.IntegrityError(
+                            f"migration to schema {version + 1} broke a reference: {tuple(broken)}")
+                    conn.execute(f"PRAGMA user_version = {version + 1}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.rollback()
+                raise
+    finally:
+        if foreign_keys:
+            conn.execute("PRAGMA foreign_keys = ON")

@@ -29,6 +29,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number more than zero, not {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", metavar="PATH", help="the database file (default: $COCKPIT_DB, else the user data dir)")
@@ -50,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-parallel", type=positive_int, metavar="N", help="at most N tasks at once")
     run.add_argument("--objective", default="", metavar="TEXT", help="the session's objective, one sentence")
     run.add_argument("--logs", action="store_true", help="with --headless, print the agents' output too")
+    run.add_argument("--budget-usd", type=positive_number, metavar="USD",
+                     help="the session's spending limit in dollars (over the plan's budget_usd): "
+                          "reached, no new task starts")
+    run.add_argument("--budget-tokens", type=positive_int, metavar="N",
+                     help="the same in tokens (input, output and cache tokens together)")
 
     demo = sub.add_parser("demo", parents=[common], help="run the built-in demo plan in a scratch repository")
     demo.add_argument("--headless", action="store_true", help="print progress instead of opening the cockpit")
@@ -78,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     assess.add_argument("session")
     assess.add_argument("outcome", choices=("fully", "partially", "not-used", "too-early", "na"))
     assess.add_argument("--note", default="", metavar="TEXT", help="a word on why")
+
+    stuck = sub.add_parser("stuck", parents=[common],
+                           help="how much of each ended session's work git still holds (EWR git)")
+    stuck.add_argument("sessions", nargs="*", metavar="SESSION",
+                       help="sessions (id or label); default: every ended session of the repository")
+    stuck.add_argument("--at", metavar="REV", help="measure at this commit (default: HEAD)")
+    stuck.add_argument("--json", action="store_true", help="as JSON")
+    stuck.add_argument("--allow-commit-graph", action="store_true",
+                       help="write a git commit-graph when the repository has none (faster measures)")
     return parser
 
 
@@ -114,6 +138,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command in ("run", "demo"):
         from tui.run_command import prepare, run_cockpit, run_recorded
 
+        budgets = {}
         if command == "demo":
             from engine.demo import PLAN_NAME, make_demo_repo
 
@@ -122,9 +147,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             plan_path, repo, max_parallel, objective = root / PLAN_NAME, str(root), None, "Run the demo plan"
         else:
             plan_path, repo, max_parallel, objective = Path(args.plan), args.repo, args.max_parallel, args.objective
+            budgets = {"budget_usd": args.budget_usd, "budget_tokens": args.budget_tokens}
         if not args.headless:
-            return asyncio.run(run_cockpit(plan_path, repo, args.db, objective, max_parallel))
-        engine = prepare(plan_path, repo, max_parallel)
+            return asyncio.run(run_cockpit(plan_path, repo, args.db, objective, max_parallel, **budgets))
+        engine = prepare(plan_path, repo, max_parallel, **budgets)
         return asyncio.run(run_recorded(engine, plan_path, args.db, objective, args.logs))
 
     from tui import session_commands as sc
@@ -139,6 +165,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(sc.import_files(args.db, args.paths, args.repo))
     if command == "assess":
         return asyncio.run(sc.assess_session(args.db, args.session, args.repo, args.outcome, args.note))
+    if command == "stuck":
+        from tui.stuck_command import stuck
+
+        return asyncio.run(stuck(args.db, args.sessions, args.repo, args.at, args.json, args.allow_commit_graph))
     raise AssertionError(command)
 
 

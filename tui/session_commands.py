@@ -1,4 +1,7 @@
-"""``cockpit sessions``, ``show``, ``export`` and ``import``: the store read and written without a screen."""
+"""``cockpit sessions``, ``show``, ``export`` and ``import``: the store read and written without a screen.
+
+``cockpit stuck`` is in :mod:`tui.stuck_command`.
+"""
 from __future__ import annotations
 
 import json
@@ -59,6 +62,24 @@ async def list_sessions(db: str | None, repo: str | None, every_repo: bool, as_j
     return 0
 
 
+async def _cached_survival(store: Store, row: SessionRow) -> dict | None:
+    """The session's stored survival at its repository's HEAD (measured by ``cockpit stuck``), or
+    None; never measured here."""
+    import asyncio
+
+    from sessions.git_facts import GitFactsError, head_commit
+    from sessions.session_survival import cached_survival, result_item
+
+    if row.status == "active" or not Path(row.repo).is_dir():
+        return None
+    try:
+        head = await asyncio.to_thread(head_commit, row.repo)
+    except GitFactsError:
+        return None
+    result = None if head is None else await cached_survival(store, row.id, head)
+    return None if result is None else result_item(row, result, cached=True)
+
+
 async def show_session(db: str | None, key: str, repo: str | None, fmt: str) -> int:
     store = await _open(db)
     try:
@@ -68,6 +89,7 @@ async def show_session(db: str | None, key: str, repo: str | None, fmt: str) -> 
             sys.stdout.write(_markdown(summary))
             return 0
         detail = await session_detail(store, row)
+        detail["survival"] = await _cached_survival(store, row)
     finally:
         await store.close()
     if fmt == "json":
@@ -81,6 +103,15 @@ async def show_session(db: str | None, key: str, repo: str | None, fmt: str) -> 
     comp = detail["completeness"]
     print("summary:   " + ", ".join(f"{n}/{d} {g}" for g, (n, d) in comp.items())
           + f" ({detail['summary_source']})")
+    if detail["tokens_in"] is not None or detail["cost_usd"] is not None:
+        spent = sum(detail[k] or 0 for k in ("tokens_in", "tokens_out", "cache_write", "cache_read"))
+        cost = "cost unknown" if detail["cost_usd"] is None else f"${detail['cost_usd']:.4f}"
+        print(f"usage:     {spent:,} tokens, {cost}" + ("" if detail["cost_complete"] else " (some costs unknown)"))
+    stuck = detail["survival"]
+    if stuck is not None:
+        ratio = "-" if stuck["ratio"] is None else f"{stuck['ratio']:.0%}"
+        print(f"survival:  {ratio} of {stuck['added']} lines at {stuck['head'][:10]} ({stuck['method']}"
+              + (", reverted" if stuck["reverted"] else "") + ")")
     for t in detail["tasks"]:
         cost = f"${t['cost_usd']:.4f}" if t["cost_usd"] is not None else "cost unknown"
         print(f"  task {t['id']:<14} {t['state']:<10} {t['attempts']} attempt(s)  {cost}"
