@@ -1,0 +1,91 @@
+"""CockpitApp: the start screen (objective and plan), then the cockpit of the running session.
+
+The app gets a :class:`~tui.session_launcher.SessionLauncher` (which owns the store and starts
+recorded sessions) and either the session already made (``cockpit run``), or a plan to launch
+as it starts, or neither (the start screen asks). When it goes away, every session it started and
+did not end is ended (:meth:`SessionLauncher.close`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+from textual.message import Message
+
+from sessions.live_session import LiveSession
+from sessions.store import SessionRow
+from tui.bindings import APP_BINDINGS
+from tui.commands import CockpitCommands
+from tui.screens.cockpit import CockpitScreen, TaskClock
+from tui.session_launcher import SessionLauncher
+
+
+class CockpitApp(App[SessionRow | None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "Session Cockpit"
+    BINDINGS = APP_BINDINGS
+    COMMANDS = App.COMMANDS | {CockpitCommands}
+
+    def __init__(self, launcher: SessionLauncher, live: LiveSession | None = None, *,
+                 plan: Path | None = None, objective: str = "", clock: TaskClock | None = None,
+                 keymap: dict[str, str] | None = None, repo: str = "") -> None:
+        super().__init__()
+        self.launcher = launcher
+        self.live = live
+        self.plan = plan
+        self.objective = objective
+        self.clock = clock
+        self.keymap = keymap or {}
+        self.repo = repo or (launcher.repo or "")
+        self.ended: list[SessionRow] = []
+
+    async def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        if self.live is None and self.plan is not None:
+            self.live = await self.launcher.launch(self.objective, self.plan)
+        if self.live is not None:
+            self.open_cockpit(self.live)
+        else:
+            from tui.screens.start import StartScreen
+
+            self.push_screen(StartScreen(self.launcher, self.repo), self._started)
+
+    def _started(self, live: LiveSession | None) -> None:
+        if live is None:
+            self.exit()
+            return
+        self.open_cockpit(live)
+
+    def open_cockpit(self, live: LiveSession) -> None:
+        self.live = live
+        self.push_screen(CockpitScreen(live, clock=self.clock))
+        for note in self.launcher.notes:
+            self.notify(note, title="Note", timeout=10, markup=False)
+
+    def on_review_screen_decided(self, message: Message) -> None:
+        """A task's work was accepted or discarded in the review screen (which said so): mark its pane."""
+        task_id, decision = message.task_id, message.decision  # type: ignore[attr-defined]
+        for screen in self.screen_stack:
+            if isinstance(screen, CockpitScreen) and task_id in screen.panes:
+                screen.panes[task_id].set_decision(decision)
+
+    def on_session_ended(self, row: SessionRow) -> None:
+        """The session was ended from the cockpit. The summary form will open here; for now, leave."""
+        self.ended.append(row)
+        self.exit(row)
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: like q in the cockpit (the session is ended first); elsewhere, leave."""
+        screen = self.screen
+        if isinstance(screen, CockpitScreen) and not screen.ending:
+            screen.action_quit_cockpit()
+            return
+        for cockpit in self.screen_stack:
+            if isinstance(cockpit, CockpitScreen) and not cockpit.ending:
+                self.notify("Close this screen first, then q ends the session", severity="warning", markup=False)
+                return
+        self.exit()
+
+    async def on_unmount(self) -> None:
+        await self.launcher.close()

@@ -1,0 +1,181 @@
+"""The cockpit's commands: every intervention, the review and log views, help, and the end.
+
+Each intervention goes through the :class:`~sessions.live_session.LiveSession`, which records it; a
+command the engine refuses (:class:`CommandError`) becomes a notification. Mixed into
+:class:`~tui.screens.cockpit.CockpitScreen`, whose state (the session, the focused task, the panels)
+these methods use.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Awaitable, Callable
+
+from engine.scheduler import CommandError
+from engine.states import TaskState
+from tui.bindings import APP_BINDINGS, COCKPIT_BINDINGS
+from tui.display import state_word
+
+if TYPE_CHECKING:
+    from tui.screens.cockpit import CockpitScreen
+
+    _Base = CockpitScreen
+else:
+    _Base = object
+
+S = TaskState
+
+
+class CockpitActions(_Base):
+    """The key actions of :class:`~tui.screens.cockpit.CockpitScreen` (a mixin of it)."""
+
+    # -------------------------------------------------------- interventions
+    def _command(self, what: str, call: Callable[[], Awaitable[None]], done: str = "") -> None:
+        """Run a LiveSession command in a worker; a refusal of the engine becomes a notification."""
+
+        async def run() -> None:
+            try:
+                await call()
+            except CommandError as exc:
+                self.notify(str(exc), title=f"Cannot {what}", severity="warning", markup=False)
+                return
+            if done:
+                self.notify(done, timeout=3, markup=False)
+            self._status_changed = True
+            await self.reload_interventions()
+
+        self.run_worker(run(), group="commands")
+
+    async def reload_interventions(self) -> None:
+        await self.interventions.reload(self.live.store, self.live.row.id)
+
+    def action_pause_task(self) -> None:
+        task_id = self._task_or_notice()
+        if task_id is None:
+            return
+        if self.engine.tasks[task_id].state is S.PAUSED:
+            self._command("resume", lambda: self.live.resume(task_id))
+        else:
+            self._command("pause", lambda: self.live.pause(task_id))
+
+    def action_pause_run(self) -> None:
+        if self.engine.run_paused:
+            self._command("resume the run", lambda: self.live.resume(None), "The run goes on")
+        else:
+            self._command("pause the run", lambda: self.live.pause(None),
+                          "Run paused: no new task starts (P resumes)")
+
+    def action_cancel_task(self) -> None:
+        task_id = self._task_or_notice()
+        if task_id is not None:
+            self._command("cancel", lambda: self.live.cancel(task_id))
+
+    def action_cancel_all(self) -> None:
+        from tui.screens.dialogs import ConfirmDialog
+
+        left = self._unfinished()
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._command("cancel", lambda: self.live.cancel(None))
+
+        self.app.push_screen(ConfirmDialog(
+            "Cancel every task that has not ended?", f"{left} task{'s' if left != 1 else ''} not ended.",
+            yes="Cancel all"), answered)
+
+    def action_retry_task(self) -> None:
+        task_id = self._task_or_notice()
+        if task_id is not None:
+            self._command("retry", lambda: self.live.retry(task_id))
+
+    def action_send_message(self) -> None:
+        from tui.screens.dialogs import SendMessageDialog
+
+        task_id = self._task_or_notice()
+        if task_id is None:
+            return
+
+        def answered(text: str | None) -> None:
+            if text:
+                self._command("send the message", lambda: self.live.send(task_id, text),
+                              f"Message sent to {task_id}")
+
+        self.app.push_screen(SendMessageDialog(task_id), answered)
+
+    def action_note(self) -> None:
+        from tui.screens.dialogs import NoteDialog
+
+        task_id = self.current_task()
+
+        def answered(note: tuple[str, str] | None) -> None:
+            if note:
+                kind, text = note
+                self._command("note it", lambda: self.live.note(task_id, kind, text), "Noted")
+
+        self.app.push_screen(NoteDialog(task_id), answered)
+
+    def action_review(self) -> None:
+        task_id = self._task_or_notice()
+        if task_id is None:
+            return
+        state = self.engine.tasks[task_id].state
+        if not state.terminal:
+            self.notify(f"Task {task_id} is {state_word(state)}: review it once it has ended",
+                        severity="warning", markup=False)
+            return
+        from tui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen(self.live, task_id))
+
+    def action_log_view(self) -> None:
+        from tui.screens.log_view import LogViewScreen
+
+        task_id = self._task_or_notice()
+        if task_id is not None:
+            self.app.push_screen(LogViewScreen(self.live.store, self.live.row.id, self.engine.run_id, task_id))
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen, help_rows
+
+        active = {ab.binding.id: ab.binding for ab in self.active_bindings.values() if ab.binding.id}
+        rows = help_rows(COCKPIT_BINDINGS + APP_BINDINGS, active, self.app.get_key_display)
+        self.app.push_screen(HelpScreen(rows))
+
+    # ------------------------------------------------------------ the end
+    def _unfinished(self) -> int:
+        return sum(1 for run in self.engine.tasks.values() if not run.state.terminal)
+
+    def _confirm_end(self, question: str) -> None:
+        from tui.screens.dialogs import ConfirmDialog
+
+        left = self._unfinished()
+        detail = (f"{left} task{'s' if left != 1 else ''} still running will be cancelled."
+                  if left else "Every task has ended.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.end_session()
+
+        self.app.push_screen(ConfirmDialog(question, detail, yes="End session"), answered)
+
+    def action_end_session(self) -> None:
+        self._confirm_end(f"End session {self.live.row.label}?")
+
+    def action_quit_cockpit(self) -> None:
+        self._confirm_end(f"End session {self.live.row.label} and quit?")
+
+    def end_session(self) -> None:
+        """Stop what still runs, close the session in the store, then hand over to the app."""
+        if self.ending:
+            return
+        self.ending = True
+
+        async def run() -> None:
+            self.notify("Ending the session…", timeout=3, markup=False)
+            row = await self.live.end()
+            self.flush_panes()
+            hook = getattr(self.app, "on_session_ended", None)
+            if hook is not None:
+                hook(row)
+            else:
+                self.app.exit()
+
+        self.run_worker(run(), group="end-session")

@@ -1,0 +1,160 @@
+"""One task's live pane: two header lines (state, elapsed time, attempts; agent, tokens and cost)
+and its log.
+
+Lines are not written as they come: :meth:`AgentPane.add_lines` only appends them to a bounded
+buffer (the last ``max_lines``), and the cockpit calls :meth:`AgentPane.flush` every ~80 ms for the
+panes that are visible, so each visible pane costs ONE ``Log.write_lines`` call per flush however
+many lines arrived, and a hidden pane costs nothing but its buffer.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Iterable
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
+from textual.markup import escape
+from textual.reactive import Reactive
+from textual.widgets import Label, Log
+
+from engine.states import TaskState
+from tui.display import STREAM_PREFIX, attempts_text, state_word
+
+DEFAULT_MAX_LINES = 1000
+
+S = TaskState
+# The CSS class of each state: states that look alike share one, so most changes restyle nothing.
+STATE_CLASS = {
+    S.PENDING: "-waiting", S.READY: "-waiting", S.RUNNING: "-running", S.PAUSED: "-paused",
+    S.SUCCEEDED: "-succeeded", S.FAILED: "-failed", S.TIMED_OUT: "-failed", S.BUDGET_EXCEEDED: "-failed",
+    S.CANCELLED: "-stopped", S.SKIPPED: "-stopped",
+}
+
+
+class PaneLog(Log, can_focus=False):
+    """The pane's log: not focusable itself (the pane is), scrolled with the mouse.
+
+    A pane never scrolls sideways (long lines are cut; the log view shows them whole), so it does
+    not measure its lines' width: ``Log`` would start a thread for that on every write, and each new
+    widest line would change its virtual size, which costs a relayout of the whole screen.
+    """
+
+    # The virtual size grows with every write until the log is full. The log fills its pane whatever
+    # its content, so a change needs no relayout of the screen (Widget's reactive asks for one):
+    # only the scrollbar is updated, and the lines repainted.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        self._scroll_update(size)
+
+    def _update_size(self, updates: int, lines: list[str]) -> None:  # Log's width measuring: not needed
+        return
+
+    def on_mount(self) -> None:
+        # Follow the tail, also when the pane changes size (enlarged, restored, terminal resized),
+        # until the user scrolls up; scrolling back to the bottom follows again.
+        self.anchor()
+
+
+class AgentPane(Vertical, can_focus=True):
+    """The live view of one task. Focus it (Tab, arrows, click) to act on its task."""
+
+    ALLOW_MAXIMIZE = True
+
+    def __init__(self, task_id: str, title: str, agent: str, max_lines: int = DEFAULT_MAX_LINES) -> None:
+        super().__init__(classes=STATE_CLASS[TaskState.PENDING])
+        self.task_id = task_id
+        self.title = title
+        self.agent = agent
+        self.max_lines = max_lines
+        self.state = TaskState.PENDING
+        self.attempts = 0
+        self.lines_taken = 0  # every line ever given to the pane (shown or not)
+        self._pending: deque[str] = deque(maxlen=max_lines)  # the newest lines not drawn yet
+        self._shown: dict[str, str] = {}
+        self._result = ""  # exit code and size of the work, once an attempt ended
+        self._decision = ""  # accepted / discarded, once reviewed
+        self.border_title = escape(f"{task_id} · {title}" if title and title != task_id else task_id)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="pane-header"):
+            yield Label(state_word(self.state), classes="pane-state")
+            yield Label("-", classes="pane-elapsed")
+            yield Label(attempts_text(0), classes="pane-attempts")
+        with Horizontal(classes="pane-header"):
+            yield Label(escape(self.agent), classes="pane-agent")
+            yield Label("", classes="pane-usage")
+        yield PaneLog(max_lines=self.max_lines, classes="pane-log")
+
+    @property
+    def log_widget(self) -> PaneLog:
+        return self.query_one(PaneLog)
+
+    # ------------------------------------------------------------------ lines
+    def add_lines(self, stream: str, lines: Iterable[str]) -> None:
+        """Buffer lines (the newest ``max_lines`` are kept); nothing is drawn until :meth:`flush`."""
+        prefix = STREAM_PREFIX.get(stream)
+        if prefix is not None:
+            lines = [prefix + line for line in lines]
+        elif not isinstance(lines, (list, tuple)):
+            lines = list(lines)
+        self._pending.extend(lines)
+        self.lines_taken += len(lines)  # type: ignore[arg-type]
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+    def flush(self) -> int:
+        """Write the buffered lines with one ``write_lines`` call; how many were written.
+
+        When more lines arrived than the pane holds, the buffer holds the last ``max_lines`` of
+        them, and writing those pushes every older line out of the log: what the pane shows is
+        always a contiguous tail of the task's output (the whole log is in the database). The log
+        is never cleared, since ``Log.clear`` resets its width and costs two relayouts.
+        """
+        if not self._pending:
+            return 0
+        lines = list(self._pending)
+        self._pending.clear()
+        self.log_widget.write_lines(lines)
+        return len(lines)
+
+    # ----------------------------------------------------------------- header
+    def _set(self, cls: str, text: str) -> None:
+        """Update a header label; they have fixed widths (.tcss), so no relayout is needed."""
+        if self._shown.get(cls) != text:
+            self._shown[cls] = text
+            self.query_one(f".{cls}", Label).update(text, layout=False)
+
+    def set_state(self, state: TaskState, attempts: int) -> None:
+        old, new = STATE_CLASS.get(self.state, "-stopped"), STATE_CLASS.get(state, "-stopped")
+        if new != old:
+            self.remove_class(old, update=False)
+            self.add_class(new, update=False)
+            # Restyle the two nodes the state class styles (cockpit.tcss), not the pane's whole subtree:
+            # eight tasks starting at once would otherwise restyle ~90 widgets.
+            self.app.stylesheet.update_nodes([self, self.query_one(".pane-state", Label)], animate=False)
+        self.state = state
+        self.attempts = max(self.attempts, attempts)
+        self._set("pane-state", state_word(state))
+        self._set("pane-attempts", attempts_text(self.attempts))
+
+    def set_elapsed(self, text: str) -> None:
+        self._set("pane-elapsed", text)
+
+    def set_usage(self, text: str) -> None:
+        self._set("pane-usage", text)
+
+    def set_result(self, text: str) -> None:
+        self._result = text
+        self._show_subtitle()
+
+    def set_decision(self, decision: str) -> None:
+        """The developer's decision on the task's work (accepted / discarded), shown after the result."""
+        self._decision = decision
+        self._show_subtitle()
+
+    def _show_subtitle(self) -> None:
+        self.border_subtitle = escape(" · ".join(t for t in (self._result, self._decision) if t))
