@@ -102,6 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
     stuck.add_argument("--json", action="store_true", help="as JSON")
     stuck.add_argument("--allow-commit-graph", action="store_true",
                        help="write a git commit-graph when the repository has none (faster measures)")
+
+    report = sub.add_parser("report", parents=[common],
+                            help="the sessions' figures: EWR both ways, per session and per agent profile")
+    report.add_argument("--since", metavar="DATE", help="only the sessions of DATE (YYYY-MM-DD) or later")
+    report.add_argument("--all", action="store_true", help="the sessions of every repository")
+    fmt = report.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_const", const="json", dest="format",
+                     help="as JSON: sessions, totals and agents")
+    fmt.add_argument("--csv", action="store_const", const="csv", dest="format",
+                     help="the sessions table only, as CSV (one row per session; no totals or agents)")
+    fmt.add_argument("--markdown", action="store_const", const="markdown", dest="format",
+                     help="as a Markdown report: totals, sessions, agents, disagreements")
     return parser
 
 
@@ -169,6 +181,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tui.stuck_command import stuck
 
         return asyncio.run(stuck(args.db, args.sessions, args.repo, args.at, args.json, args.allow_commit_graph))
+    if command == "report":
+        from tui.report_command import report
+
+        return asyncio.run(report(args.db, args.repo, args.all, args.since, args.format or "text"))
     raise AssertionError(command)
 
 
