@@ -1,7 +1,7 @@
 """``cockpit.toml``: the repository's file first, then the user's config dir.
 
 Settings merge in that order of precedence: the repository's file over the user's over the
-built-ins. Today the file holds agent profiles::
+built-ins. The file holds agent profiles, roles, routing settings and prices::
 
     [agents.fast]
     extends = "claude"                  # optional: start from another profile
@@ -25,6 +25,20 @@ built-ins. Today the file holds agent profiles::
     max_retries = 3                     # the SDK's own retries (429, 5xx, 529, connection errors)
     request_timeout = "10m"             # the SDK's timeout of one request
 
+    [agents.codex]
+    max_parallel = 2                    # at most 2 tasks on this profile at once (on top of the plan's)
+    breaker_threshold = 3               # external failures in a row that open its circuit breaker
+    breaker_cooldown = "5m"             # how long an open breaker waits before a trial task
+
+    [roles.security-reviewer]           # a role: instructions added to the prompt of its tasks
+    instructions = "You review for security only: ..."
+    dependency_diffs = true             # optional: the diffs of the tasks it depends on join its prompt
+    description = "..."                 # optional; [roles.tester] etc. change a built-in role
+
+    [routing]                           # for agent = "auto" / a list of profiles in a plan
+    profiles = ["claude", "codex"]      # the candidates of "auto" (default: every non-shell profile)
+    min_tasks = 5                       # past tasks before a profile's record counts for "best"
+
     [prices."claude-opus-4-5"]          # dollars per million tokens, over engine/prices.toml
     input = 5.0
     output = 25.0
@@ -34,6 +48,7 @@ built-ins. Today the file holds agent profiles::
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -47,10 +62,15 @@ from engine.prices import PriceError, PriceTable, load_prices
 from engine.profiles import (
     FOLLOW_UP, KINDS, PROMPT, AgentProfile, AnthropicSettings, ProfileSet, builtin_profiles,
 )
+from engine.roles import BUILTIN_ROLES, Role
+from engine.routing import AUTO, DEFAULT_MIN_TASKS
 from engine.toml_files import read_toml, type_name
 
 CONFIG_NAME = "cockpit.toml"
-TOP_KEYS = {"agents", "prices"}
+TOP_KEYS = {"agents", "prices", "roles", "routing"}
+ROLE_KEYS = {"instructions", "dependency_diffs", "description"}
+ROUTING_KEYS = {"profiles", "min_tasks"}
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 ANTHROPIC_KEYS = {
     "model", "max_tokens", "max_turns", "system", "temperature", "command_timeout", "max_retries",
     "request_timeout",
@@ -58,8 +78,26 @@ ANTHROPIC_KEYS = {
 NOT_FOR_ANTHROPIC = ("argv", "output", "follow_up")  # an API agent has no program
 PROFILE_KEYS = {
     "extends", "kind", "argv", "output", "env", "copy_files", "follow_up", "max_parallel", "description",
-    "budget_usd", "budget_tokens",
+    "budget_usd", "budget_tokens", "breaker_threshold", "breaker_cooldown",
 } | ANTHROPIC_KEYS
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    """``[routing]``: the candidates of ``agent = "auto"`` (None: every profile not of kind shell) and
+    the past tasks a profile needs before its record counts for ``routing = "best"``."""
+
+    profiles: tuple[str, ...] | None = None
+    min_tasks: int = DEFAULT_MIN_TASKS
+
+
+@dataclass(frozen=True)
+class RawSection:
+    """A top-level table the engine does not read, kept as written for the caller that declared it."""
+
+    name: str
+    path: Path  # the file it came from
+    data: Any
 
 
 @dataclass
@@ -67,6 +105,9 @@ class Config:
     profiles: ProfileSet = field(default_factory=ProfileSet)
     files: list[Path] = field(default_factory=list)  # the files read, lowest precedence first
     prices: dict[str, dict[str, float]] = field(default_factory=dict)  # [prices."model"] overrides
+    roles: dict[str, Role] = field(default_factory=lambda: dict(BUILTIN_ROLES))
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
+    extra: list[RawSection] = field(default_factory=list)  # tables a caller declared, lowest precedence first
 
     def price_table(self) -> PriceTable:
         """The built-in price table with this config's overrides."""
@@ -85,12 +126,25 @@ def config_paths(repo_root: Path | None) -> list[Path]:
     return [p for p in candidates if p.is_file()]
 
 
-def load_config(repo_root: Path | None) -> Config:
+def load_config(repo_root: Path | None, extra_sections: tuple[str, ...] = ()) -> Config:
+    """The merged config. Top-level tables named in ``extra_sections`` are not the engine's: they are
+    kept raw in ``Config.extra`` (with their file) for the caller to check, instead of being refused."""
     config = Config(ProfileSet(builtin_profiles()))
+    routing_from: Path | None = None
     for path in config_paths(repo_root):
         data, _ = read_toml(path, ConfigError)
+        for name in extra_sections:
+            if name in data and name not in TOP_KEYS:
+                config.extra.append(RawSection(name, path, data.pop(name)))
         _apply(config, data, path)
+        if "profiles" in data.get("routing", {}):
+            routing_from = path
         config.files.append(path)
+    if config.routing.profiles is not None:  # checked once every file has added its profiles
+        for name in config.routing.profiles:
+            if name not in config.profiles:
+                raise ConfigError(f"{routing_from}: [routing] profiles: unknown agent profile {name!r} "
+                                  f"(known: {', '.join(config.profiles.names())})")
     return config
 
 
@@ -106,7 +160,59 @@ def _apply(config: Config, data: dict[str, Any], path: Path) -> None:
         where = f"{path}: [agents.{name}]"
         if not isinstance(table, dict):
             raise ConfigError(f"{where} must be a table, not {type_name(table)}")
+        if name == AUTO:
+            raise ConfigError(f"{where}: the name {AUTO!r} is reserved (agent = \"auto\" lets the engine choose)")
         config.profiles.profiles[name] = _profile(name, table, config.profiles, where)
+    _roles(config, data.get("roles", {}), path)
+    _routing(config, data.get("routing", {}), path)
+
+
+def _roles(config: Config, roles: object, path: Path) -> None:
+    if not isinstance(roles, dict):
+        raise ConfigError(f"{path}: 'roles' must be a table of roles, not {type_name(roles)}")
+    for name, table in roles.items():
+        where = f"{path}: [roles.{name}]"
+        if not NAME_PATTERN.fullmatch(name):
+            raise ConfigError(f"{where}: a role name is letters, digits, '-', '_' or '.'")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table, not {type_name(table)}")
+        unknown = sorted(set(table) - ROLE_KEYS)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(ROLE_KEYS))})")
+        base = config.roles.get(name)
+        instructions = table.get("instructions", base.instructions if base else None)
+        if instructions is None:
+            raise ConfigError(f"{where}: a new role needs 'instructions' (the text added to its tasks' prompts)")
+        if not isinstance(instructions, str) or not instructions.strip():
+            raise ConfigError(f"{where}: instructions must be non-empty text")
+        diffs = table.get("dependency_diffs", base.dependency_diffs if base else False)
+        if not isinstance(diffs, bool):
+            raise ConfigError(f"{where}: dependency_diffs must be true or false, not {diffs!r}")
+        description = table.get("description", base.description if base else "")
+        if not isinstance(description, str):
+            raise ConfigError(f"{where}: description must be a string")
+        config.roles[name] = Role(name, instructions.strip(), diffs, description)
+
+
+def _routing(config: Config, table: object, path: Path) -> None:
+    where = f"{path}: [routing]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: 'routing' must be a table, not {type_name(table)}")
+    unknown = sorted(set(table) - ROUTING_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(ROUTING_KEYS))})")
+    settings = config.routing
+    if "profiles" in table:
+        names = table["profiles"]
+        if (not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names)
+                or len(set(names)) != len(names)):
+            raise ConfigError(f"{where}: profiles must be a non-empty array of distinct profile names")
+        if AUTO in names:
+            raise ConfigError(f"{where}: profiles lists the profiles \"auto\" chooses from; {AUTO!r} is not one")
+        settings = replace(settings, profiles=tuple(names))
+    if "min_tasks" in table:
+        settings = replace(settings, min_tasks=_whole(table["min_tasks"], f"{where}: min_tasks", 1))
+    config.routing = settings
 
 
 def _prices(config: Config, prices: object, path: Path) -> None:
@@ -196,6 +302,13 @@ def _profile(name: str, table: dict[str, Any], known: ProfileSet, where: str) ->
         changes["budget_usd"] = _number(table["budget_usd"], f"{where}: budget_usd", "a number of dollars")
     if "budget_tokens" in table:
         changes["budget_tokens"] = _whole(table["budget_tokens"], f"{where}: budget_tokens", 1)
+    if "breaker_threshold" in table:
+        changes["breaker_threshold"] = _whole(table["breaker_threshold"], f"{where}: breaker_threshold", 1)
+    if "breaker_cooldown" in table:
+        try:
+            changes["breaker_cooldown"] = parse_duration(table["breaker_cooldown"])
+        except ValueError as exc:
+            raise ConfigError(f"{where}: breaker_cooldown: {exc}") from None
     return profile.with_changes(**changes)
 
 

@@ -10,9 +10,12 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator
 
 from engine.states import TaskState
+
+if TYPE_CHECKING:
+    from engine.checks import CheckResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,37 @@ class TaskInfo:
     retries: int
     budget_usd: float | None = None  # the task's spending limits in force (the plan's, else its profile's)
     budget_tokens: int | None = None
+    options: "TaskOptions | None" = None  # role, check, routing; None when the task has none of them
+
+    @property
+    def role(self) -> str | None:
+        return self.options.role if self.options is not None else None
+
+    @property
+    def check(self) -> str:
+        """The check as written ("" without one)."""
+        return self.options.check if self.options is not None else ""
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        """When the engine chooses the profile (``agent`` is "auto" or "a|b"): among these."""
+        return self.options.candidates if self.options is not None else ()
+
+    @property
+    def routing(self) -> str:
+        """How the engine chooses: fixed | round-robin | best ("" for a fixed profile)."""
+        return self.options.routing if self.options is not None else ""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOptions:
+    """What a plan may say of a task beyond the basics (one object, so that the many tasks without any
+    cost nothing more to describe)."""
+
+    role: str | None = None
+    check: str = ""
+    candidates: tuple[str, ...] = ()
+    routing: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +83,72 @@ class TaskStateChanged:
     attempt: int
     reason: str = ""
     at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True)
+class PromptSent:
+    """The effective prompt of an attempt, when it is not the task's prompt as written: its role's
+    instructions, the diffs it reviews, the output of the check that failed before it (see
+    :mod:`engine.roles`). Published just before the task's change to ``running`` for that attempt;
+    an attempt without one got ``TaskInfo.prompt`` as it is. ``agent`` is the profile it runs on."""
+
+    task_id: str
+    attempt: int
+    agent: str
+    prompt: str
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRouted:
+    """The engine chose the profile of a task that lets it choose (``agent = "auto"`` or a list), as the
+    task (or its attempt ``attempt``) is about to start."""
+
+    task_id: str
+    profile: str
+    strategy: str  # the strategy that decided: fixed | round-robin | best
+    reason: str  # one line for the pane and the store
+    candidates: tuple[str, ...]
+    attempt: int
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFinished:
+    """A task's check ran after its agent succeeded (``result``: :class:`engine.checks.CheckResult`).
+    It comes before the task's change of state that ends the attempt (the check's verdict) and its
+    ``TaskResult``."""
+
+    task_id: str
+    attempt: int
+    result: "CheckResult"
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerChanged:
+    """A profile's circuit breaker changed state (see :mod:`engine.breakers`).
+
+    ``state`` is ``open`` (no task starts on the profile until ``until``, a wall time, or a reset),
+    ``half-open`` (the cool-down passed: one trial task may start) or ``closed``. ``reason`` says why
+    in one line; ``failures`` and ``kind`` are those that opened it."""
+
+    profile: str
+    state: str
+    reason: str
+    failures: int = 0
+    kind: str = ""
+    until: float | None = None
+    at: float = field(default_factory=time.time)
+
+    def describe(self) -> str:
+        if self.state == "open":
+            until = time.strftime("%H:%M:%S", time.localtime(self.until)) if self.until else "a reset"
+            return (f"circuit breaker of profile {self.profile!r} opened: {self.reason}; no task starts on it "
+                    f"until {until} (or a reset)")
+        if self.state == "half-open":
+            return f"circuit breaker of profile {self.profile!r} half-open: {self.reason}"
+        return f"circuit breaker of profile {self.profile!r} closed: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +241,8 @@ class RunFinished:
     at: float = field(default_factory=time.time)
 
 
-Event = RunStarted | TaskStateChanged | LogLines | UsageUpdate | BudgetReached | TaskResult | RunFinished
+Event = (RunStarted | TaskStateChanged | LogLines | UsageUpdate | BudgetReached | TaskResult | RunFinished
+         | TaskRouted | PromptSent | CheckFinished | BreakerChanged)
 
 
 class Subscription:

@@ -7,17 +7,24 @@
     agent = "shell"             # optional: the default agent profile of the tasks
     budget_usd = 5.0            # optional: the run's spending limit; reached, no new task starts
     budget_tokens = 2_000_000   # optional: the same in tokens (input + output + cache write + read)
+    check = "pytest -q"         # optional: the default check of every task (see engine.checks)
+    check_timeout = "10m"       # optional: the checks' timeout (default 10m)
+    routing = "best"            # optional: how "auto" / a list of profiles is decided (default fixed)
 
     [[task]]
     id = "spec"
     title = "Write the spec"
-    agent = "claude"
+    agent = "claude"            # a profile; or "auto", or ["claude", "codex"]: the engine chooses
     prompt = "Write docs/spec.md for ..."
     timeout = "15m"             # optional
-    retries = 1                 # optional
+    retries = 1                 # optional: also the attempts a failed check gets
     depends_on = ["other"]      # optional
     budget_usd = 0.5            # optional: this task's limit (over its profile's); reached, it is
     budget_tokens = 200_000     #   stopped and ends budget_exceeded
+    role = "spec-writer"        # optional: a role (engine.roles) adds its instructions to the prompt
+    check = ["pytest", "-q"]    # optional: a command line (bash -c) or an argv; "" or false: none
+    check_timeout = "5m"        # optional
+    routing = "round-robin"     # optional, for "auto" or a list: fixed | round-robin | best
 """
 from __future__ import annotations
 
@@ -25,15 +32,20 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
+from engine.checks import check_text
 from engine.durations import parse_duration
 from engine.errors import PlanError
 from engine.profiles import ProfileSet
+from engine.roles import BUILTIN_ROLES, Role
+from engine.routing import AUTO, DEFAULT_STRATEGY, STRATEGIES
 from engine.toml_files import read_toml, type_name
 
-PLAN_KEYS = {"max_parallel", "base", "agent", "task", "budget_usd", "budget_tokens"}
-TASK_KEYS = {"id", "title", "prompt", "agent", "depends_on", "timeout", "retries", "budget_usd", "budget_tokens"}
+PLAN_KEYS = {"max_parallel", "base", "agent", "task", "budget_usd", "budget_tokens", "check", "check_timeout",
+             "routing"}
+TASK_KEYS = {"id", "title", "prompt", "agent", "depends_on", "timeout", "retries", "budget_usd", "budget_tokens",
+             "role", "check", "check_timeout", "routing"}
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 MAX_RETRIES = 20
 
@@ -49,6 +61,18 @@ class TaskSpec:
     retries: int = 0
     budget_usd: float | None = None  # None: the profile's (if any)
     budget_tokens: int | None = None
+    role: str | None = None
+    check: tuple[str, ...] = ()  # the check's argv (a command line is ("bash", "-c", LINE)); (): none
+    check_timeout: float | None = None  # None: engine.checks.DEFAULT_CHECK_TIMEOUT
+    # The engine chooses the profile among these (("auto",): every available one) with ``routing``;
+    # () when ``agent`` names the profile. ``agent`` is then "auto" or the names joined with "|".
+    agents: tuple[str, ...] = ()
+    routing: str = DEFAULT_STRATEGY
+
+    @property
+    def check_text(self) -> str:
+        """The check as written (a command line, or the argv quoted); "" without one."""
+        return check_text(self.check) if self.check else ""
 
 
 @dataclass(frozen=True)
@@ -67,13 +91,16 @@ class Plan:
         raise KeyError(task_id)
 
 
-def load_plan(path: str | Path, profiles: ProfileSet) -> Plan:
+def load_plan(path: str | Path, profiles: ProfileSet, roles: Mapping[str, Role] | None = None) -> Plan:
     path = Path(path)
     data, text = read_toml(path, PlanError)
-    return parse_plan(data, profiles, source=str(path), text=text)
+    return parse_plan(data, profiles, source=str(path), text=text, roles=roles)
 
 
-def parse_plan(data: dict[str, Any], profiles: ProfileSet, source: str = "<plan>", text: str = "") -> Plan:
+def parse_plan(data: dict[str, Any], profiles: ProfileSet, source: str = "<plan>", text: str = "",
+               roles: Mapping[str, Role] | None = None) -> Plan:
+    """``roles``: the roles in force (default the built-in ones)."""
+    roles = BUILTIN_ROLES if roles is None else roles
     lines = _task_header_lines(text)
 
     def where(index: int | None = None) -> str:
@@ -93,9 +120,15 @@ def parse_plan(data: dict[str, Any], profiles: ProfileSet, source: str = "<plan>
     if base is not None and (not isinstance(base, str) or not base.strip()):
         raise fail(f"base must be a branch, tag or commit name, not {base!r}")
     default_agent = data.get("agent")
-    if default_agent is not None and not isinstance(default_agent, str):
-        raise fail(f"agent must be a string naming a profile, not {type_name(default_agent)}")
+    if default_agent is not None and not isinstance(default_agent, (str, list)):
+        raise fail(f"agent must be a string naming a profile, not {type_name(default_agent)} "
+                   "(or \"auto\", or an array of profiles)")
     budget_usd, budget_tokens = _budgets(data, "", fail)
+    defaults = {
+        "check": _check(data["check"], "", fail) if "check" in data else (),
+        "check_timeout": _duration(data["check_timeout"], "check_timeout", fail) if "check_timeout" in data else None,
+        "routing": _strategy(data["routing"], "", fail) if "routing" in data else DEFAULT_STRATEGY,
+    }
 
     raw_tasks = data.get("task")
     if raw_tasks is None or raw_tasks == []:
@@ -106,7 +139,7 @@ def parse_plan(data: dict[str, Any], profiles: ProfileSet, source: str = "<plan>
     tasks: list[TaskSpec] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_tasks):
-        task = _task(raw, index, default_agent, profiles, lambda m, i=index: fail(m, i))
+        task = _task(raw, index, default_agent, profiles, roles, defaults, lambda m, i=index: fail(m, i))
         if task.id in seen:
             raise fail(f"duplicate task id {task.id!r} (first at {where(seen[task.id])})", index)
         seen[task.id] = index
@@ -125,7 +158,8 @@ def parse_plan(data: dict[str, Any], profiles: ProfileSet, source: str = "<plan>
                 budget_usd=budget_usd, budget_tokens=budget_tokens)
 
 
-def _task(raw: dict[str, Any], index: int, default_agent: str | None, profiles: ProfileSet, fail) -> TaskSpec:
+def _task(raw: dict[str, Any], index: int, default_agent: Any, profiles: ProfileSet,
+          roles: Mapping[str, Role], defaults: dict[str, Any], fail) -> TaskSpec:
     task_id = raw.get("id")
     if task_id is None:
         raise fail("task has no 'id'")
@@ -145,13 +179,29 @@ def _task(raw: dict[str, Any], index: int, default_agent: str | None, profiles: 
     if not isinstance(title, str):
         raise fail(f"{label}: title must be a string, not {type_name(title)}")
 
-    agent = raw.get("agent", default_agent)
-    if agent is None:
+    agent_value = raw.get("agent", default_agent)
+    if agent_value is None:
         raise fail(f"{label} has no agent (set agent = \"shell\" or another profile)")
-    if not isinstance(agent, str):
-        raise fail(f"{label}: agent must be a string, not {type_name(agent)}")
-    if agent not in profiles:
-        raise fail(f"{label}: unknown agent profile {agent!r} (known: {', '.join(profiles.names())})")
+    agent, agents = _agent(agent_value, profiles, f"{label}: ", fail)
+    routing = defaults["routing"]
+    if "routing" in raw:
+        routing = _strategy(raw["routing"], f"{label}: ", fail)
+        if not agents:
+            raise fail(f"{label}: routing applies to agent = \"auto\" or a list of profiles, not to the "
+                       f"fixed profile {agent!r}")
+
+    role = raw.get("role")
+    if role is not None:
+        if not isinstance(role, str):
+            raise fail(f"{label}: role must be a string naming a role, not {type_name(role)}")
+        if role not in roles:
+            hint = _closest(role, roles)
+            raise fail(f"{label}: unknown role {role!r}" + (f" (did you mean {hint!r}?)" if hint else "")
+                       + f" (known: {', '.join(sorted(roles))}; add one in cockpit.toml under [roles.NAME])")
+    check = _check(raw["check"], f"{label}: ", fail) if "check" in raw else defaults["check"]
+    check_timeout = defaults["check_timeout"]
+    if "check_timeout" in raw:
+        check_timeout = _duration(raw["check_timeout"], f"{label}: check_timeout", fail)
 
     deps = raw.get("depends_on", [])
     if isinstance(deps, str):
@@ -173,8 +223,60 @@ def _task(raw: dict[str, Any], index: int, default_agent: str | None, profiles: 
     return TaskSpec(
         id=task_id, title=title.strip() or task_id, prompt=prompt, agent=agent,
         depends_on=tuple(dict.fromkeys(deps)), timeout=timeout, retries=retries,
-        budget_usd=budget_usd, budget_tokens=budget_tokens,
+        budget_usd=budget_usd, budget_tokens=budget_tokens, role=role, check=check,
+        check_timeout=check_timeout, agents=agents, routing=routing if agents else DEFAULT_STRATEGY,
     )
+
+
+def _agent(value: Any, profiles: ProfileSet, label: str, fail) -> tuple[str, tuple[str, ...]]:
+    """``(agent, agents)`` of a TaskSpec from ``agent = ...``: a profile, "auto" or a list of profiles."""
+    known = ", ".join(profiles.names())
+    if isinstance(value, str):
+        if value == AUTO:
+            return AUTO, (AUTO,)
+        if value not in profiles:
+            raise fail(f"{label}unknown agent profile {value!r} (known: {known}) (or \"auto\": the engine chooses)")
+        return value, ()
+    if isinstance(value, list):
+        if not value or not all(isinstance(v, str) for v in value):
+            raise fail(f"{label}agent must be a profile, \"auto\", or a non-empty array of profiles")
+        for name in value:
+            if name == AUTO:
+                raise fail(f"{label}agent: \"auto\" cannot be one of a list (it already means every available profile)")
+            if name not in profiles:
+                raise fail(f"{label}agent: unknown agent profile {name!r} (known: {known})")
+        if len(set(value)) != len(value):
+            raise fail(f"{label}agent: profile {next(v for v in value if value.count(v) > 1)!r} is listed twice")
+        if len(value) == 1:
+            return value[0], ()
+        return "|".join(value), tuple(value)
+    raise fail(f"{label}agent must be a string, not {type_name(value)} (a profile, \"auto\", or an array of "
+               "profiles)")
+
+
+def _strategy(value: Any, label: str, fail) -> str:
+    if not isinstance(value, str) or value not in STRATEGIES:
+        raise fail(f"{label}routing must be one of {', '.join(STRATEGIES)}, not {value!r}")
+    return value
+
+
+def _check(value: Any, label: str, fail) -> tuple[str, ...]:
+    """A check's argv: a command line runs with ``bash -c``; "" or false: no check."""
+    if value is False:
+        return ()
+    if isinstance(value, str):
+        return ("bash", "-c", value) if value.strip() else ()
+    if isinstance(value, list) and value and all(isinstance(a, str) for a in value) and value[0].strip():
+        return tuple(value)
+    raise fail(f"{label}check must be a command line (a string), a non-empty array of strings (argv), "
+               f"or \"\" / false for none, not {value!r}")
+
+
+def _duration(value: Any, what: str, fail) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise fail(f"{what}: {exc}") from None
 
 
 def _budgets(table: dict[str, Any], label: str, fail) -> tuple[float | None, int | None]:

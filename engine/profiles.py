@@ -7,7 +7,9 @@ each worktree, and whether it takes follow-up messages on its standard input.
 A profile of kind ``anthropic`` has no program: it is a coding agent on the Anthropic Messages API
 (:mod:`engine.agents.anthropic_agent`), configured by its :class:`AnthropicSettings` (the field
 ``anthropic``, None for every other kind). ``budget_usd`` and ``budget_tokens`` are limits of one
-task's spending, for any kind that reports usage.
+task's spending, for any kind that reports usage. ``max_parallel`` bounds the tasks running on the
+profile at once (on top of the plan's bound); ``breaker_threshold`` and ``breaker_cooldown`` tune its
+circuit breaker (:mod:`engine.breakers`).
 
 Built-in profiles can be overridden or extended in ``cockpit.toml`` (see :mod:`engine.config`).
 """
@@ -52,6 +54,8 @@ class AgentProfile:
     anthropic: AnthropicSettings | None = None  # kind "anthropic" only
     budget_usd: float | None = None  # spending limits of one task (enforced by the scheduler)
     budget_tokens: int | None = None
+    breaker_threshold: int | None = None  # external failures in a row that open its breaker (None: 3)
+    breaker_cooldown: float | None = None  # seconds an open breaker waits before a trial (None: 5m)
 
     def command(self, prompt: str) -> list[str]:
         """The argv for ``prompt``: each ``{prompt}`` inside an element is replaced literally."""

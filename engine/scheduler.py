@@ -16,6 +16,20 @@ dependents skipped. A USD limit cannot be judged while the cost is unknown: one 
 and the task goes on. The run's limit (the plan's, or the engine's ``budget_usd`` / ``budget_tokens``)
 counts every task; reached, no new task starts (running ones finish), every waiting task is skipped
 ("session budget reached") and a :class:`BudgetReached` event says so.
+
+Admission. When the plan has a task that lets the engine choose its profile, a profile with its own
+``max_parallel``, or a circuit breaker has been tripped, each task passes :meth:`Engine._admit` before it
+starts: it is routed (:mod:`engine.routing`; a ``TaskRouted`` event and a pane line), and it waits
+(*held*, in a queue of its profile) while its profile runs its own ``max_parallel`` tasks or its breaker
+is open (:mod:`engine.breakers`). A held task goes back to the front of the queue when a slot of its
+profile frees or its breaker closes; a routed task whose profile's breaker opens is routed again.
+Without any of these the start path is the plain one. Every step stays O(1) per task.
+
+After the agent of an attempt succeeds, the task's check runs (:mod:`engine.checks`): the task succeeds
+only if it passes; if it fails and the task has retries left, the next attempt gets its output in its
+prompt. The prompt an attempt gets is the task's prompt with its role's instructions, the diffs of its
+dependencies (for a reviewer) and that feedback (:mod:`engine.roles`); when it is not the prompt as
+written, a ``PromptSent`` event carries it just before the attempt's change to ``running``.
 """
 from __future__ import annotations
 
@@ -26,27 +40,38 @@ import random
 import secrets
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from engine.agents.base import Agent, AgentContext, AgentExit, CannotTakeMessage
+from engine.agents.base import FAILURE_KINDS, Agent, AgentContext, AgentExit, CannotTakeMessage
 from engine.agents.command import CommandAgent
+from engine.breakers import CLOSED, DEFAULT_COOLDOWN, DEFAULT_THRESHOLD, HALF_OPEN, OPEN, Breaker
+from engine.checks import DEFAULT_CHECK_TIMEOUT, CheckResult, CheckRunner, feedback_text
+from engine.durations import format_duration
 from engine.events import (
-    BudgetReached, EventBus, LogLines, RunFinished, RunStarted, TaskInfo, TaskResult, TaskStateChanged,
-    UsageUpdate,
+    BreakerChanged, BudgetReached, CheckFinished, EventBus, LogLines, PromptSent, RunFinished, RunStarted,
+    TaskInfo, TaskOptions, TaskResult, TaskRouted, TaskStateChanged, UsageUpdate,
 )
 from engine.output_formats import Usage
 from engine.plan import Plan, TaskSpec
 from engine.prices import PriceTable
 from engine.profiles import AgentProfile, ProfileSet
-from engine.states import TRANSITIONS, InvalidTransition, TaskState
+from engine.roles import BUILTIN_ROLES, DIFF_LIMIT, DependencyDiff, Role, compose_prompt, reviews_text
+from engine.routing import AUTO, DEFAULT_MIN_TASKS, Router, TrackRecord
+from engine.states import TERMINAL, TRANSITIONS, InvalidTransition, TaskState
 from engine.worktrees import Worktree, WorktreeError, WorktreeManager, resolve_commit
 
 S = TaskState
 NO_USAGE = Usage()  # shared "nothing reported yet"; never mutated
 # An attempt stopped by the engine ends in these states even if it was paused (no "resumed to finish").
 _STOPPED_STATES = frozenset({S.CANCELLED, S.TIMED_OUT, S.BUDGET_EXCEEDED})
+_EXTERNAL = frozenset(FAILURE_KINDS)
+_SUCCESS = (S.SUCCEEDED, "exit 0")
+_ATTEMPT = tuple(f"attempt {n}" for n in range(64))  # the reason of a change to running, made once
+# An attempt that ended in these states (without an external failure) shows the profile works.
+_RAN_STATES = frozenset({S.SUCCEEDED, S.FAILED, S.TIMED_OUT})
+_RETRIED = frozenset({S.FAILED, S.TIMED_OUT})  # the states an automatic retry follows
 AgentFactory = Callable[[TaskSpec, AgentProfile, AgentContext], Agent]
 
 
@@ -124,9 +149,21 @@ class TaskRun:
     budget_base: tuple[int, float] = (0, 0.0)  # (tokens, USD) spent before the developer's last retry
     budget_hit: BudgetReached | None = None  # why the current attempt is being stopped
     cost_noted: bool = False  # "cost unknown: the USD budget cannot be judged" was said
+    # Defaults as plain class attributes (not dataclass fields), so that making a TaskRun costs no more
+    # for them; an instance sets its own when it changes one.
+    profile = None  # str | None: the profile that runs it (None: a routed task not yet routed)
+    route_problem = ""  # why a routed task could not be given a profile
+    in_flight = False  # an attempt (or its start) is under way
+    counted = None  # str | None: the profile whose running count this attempt holds
+    held = ""  # why it waits (said once per reason)
+    trial = False  # its attempt is the trial of a half-open breaker
+    feedback = None  # str | None: the failed check's output, for the next attempt's prompt
+    reviews = None  # str | None: the dependencies' diffs of a reviewer, made at its first start
 
     def __post_init__(self) -> None:
         self.id = self.spec.id
+        if not self.spec.agents:
+            self.profile = self.spec.agent
 
     def elapsed(self) -> float:
         """Seconds spent running (pauses do not count)."""
@@ -163,8 +200,21 @@ class Engine:
         bus: EventBus | None = None,
         budget_usd: float | None = None,
         budget_tokens: int | None = None,
+        roles: dict[str, Role] | None = None,
+        track_record: TrackRecord | None = None,
+        auto_profiles: tuple[str, ...] | list[str] | None = None,
+        min_track_record: int = DEFAULT_MIN_TASKS,
+        breaker_threshold: int = DEFAULT_THRESHOLD,
+        breaker_cooldown: float = DEFAULT_COOLDOWN,
     ) -> None:
-        """``budget_usd`` / ``budget_tokens``: the run's spending limits, over the plan's."""
+        """``budget_usd`` / ``budget_tokens``: the run's spending limits, over the plan's.
+
+        ``roles``: the roles in force (default the built-in ones). ``track_record``: past results by
+        profile and role, for ``routing = "best"`` (without it, best falls back to round-robin).
+        ``auto_profiles``: the candidates of ``agent = "auto"`` (default every profile not of kind
+        shell). ``min_track_record``: past tasks before a record counts. ``breaker_threshold`` /
+        ``breaker_cooldown``: the circuit breakers' defaults (a profile may set its own).
+        """
         self.plan = plan
         self.profiles = profiles
         self.repo = Path(repo) if repo is not None else None
@@ -206,6 +256,20 @@ class Engine:
         self._workdir = ""
         self._profiles = dict(profiles.profiles)  # plain dict: looked up at every task start
         self._programs_found: set[tuple[str, str | None]] = set()  # (program, PATH) seen installed
+        self.roles = dict(BUILTIN_ROLES if roles is None else roles)
+        self.router = Router(track_record, min_track_record)
+        self.auto_profiles = tuple(auto_profiles) if auto_profiles is not None else tuple(
+            name for name, p in self._profiles.items() if p.kind != "shell")
+        self.breaker_threshold = breaker_threshold
+        self.breaker_cooldown = breaker_cooldown
+        self._breakers: dict[str, Breaker] = {}
+        # profiles with their own max_parallel, and the tasks running on each
+        self._limit = {name: p.max_parallel for name, p in self._profiles.items() if p.max_parallel}
+        self._running_by: dict[str, int] = dict.fromkeys(self._limit, 0)
+        self._held: dict[str, deque[TaskRun]] = {}  # per profile: tasks waiting for a slot or its breaker
+        self._held_any: deque[TaskRun] = deque()  # routed tasks with no candidate available for now
+        # admission has work to do (see the module's docstring); else tasks start on the plain path
+        self._gated = bool(self._limit) or any(t.agents for t in plan.tasks)
 
     # ----------------------------------------------------------------- running
     async def run(self, stay_open: bool = False) -> dict[str, TaskState]:
@@ -231,7 +295,8 @@ class Engine:
         self.bus.publish(RunStarted(
             self.run_id, str(self.repo or ""), self.base_commit,
             tuple(TaskInfo(t.id, t.title, t.agent, t.prompt, t.depends_on, t.timeout, t.retries,
-                           *self._limits(t))
+                           *self._limits(t, t.agent))
+                  if not t.agents and t.role is None and not t.check else self._task_info(t)
                   for t in self.plan.tasks),
             budget_usd=self.budget_usd, budget_tokens=self.budget_tokens,
         ))
@@ -252,11 +317,20 @@ class Engine:
             if self._attempts:  # the run itself was cancelled (e.g. Ctrl+C): stop every agent
                 self._cancel_everything("the run was stopped")
                 await asyncio.gather(*list(self._attempts), return_exceptions=True)
+            for breaker in self._breakers.values():
+                breaker.cancel_timer()
             self._finished = True
             states = {tid: run.state for tid, run in self.tasks.items()}
             self.bus.publish(RunFinished(self.run_id, states))
             self.bus.close()
         return states
+
+    def _task_info(self, t: TaskSpec) -> TaskInfo:
+        """The TaskInfo of a task with a role, a check or a routed profile."""
+        options = TaskOptions(t.role, t.check_text, self._candidates(t) if t.agents else (),
+                              t.routing if t.agents else "")
+        return TaskInfo(t.id, t.title, t.agent, t.prompt, t.depends_on, t.timeout, t.retries,
+                        *self._limits(t, None if t.agents else t.agent), options)
 
     def close(self) -> None:
         """End a run started with ``stay_open`` once nothing is running."""
@@ -270,15 +344,23 @@ class Engine:
     def _start_what_can_start(self) -> None:
         while self._retry_due and self._running < self.max_parallel and not self._run_paused:
             run = self._retry_due.popleft()
+            if run.in_flight or not run.retry_pending or (self._gated and not self._admit(run)):
+                continue
             run.retry_pending = False
             self._launch(run)
         while self._ready and self._running < self.max_parallel and not self._run_paused:
             run = self._ready.popleft()
-            if run.state is S.READY:
+            if run.state is S.READY and not run.in_flight and (not self._gated or self._admit(run)):
                 self._launch(run)
 
     def _launch(self, run: TaskRun) -> None:
         self._running += 1
+        run.in_flight = True
+        if self._gated:
+            profile = run.profile
+            if profile in self._limit:
+                self._running_by[profile] += 1
+                run.counted = profile
         task = asyncio.create_task(self._attempt(run))
         self._attempts.add(task)
         task.add_done_callback(self._attempt_done)
@@ -299,16 +381,30 @@ class Engine:
 
     async def _attempt(self, run: TaskRun) -> None:
         spec = run.spec
-        profile = self._profiles[spec.agent]
+        name = run.profile
+        if name is None:  # a routed task none of whose candidates is installed
+            self._attempt_end(run)
+            self._unroutable(run)
+            return
+        profile = self._profiles[name]
         if run.state is S.READY:  # first start (or a retry asked for by the developer)
             problem = self._missing_program(profile)
+            missing = problem is not None
             if problem is None and self._worktrees is not None and run.worktree is None:
                 problem = await self._make_worktree(run, profile)
+            if spec.role is not None and problem is None and run.reviews is None and run.state is S.READY:
+                role = self.roles.get(spec.role)
+                if role is not None and role.dependency_diffs:
+                    run.reviews = await self._dependency_diffs(run)
             if run.state is not S.READY:  # cancelled while its worktree was being made
+                self._attempt_end(run)
                 return
             if problem is not None:
                 self._set(run, S.FAILED, problem)
+                if missing:
+                    self._breaker_failure(run, name, "missing", problem)
                 self._settle(run)
+                self._attempt_end(run)
                 return
         run.attempts += 1
         run.stop_reason = None
@@ -316,8 +412,13 @@ class Engine:
         if run.started_at is None:
             run.started_at = time.time()
         workdir = run.worktree.path if run.worktree else self._workdir
+        prompt = spec.prompt
+        if spec.role is not None or run.feedback is not None:
+            prompt = compose_prompt(prompt, profile.kind, self.roles.get(spec.role or ""), run.reviews,
+                                    run.feedback)
+            self.bus.publish(PromptSent(run.id, run.attempts, name, prompt))
         ctx = AgentContext(
-            run.id, spec.prompt, workdir, partial(self._env, run, profile), run.attempts,
+            run.id, prompt, workdir, partial(self._env, run, profile), run.attempts,
             partial(self._emit, run), partial(self._usage, run),
         )
         try:
@@ -325,12 +426,13 @@ class Engine:
         except Exception as exc:  # e.g. its SDK is not installed: fails the task like a broken run()
             agent = _UnmadeAgent(exc)
         run.agent = agent
-        self._set(run, S.RUNNING, f"attempt {run.attempts}")
+        self._set(run, S.RUNNING, _ATTEMPT[run.attempts] if run.attempts < 64 else f"attempt {run.attempts}")
         watchdog = asyncio.create_task(self._watch_timeout(run)) if spec.timeout else None
         try:
             outcome = await agent.run()
         except Exception as exc:  # an agent that breaks fails its task, not the run
-            outcome = AgentExit(None, "")
+            kind = "missing" if isinstance(exc, ImportError) else None
+            outcome = AgentExit(None, "", kind)
             self._emit(run, "engine", [f"agent error: {type(exc).__name__}: {exc}"])
         finally:
             if watchdog is not None:
@@ -340,8 +442,22 @@ class Engine:
         run.usage_done, run.usage_now = run.usage(), NO_USAGE
         state, reason = self._outcome(run, outcome)
         await self._finish_attempt(run, state, reason, outcome)
+        run.in_flight = False
+        if self._gated:
+            self._attempt_end(run)
+
+    def _attempt_end(self, run: TaskRun) -> None:
+        """An attempt (or its start) is over: the task may start again, its profile's slot frees, a trial
+        without a verdict is void. (An exception out of an attempt ends the whole run.)"""
+        run.in_flight = False
+        if run.counted is not None:
+            self._slot_freed(run)
+        if run.trial:  # a half-open breaker's trial ended without a verdict: another task may try
+            self._trial_void(run)
 
     def _outcome(self, run: TaskRun, outcome: AgentExit) -> tuple[TaskState, str]:
+        if run.stop_reason is None and outcome.exit_code == 0:  # the common case first
+            return _SUCCESS
         if run.stop_reason == "cancel":
             return S.CANCELLED, "cancelled"
         if run.stop_reason == "timeout":
@@ -362,28 +478,72 @@ class Engine:
                                 outcome.final_message)
         else:
             result = await self._collect(run, state, outcome)
+        check_failed = False
+        if state is S.SUCCEEDED and run.spec.check:
+            check = await self._check(run)
+            if run.stop_reason == "cancel":
+                state, reason = S.CANCELLED, "cancelled"
+            elif check.ok:
+                run.feedback = None
+            else:
+                state, reason = S.FAILED, f"check {check.describe()}"
+                run.feedback = feedback_text(check)
+                check_failed = True
+            result = replace(result, state=state)
         if run.state is S.PAUSED and state not in _STOPPED_STATES:
             self._set(run, S.RUNNING, "resumed to finish")
         self._set(run, state, reason)
         run.last_result = result
         self.bus.publish(result)
-        if state in (S.FAILED, S.TIMED_OUT) and run.auto_retries_used < run.spec.retries and not self._closing:
+        if outcome.failure_kind is not None or self._breakers:
+            self._breaker_verdict(run, state, outcome)
+        if state in _RETRIED and run.auto_retries_used < run.spec.retries and not self._closing:
             run.auto_retries_used += 1
             delay = self._backoff(run.auto_retries_used)
             self._emit(run, "engine", [
                 f"retry {run.auto_retries_used} of {run.spec.retries} in {delay:.1f}s"
+                + (" (the check's output joins the prompt)" if check_failed else "")
             ])
             run.retry_pending = True
             run.retry_handle = asyncio.get_running_loop().call_later(delay, self._retry_now, run)
             return
         self._settle(run)
 
+    async def _check(self, run: TaskRun) -> CheckResult:
+        """Run the task's check in its worktree (the agent's work is committed by now), then undo what
+        the check left there; the agent's place is the check's meanwhile (pause and cancel reach it)."""
+        spec = run.spec
+        profile = self._profiles[run.profile or spec.agent]
+        timeout = spec.check_timeout or DEFAULT_CHECK_TIMEOUT
+        workdir = run.worktree.path if run.worktree else self._workdir
+        self._emit(run, "engine", [f"check: {spec.check_text} (timeout {format_duration(timeout)})"])
+        runner = CheckRunner(spec.check, workdir, self._env(run, profile), timeout, partial(self._emit, run),
+                             self.stop_grace)
+        run.agent = runner  # type: ignore[assignment]
+        if run.stop_reason is not None:
+            await runner.stop(0)
+        if run.state is S.RUNNING and run._resumed_at is None:
+            run._resumed_at = time.monotonic()  # the check's time is the task's time too
+        try:
+            result = await runner.run()
+        finally:
+            run.agent = None
+        self._stop_clock(run)
+        if run.worktree is not None and self._worktrees is not None:
+            try:
+                await asyncio.to_thread(self._worktrees.clean, run.worktree, profile.copy_files)
+            except Exception as exc:  # git refused: say so; the next commit may then take the leftovers
+                self._emit(run, "engine", [f"could not clean what the check left in the worktree: {exc}"])
+        self.bus.publish(CheckFinished(run.id, run.attempts, result))
+        self._emit(run, "engine", [f"check {result.describe()}"])
+        return result
+
     async def _collect(self, run: TaskRun, state: TaskState, outcome: AgentExit) -> TaskResult:
         """Commit what the agent left in its worktree; the attempt's result with its diff stat."""
         wt, mgr = run.worktree, self._worktrees
         assert wt is not None and mgr is not None
         message = f"cockpit: work left by task {run.id} (attempt {run.attempts}, {state})"
-        exclude = self.profiles[run.spec.agent].copy_files
+        exclude = self._profiles[run.profile or run.spec.agent].copy_files
 
         def commit_and_stat() -> tuple[str, tuple]:
             head = mgr.commit_leftovers(wt, message, exclude)
@@ -451,7 +611,7 @@ class Engine:
             run._resumed_at = time.monotonic()
         elif old is S.RUNNING:
             self._stop_clock(run)
-        if new.terminal:
+        if new in TERMINAL:
             run.finished_at = time.time()
         self.bus.publish(TaskStateChanged(run.id, old, new, run.attempts, reason))
 
@@ -504,18 +664,22 @@ class Engine:
         if self.session_budget_hit is None and (self.budget_tokens is not None or self.budget_usd is not None):
             self._judge_session_budget(run, total)
 
-    def _limits(self, spec: TaskSpec) -> tuple[float | None, int | None]:
-        """The task's (USD, tokens) limits: the plan's, else its profile's."""
-        profile = self._profiles[spec.agent]
+    def _limits(self, spec: TaskSpec, profile_name: str | None) -> tuple[float | None, int | None]:
+        """The task's (USD, tokens) limits: the plan's, else its profile's (a routed task has one only
+        once it is routed)."""
+        profile = self._profiles.get(profile_name)  # type: ignore[arg-type]
+        if profile is None:
+            return spec.budget_usd, spec.budget_tokens
         return (spec.budget_usd if spec.budget_usd is not None else profile.budget_usd,
                 spec.budget_tokens if spec.budget_tokens is not None else profile.budget_tokens)
 
     def task_budget(self, task_id: str) -> tuple[float | None, int | None]:
         """The (USD, tokens) limits of a task, None where it has none."""
-        return self._limits(self._get(task_id).spec)
+        run = self._get(task_id)
+        return self._limits(run.spec, run.profile)
 
     def _judge_task_budget(self, run: TaskRun, total: Usage) -> None:
-        max_usd, max_tokens = self._limits(run.spec)
+        max_usd, max_tokens = self._limits(run.spec, run.profile)
         if max_usd is None and max_tokens is None:
             return
         base_tokens, base_usd = run.budget_base
@@ -568,6 +732,8 @@ class Engine:
         env = dict(self._base_env)
         env.update(profile.environment())
         env.update(COCKPIT_RUN_ID=self.run_id, COCKPIT_TASK_ID=run.id, COCKPIT_ATTEMPT=str(run.attempts))
+        if run.feedback is not None:
+            env["COCKPIT_CHECK_OUTPUT"] = run.feedback
         return env
 
     def _path(self) -> str | None:
@@ -584,6 +750,242 @@ class Engine:
         if problem is None:
             self._programs_found.add(key)
         return problem
+
+    # ------------------------------------------------------- admission: routing, slots, breakers
+    def _admit(self, run: TaskRun) -> bool:
+        """Whether ``run`` may start now: routes it if it must be, holds it (False) while its profile is
+        full or its breaker is open. A routed task none of whose candidates is installed is admitted
+        without a profile: its attempt fails it."""
+        name = run.profile
+        if run.spec.agents and (name is None or self._breaker_blocks(name)):
+            name = self._route(run)
+            if name is None:  # held, or (route_problem) failed by its attempt
+                return bool(run.route_problem)
+        assert name is not None
+        breaker = self._breakers.get(name) if self._breakers else None
+        if breaker is not None and not breaker.admits():
+            if breaker.state == OPEN:
+                until = time.strftime("%H:%M:%S", time.localtime(breaker.until)) if breaker.until else "a reset"
+                why = (f"held: the circuit breaker of profile {name!r} is open ({breaker.kind}: {breaker.reason}); "
+                       f"the task waits until {until} or a reset")
+            else:
+                why = f"held: profile {name!r} is trying one task after its cool-down; the task waits for its outcome"
+            self._hold(run, name, why)
+            return False
+        limit = self._limit.get(name)
+        if limit is not None and self._running_by[name] >= limit:
+            self._hold(run, name, f"waiting: profile {name!r} already runs {limit} task{'s' if limit != 1 else ''} "
+                                  "(its max_parallel)")
+            return False
+        if breaker is not None and breaker.state == HALF_OPEN:
+            breaker.trial = True
+            run.trial = True
+        run.held = ""
+        return True
+
+    def _breaker_blocks(self, name: str) -> bool:
+        breaker = self._breakers.get(name) if self._breakers else None
+        return breaker is not None and breaker.state == OPEN
+
+    def _candidates(self, spec: TaskSpec) -> tuple[str, ...]:
+        return self.auto_profiles if spec.agents == (AUTO,) else spec.agents
+
+    def _route(self, run: TaskRun) -> str | None:
+        """Choose the profile of a routed task; None when it must wait (it is then held) or no candidate
+        is installed (``route_problem`` says so, and ``profile`` is None)."""
+        spec = run.spec
+        candidates = self._candidates(spec)
+        available: list[str] = []
+        notes: list[str] = []
+        for name in candidates:
+            problem = self._missing_program(self._profiles[name])
+            breaker = self._breakers.get(name) if self._breakers else None
+            if problem is not None:
+                notes.append(f"{name}: not installed" if self._profiles[name].kind != "anthropic"
+                             else f"{name}: no API key")
+            elif breaker is not None and not breaker.admits():
+                notes.append(f"{name}: breaker {breaker.state}")
+            else:
+                available.append(name)
+        choice = self.router.choose(candidates, available, spec.routing, spec.role)
+        if choice is None:
+            if any("breaker" in n for n in notes):
+                run.profile, run.route_problem = None, ""
+                self._hold(run, "", f"held: no candidate profile can take the task now ({'; '.join(notes)})")
+                return None
+            run.profile = None
+            run.route_problem = ("no candidate profile is available"
+                                 + (f" ({'; '.join(notes)})" if notes else " (no profile to choose from)"))
+            return None
+        run.profile = choice.profile
+        run.route_problem = ""
+        attempt = run.attempts + 1
+        self.bus.publish(TaskRouted(run.id, choice.profile, choice.strategy, choice.reason, tuple(candidates),
+                                    attempt))
+        self._emit(run, "engine", [f"agent {choice.profile} chosen ({choice.strategy}): {choice.reason}"])
+        return choice.profile
+
+    def _unroutable(self, run: TaskRun) -> None:
+        """Fail a routed task that has no installed candidate (its launch only brings it here)."""
+        reason = run.route_problem or "no candidate profile is available"
+        if run.state is S.READY:
+            self._set(run, S.FAILED, reason)
+        else:  # an automatic retry: the task stays as its last attempt ended
+            self._emit(run, "engine", [f"automatic retry dropped: {reason}"])
+        self._settle(run)
+
+    def _hold(self, run: TaskRun, profile: str, why: str) -> None:
+        """Park ``run`` until its profile (``""``: any breaker) can take it; the pane says why, once."""
+        (self._held.setdefault(profile, deque()) if profile else self._held_any).append(run)
+        if run.held != why:
+            run.held = why
+            self._emit(run, "engine", [why])
+
+    def _slot_freed(self, run: TaskRun) -> None:
+        profile, run.counted = run.counted, None
+        assert profile is not None
+        self._running_by[profile] -= 1
+        queue = self._held.get(profile)
+        while queue:  # the oldest live one goes back to the front of the line
+            waiting = queue.popleft()
+            if self._requeue(waiting, front=True):
+                break
+
+    def _release(self, profile: str) -> None:
+        """Every task held for ``profile`` (and every routed task held for any) is considered again."""
+        queues = [q for q in (self._held.pop(profile, None), self._held_any) if q]
+        for queue in queues:
+            while queue:
+                self._requeue(queue.pop(), front=True)  # from the newest, so the oldest ends first
+        self._kick()
+
+    def _requeue(self, run: TaskRun, front: bool) -> bool:
+        """Put a held task back in its queue; False for a stale entry (cancelled, or started meanwhile)."""
+        if run.in_flight:
+            return False
+        if run.retry_pending and run.retry_handle is None:
+            (self._retry_due.appendleft if front else self._retry_due.append)(run)
+            return True
+        if run.state is S.READY:
+            (self._ready.appendleft if front else self._ready.append)(run)
+            return True
+        return False
+
+    # ------------------------------------------------------------------------ circuit breakers
+    def _breaker(self, name: str) -> Breaker:
+        breaker = self._breakers.get(name)
+        if breaker is None:
+            profile = self._profiles[name]
+            breaker = self._breakers[name] = Breaker(
+                name,
+                profile.breaker_threshold or self.breaker_threshold,
+                profile.breaker_cooldown or self.breaker_cooldown,
+            )
+            self._gated = True
+        return breaker
+
+    def _breaker_failure(self, run: TaskRun, name: str, kind: str, reason: str) -> None:
+        """An attempt on ``name`` failed for a reason outside the task."""
+        breaker = self._breaker(name)
+        if run.trial:
+            run.trial = False
+        if not breaker.failure(kind, reason):
+            if breaker.state == CLOSED:
+                self._emit(run, "engine", [
+                    f"failure outside the task ({kind}): {breaker.failures} of {breaker.threshold} in a row "
+                    f"open the circuit breaker of profile {name!r}"])
+            return
+        breaker.until = time.time() + breaker.cooldown
+        breaker.timer = asyncio.get_running_loop().call_later(breaker.cooldown, self._cool_down, name)
+        event = BreakerChanged(
+            name, OPEN, f"{breaker.failures} failure{'s' if breaker.failures != 1 else ''} in a row outside the "
+            f"task ({kind}: {reason})", breaker.failures, kind, breaker.until)
+        self.bus.publish(event)
+        until = time.strftime("%H:%M:%S", time.localtime(breaker.until))
+        self._emit(run, "engine", [f"this failure opened the circuit breaker of profile {name!r}: no task starts "
+                                   f"on it until {until} (or a reset)"])
+        self._release(name)  # routed tasks held for it choose again; the others are held for the breaker
+
+    def _breaker_verdict(self, run: TaskRun, state: TaskState, outcome: AgentExit) -> None:
+        """What the end of an attempt on ``run.profile`` tells the profile's breaker."""
+        name = run.profile
+        if name is None:
+            return
+        kind = outcome.failure_kind
+        if kind in _EXTERNAL and state is S.FAILED:
+            self._breaker_failure(run, name, kind, outcome.final_message or "the agent failed")
+            return
+        breaker = self._breakers.get(name)
+        if breaker is None or state not in _RAN_STATES:
+            return  # cancelled or over budget: it tells nothing (a trial's end is seen in _attempt)
+        run.trial = False
+        if breaker.state == CLOSED:  # the profile works: the row of failures is broken
+            breaker.failures = 0
+        elif state is S.SUCCEEDED or breaker.state == HALF_OPEN:
+            breaker.close()
+            how = "a task succeeded on it" if state is S.SUCCEEDED else "the trial task ran"
+            self.bus.publish(BreakerChanged(name, CLOSED, how))
+            self._emit(run, "engine", [f"circuit breaker of profile {name!r} closed: {how}"])
+            self._release(name)
+
+    def _trial_void(self, run: TaskRun) -> None:
+        run.trial = False
+        breaker = self._breakers.get(run.profile or "")
+        if breaker is not None and breaker.state == HALF_OPEN and breaker.trial:
+            breaker.trial = False
+            self._release(breaker.profile)
+
+    def _cool_down(self, name: str) -> None:
+        breaker = self._breakers[name]
+        breaker.half_open()
+        if self._finished:
+            return
+        self.bus.publish(BreakerChanged(
+            name, HALF_OPEN, f"the cool-down of {format_duration(breaker.cooldown)} passed: one task tries "
+            "the profile again"))
+        self._release(name)
+
+    def reset_breaker(self, profile: str) -> None:
+        """Close the circuit breaker of ``profile`` (the developer's command): its held tasks start."""
+        if profile not in self._profiles:
+            raise CommandError(f"no agent profile {profile!r}")
+        breaker = self._breakers.get(profile)
+        if breaker is None or breaker.state == CLOSED:
+            raise CommandError(f"the circuit breaker of profile {profile!r} is not open")
+        breaker.close()
+        self.bus.publish(BreakerChanged(profile, CLOSED, "reset by the developer"))
+        self._release(profile)
+
+    def breaker_state(self, profile: str) -> Breaker | None:
+        """The breaker of ``profile`` (state, failures in a row, last reason, cool-down end), or None
+        while it never saw a failure outside its tasks."""
+        return self._breakers.get(profile)
+
+    @property
+    def open_breakers(self) -> list[str]:
+        """The profiles whose breaker is open or half-open."""
+        return [name for name, b in self._breakers.items() if b.state != CLOSED]
+
+    # ------------------------------------------------------------------------------ reviewers
+    async def _dependency_diffs(self, run: TaskRun) -> str:
+        """The ``Changes to review`` of a reviewer: each dependency's branch against its start commit."""
+        deps = [self.tasks[d] for d in run.spec.depends_on]
+        share = DIFF_LIMIT // max(1, len(deps))
+        diffs: list[DependencyDiff] = []
+        for dep in deps:
+            result = dep.last_result
+            if result is None or not result.branch or self._worktrees is None:
+                diffs.append(DependencyDiff(dep.id, "", "", "", "(no branch: the run has no worktrees)"))
+                continue
+            try:
+                text, cut = await asyncio.to_thread(
+                    self._worktrees.diff_text, result.start_commit, result.head_commit, share)
+            except Exception as exc:  # git refused: the reviewer is told, the task goes on
+                text, cut = f"(the diff could not be read: {exc})", 0
+            diffs.append(DependencyDiff(dep.id, result.branch, result.start_commit, result.head_commit, text, cut))
+        self._emit(run, "engine", [f"the diffs of {', '.join(repr(d.id) for d in deps) or 'no task'} "
+                                   "join the prompt"])
+        return reviews_text(diffs)
 
     # --------------------------------------------------------------- commands
     def _get(self, task_id: str) -> TaskRun:
@@ -682,6 +1084,8 @@ class Engine:
                                "(or one over its budget) can be retried")
         self._unsettled += 1
         run.auto_retries_used = 0
+        if run.spec.agents:  # routed again as it starts
+            run.profile = None
         total = run.usage()
         run.budget_base = (usage_tokens(total), total.cost_usd or 0.0)
         run.budget_hit, run.cost_noted = None, False

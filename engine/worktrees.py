@@ -215,6 +215,23 @@ class WorktreeManager:
                 wt.git.commit("--quiet", "--no-verify", "-m", message)
             return wt.head.commit.hexsha
 
+    def diff_text(self, start: str, head: str, limit: int) -> tuple[str, int]:
+        """``git diff start head`` of the repository, cut to ``limit`` characters: (text, characters cut)."""
+        with open_repo(self.root) as repo:
+            out = repo.git.diff("--no-color", "--no-ext-diff", "-M", start, head)
+        if len(out) <= limit:
+            return out, 0
+        cut = out.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        return out[:cut], len(out) - cut
+
+    def clean(self, worktree: Worktree, keep: tuple[str, ...] = ()) -> None:
+        """Undo what was left in the worktree since its last commit (a check's byproducts such as
+        ``__pycache__``), keeping ignored files and ``keep`` (files copied in, such as ``.env``)."""
+        with git.Repo(worktree.path) as wt:
+            wt.git.reset("--hard", "--quiet", "HEAD")
+            wt.git.clean("-d", "--force", "--quiet", *[f"--exclude={name}" for name in keep])
+
     def diff_stat(self, worktree: Worktree, head: str) -> tuple[FileStat, ...]:
         with git.Repo(worktree.path) as wt:
             out = wt.git.diff("--numstat", "-z", "-M", worktree.start_commit, head)

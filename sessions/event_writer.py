@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.events import (
-    Event, LogLines, RunFinished, RunStarted, Subscription, TaskResult, TaskStateChanged, UsageUpdate,
+    CheckFinished, Event, LogLines, PromptSent, RunFinished, RunStarted, Subscription, TaskResult, TaskRouted,
+    TaskStateChanged, UsageUpdate,
 )
 from engine.states import TaskState
 from sessions.redact import redact, redact_lines
@@ -70,11 +71,14 @@ _UPDATE_RESULT = (
     " start_commit = COALESCE(?, start_commit), head_commit = COALESCE(?, head_commit), added = ?, removed = ?,"
     " files_json = ?, final_message = ? WHERE id = ?"
 )
+_UPDATE_ROUTE = "UPDATE tasks SET agent = ?, route = ? WHERE id = ?"
+_UPDATE_PROMPT = "UPDATE tasks SET effective_prompt = ? WHERE id = ?"
+_UPDATE_CHECK = "UPDATE tasks SET check_json = ? WHERE id = ?"
 _UPSERT_TASK = (
-    "INSERT INTO tasks (session_id, run_id, task_key, title, agent, prompt, depends_on, timeout, retries)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, task_key) DO UPDATE SET title = excluded.title,"
+    "INSERT INTO tasks (session_id, run_id, task_key, title, agent, prompt, depends_on, timeout, retries, role)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, task_key) DO UPDATE SET title = excluded.title,"
     " agent = excluded.agent, prompt = excluded.prompt, depends_on = excluded.depends_on,"
-    " timeout = excluded.timeout, retries = excluded.retries"
+    " timeout = excluded.timeout, retries = excluded.retries, role = excluded.role"
 )
 
 
@@ -87,6 +91,9 @@ class _Batch:
         self.attempts: dict[tuple[int, int], list[Any]] = {}
         self.usage: dict[int, tuple[Any, ...]] = {}
         self.results: dict[int, tuple[Any, ...]] = {}
+        self.routes: dict[int, tuple[str, str, int]] = {}  # the profile a routed task got, and why
+        self.prompts: dict[int, tuple[str, int]] = {}  # the effective prompt of its last attempt
+        self.checks: dict[int, tuple[str, int]] = {}  # its last check
         self.finished_at: float | None = None
         self.count = 0
         self.line_count = 0
@@ -207,6 +214,18 @@ class EventWriter:
                 batch.count += 1
             elif kind is TaskResult:
                 await self._result(ev)
+            elif kind is TaskRouted:
+                task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
+                batch.routes[task_id] = (ev.profile, f"{ev.strategy}: {ev.reason}", task_id)
+                batch.count += 1
+            elif kind is PromptSent:
+                task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
+                batch.prompts[task_id] = (redact(ev.prompt), task_id)
+                batch.count += 1
+            elif kind is CheckFinished:
+                task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
+                batch.checks[task_id] = (json.dumps(ev.result.as_dict()), task_id)
+                batch.count += 1
             elif kind is RunStarted:
                 await self._flush()  # the thread runs what it is given in order: batches first
                 self._ids = await self._call(self._run_started_now, ev)
@@ -330,7 +349,7 @@ class EventWriter:
             )
             db.executemany(_UPSERT_TASK, [
                 (self.session_id, self.run_id, t.id, t.title, t.agent, redact(t.prompt), json.dumps(list(t.depends_on)),
-                 t.timeout, t.retries)
+                 t.timeout, t.retries, t.role)
                 for t in ev.tasks
             ])
             db.execute("COMMIT")
@@ -360,6 +379,12 @@ class EventWriter:
                 db.executemany(_UPDATE_USAGE, batch.usage.values())
             if batch.results:
                 db.executemany(_UPDATE_RESULT, batch.results.values())
+            if batch.routes:
+                db.executemany(_UPDATE_ROUTE, batch.routes.values())
+            if batch.prompts:
+                db.executemany(_UPDATE_PROMPT, batch.prompts.values())
+            if batch.checks:
+                db.executemany(_UPDATE_CHECK, batch.checks.values())
             if batch.lines:
                 db.executemany(_INSERT_LINES, batch.lines)
             if batch.finished_at is not None:

@@ -15,7 +15,8 @@ from sessions.lifecycle import OpenSession, RecordedRun, finish_session, status_
 from sessions.review import AcceptResult, accept_task, discard_task
 from sessions.store import SessionRow, Store
 
-INTERVENTION_TYPES = ("pause", "resume", "cancel", "retry", "message", "note", "redirect", "fix", "clarify")
+INTERVENTION_TYPES = ("pause", "resume", "cancel", "retry", "message", "note", "redirect", "fix", "clarify",
+                      "reset_breaker")
 
 
 class LiveSession:
@@ -61,6 +62,12 @@ class LiveSession:
     async def retry(self, task_id: str) -> None:
         self.engine.retry(task_id)
         await self._record(task_id, "retry", f"retried task {task_id}")
+
+    async def reset_breaker(self, profile: str) -> None:
+        """Close the open circuit breaker of ``profile``: the tasks held for it start (CommandError when
+        it is not open). Recorded as an intervention of the run (no task)."""
+        self.engine.reset_breaker(profile)
+        await self._record(None, "reset_breaker", f"reset the circuit breaker of profile {profile}")
 
     async def send(self, task_id: str, text: str) -> None:
         """A follow-up message; CommandError (with the reason) when the agent cannot take one."""

@@ -31,7 +31,9 @@ def task_item(task: TaskRow) -> dict[str, Any]:
     return {
         "id": task.key,
         "title": task.title,
-        "agent": task.agent,
+        "agent": task.agent,  # the profile that ran it (for a routed task, the one the engine chose)
+        "role": task.role,
+        "route": task.route,  # why the engine chose that profile; None for a fixed one
         "state": task.state,
         "failure": task.state in FAILURE_STATES,  # failed, timed_out, budget_exceeded
         "attempts": task.attempts,
@@ -45,6 +47,7 @@ def task_item(task: TaskRow) -> dict[str, Any]:
         "branch": task.branch,
         "added": task.added,
         "removed": task.removed,
+        "check": task.check,  # the last check: command, ok, exit_code, timed_out, counts; None without one
     }
 
 

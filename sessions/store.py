@@ -145,6 +145,13 @@ def _prepare_once(path: Path, busy_timeout_ms: int) -> None:
         conn.close()
 
 
+# Files this process has prepared. Their header is not read again with plain file I/O: closing ANY
+# descriptor of a database file drops every POSIX lock the process's SQLite connections hold on it,
+# after which another program closing its connection would believe it the last one, checkpoint and
+# delete the write-ahead log under our feet (what we write next would be lost if we were killed).
+_PREPARED: set[str] = set()
+
+
 def prepare_database(path: str | os.PathLike[str], busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Path:
     """Check the file, refuse a newer schema (without touching the file) and migrate. Blocking.
 
@@ -153,13 +160,16 @@ def prepare_database(path: str | os.PathLike[str], busy_timeout_ms: int = DEFAUL
     so the whole step, which is idempotent, is tried again until the timeout has passed.
     """
     path = _check_location(path)
-    found = _header_version(path)
-    if found > LATEST:
-        raise _newer(path, found)
+    key = str(path.resolve())
+    if key not in _PREPARED:
+        found = _header_version(path)
+        if found > LATEST:
+            raise _newer(path, found)
     deadline = time.monotonic() + busy_timeout_ms / 1000
     while True:
         try:
             _prepare_once(path, busy_timeout_ms)
+            _PREPARED.add(key)
             return path
         except NewerSchema as exc:  # the newer version was still in the write-ahead log
             raise _newer(path, exc.found) from None
@@ -291,6 +301,10 @@ class TaskRow:
     decided_at: float | None
     timeout: float | None
     retries: int
+    role: str | None = None
+    route: str | None = None  # why the engine chose the profile in ``agent`` (a routed task)
+    effective_prompt: str | None = None  # what the agent's last attempt got; None: ``prompt`` as written
+    check: dict[str, Any] | None = None  # the last check: command, ok, exit_code, timed_out, counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +350,8 @@ FROM sessions s JOIN repos r ON r.id = s.repo_id
 _TASK_COLUMNS = (
     "id, session_id, run_id, task_key, title, agent, prompt, depends_on, state, attempts, tokens_in, "
     "tokens_out, cache_write, cache_read, cost_usd, branch, worktree, start_commit, head_commit, added, "
-    "removed, files_json, final_message, decision, decision_reason, decided_at, timeout, retries"
+    "removed, files_json, final_message, decision, decision_reason, decided_at, timeout, retries, role, route, "
+    "effective_prompt, check_json"
 )
 
 
@@ -358,7 +373,18 @@ def _task_row(r: Sequence[Any]) -> TaskRow:
     fields = list(r)
     fields[7] = tuple(json.loads(r[7] or "[]"))
     fields[21] = _files(r[21])
+    fields[31] = _check_json(r[31])
     return TaskRow(*fields)
+
+
+def _check_json(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 class Store:
@@ -483,6 +509,15 @@ class Store:
             )
             if cur.rowcount == 0:
                 raise StoreError(f"no session {session_id}")
+
+    async def set_status(self, session_id: int, status: str) -> None:
+        """Correct an ended session's status (the developer changed it in the summary)."""
+        _check(status, SESSION_STATUSES, "session status")
+        async with self._write() as db:
+            cur = await db.execute("UPDATE sessions SET status = ? WHERE id = ? AND status != 'active'",
+                                   (status, session_id))
+            if cur.rowcount == 0:
+                raise StoreError(f"no ended session {session_id}")
 
     async def get_session(
         self, id_or_label: int | str, repo_path: str | os.PathLike[str] | None = None

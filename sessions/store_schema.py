@@ -211,7 +211,19 @@ CREATE TABLE fingerprints (
 );
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+# v5: what the engine decided for a task and how its check went: its role, the routing choice (the
+# ``agent`` column then holds the profile actually used), the effective prompt of its last attempt (role
+# instructions, reviewed diffs and check feedback included; NULL: the prompt as written), and its last
+# check (JSON of
+# ``engine.checks.CheckResult.as_dict()``: command, ok, exit_code, timed_out, counts).
+_V5 = """
+ALTER TABLE tasks ADD COLUMN role TEXT;
+ALTER TABLE tasks ADD COLUMN route TEXT;
+ALTER TABLE tasks ADD COLUMN effective_prompt TEXT;
+ALTER TABLE tasks ADD COLUMN check_json TEXT;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
 LATEST = len(MIGRATIONS)
 
 

@@ -78,3 +78,28 @@ def test_assess_command(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert bad.value.code == 2
     assert main(["assess", "20990101.1", "fully", "--repo", str(repo), "--db", db]) == 2
     assert code == 0
+
+
+def test_session_settings_in_cockpit_toml_reach_run_and_refuse_bad_values(
+        repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "c.db")
+    (repo / "plan.toml").write_text('[[task]]\nid = "a"\nagent = "shell"\nprompt = "true"\n')
+    (repo / "cockpit.toml").write_text('[assessment]\ntoo_early_days = 2\n\n[summary]\nfolder = "Notes"\n')
+    assert main(["run", str(repo / "plan.toml"), "--headless", "--repo", str(repo), "--db", db]) == 0
+    capsys.readouterr()
+    (repo / "cockpit.toml").write_text('[assessment]\ntoo_early_days = "later"\n')
+    assert main(["run", str(repo / "plan.toml"), "--headless", "--repo", str(repo), "--db", db]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cockpit.toml: [assessment] too_early_days must be a number of days" in err
+
+
+def test_objective_check() -> None:
+    from sessions.objective import check_objective
+
+    assert check_objective("  ").level == "error"
+    assert check_objective("Add the CSV export to the report command") is None
+    assert check_objective("Add the export. Then fix the report").level == "warning"
+    assert check_objective("Add the export\nand the report").level == "warning"
+    long = check_objective(" ".join(["word"] * 26))
+    assert long is not None and long.level == "warning" and "26 words" in long.message
+    assert check_objective(" ".join(["word"] * 25)) is None

@@ -226,3 +226,46 @@ async def test_profile_env_reaches_the_agent(repo, runner) -> None:
     assert states == {"t": TaskState.SUCCEEDED}
     assert rec.lines("t", "stdout") == ["hi there/t/1"]
     assert os.environ.get("GREETING") is None
+
+
+def test_extra_sections_are_kept_raw_for_the_caller_that_declares_them(repo_dir: Path, user_file: Path) -> None:
+    write(user_file, """
+        [assessment]
+        too_early_days = 5
+    """)
+    repo_file = write(repo_dir / "cockpit.toml", """
+        [summary]
+        folder = "Notes"
+
+        [agents.mine]
+        kind = "shell"
+    """)
+    config = load_config(repo_dir, extra_sections=("assessment", "summary"))
+    assert [(raw.name, raw.path, raw.data) for raw in config.extra] == [
+        ("assessment", user_file, {"too_early_days": 5}), ("summary", repo_file, {"folder": "Notes"})]
+    assert "mine" in config.profiles
+    # a caller that does not declare them: they are unknown keys, as before
+    message = config_error(repo_dir, user_file)
+    assert "unknown key 'assessment'" in message
+
+
+def test_session_settings_errors_name_file_table_and_key(repo_dir: Path) -> None:
+    from sessions.settings import SessionSettings, load_session_settings
+
+    path = repo_dir / "cockpit.toml"
+    assert load_session_settings(repo_dir) == SessionSettings()
+    for text, expected in [
+        ("[assessment]\ntoo_early_days = -1\n", "[assessment] too_early_days must be a number of days, 0 or more"),
+        ("[assessment]\ntoo_early_days = \"soon\"\n", "not 'soon'"),
+        ("[assessment]\nwhen = 3\n", "[assessment]: unknown key 'when' (known: too_early_days)"),
+        ("[summary]\nfolder = true\n", "[summary] folder must be a folder such as \"Summary\", or false"),
+        ("[summary]\nfolder = \"\"\n", "[summary] folder must be"),
+        ("summary = 3\n", "'summary' must be a table, not an integer"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(ConfigError) as info:
+            load_session_settings(repo_dir)
+        message = str(info.value)
+        assert message.startswith(f"{path}: ") and expected in message and "\n" not in message, message
+    path.write_text("[assessment]\ntoo_early_days = 0.5\n[summary]\nfolder = false\n")
+    assert load_session_settings(repo_dir) == SessionSettings(too_early_days=0.5, summary_folder=None)

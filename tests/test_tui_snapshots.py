@@ -151,6 +151,7 @@ async def settle(pilot) -> None:
                                       at=NOON + 95)
     await screen.reload_interventions()
     screen.flush_panes()
+    await pilot.pause()  # the notifications posted by that flush ("All tasks ended...") arrive first
     app.clear_notifications()
     await pilot.pause()
 

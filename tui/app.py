@@ -17,6 +17,7 @@ from sessions.store import SessionRow
 from tui.bindings import APP_BINDINGS
 from tui.commands import CockpitCommands
 from tui.screens.cockpit import CockpitScreen, TaskClock
+from tui.screens.summary_form import SummaryFormScreen
 from tui.session_launcher import SessionLauncher
 
 
@@ -71,13 +72,19 @@ class CockpitApp(App[SessionRow | None]):
                 screen.panes[task_id].set_decision(decision)
 
     def on_session_ended(self, row: SessionRow) -> None:
-        """The session was ended from the cockpit. The summary form will open here; for now, leave."""
+        """The session was ended from the cockpit: its summary form opens (see :mod:`tui.summary_flow`)."""
         self.ended.append(row)
-        self.exit(row)
+        from tui.summary_flow import open_summary_after_end
+
+        open_summary_after_end(self, row)
 
     async def action_quit(self) -> None:
-        """Ctrl+Q: like q in the cockpit (the session is ended first); elsewhere, leave."""
+        """Ctrl+Q: like q in the cockpit (the session is ended first); in the summary form, like
+        Escape (asks, keeps the draft); elsewhere, leave."""
         screen = self.screen
+        if isinstance(screen, SummaryFormScreen):  # leaving the summary form asks first
+            screen.action_leave()
+            return
         if isinstance(screen, CockpitScreen) and not screen.ending:
             screen.action_quit_cockpit()
             return

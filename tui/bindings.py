@@ -66,6 +66,8 @@ COCKPIT_BINDINGS: list[Binding] = [
             tooltip="Stop what still runs and close the session (asks first)"),
     Binding("q", "quit_cockpit", "Quit", priority=True, id="cockpit.quit",
             tooltip="End the session and leave (asks first if tasks still run)"),
+    Binding("h", "history", "History", priority=True, id="cockpit.history",
+            tooltip="Past sessions, their trends and agents (the run goes on)"),
 ]
 
 LOG_VIEW_BINDINGS: list[Binding] = [
@@ -100,11 +102,91 @@ HELP_BINDINGS: list[Binding] = [
 START_BINDINGS: list[Binding] = [
     Binding("ctrl+s", "start", "Start", id="start.start", tooltip="Start the session with this objective and plan"),
     Binding("escape", "app.quit", "Quit", id="start.quit", tooltip="Leave without starting a session"),
+    Binding("f2,h", "history", "History", key_display="F2", id="start.history",
+            tooltip="Past sessions, trends, agents (h too, out of text fields)"),
+]
+
+# The list of earlier sessions to assess, on the start screen (keys of the list: it has the focus).
+ASSESSMENT_BINDINGS: list[Binding] = [
+    Binding("f", "answer('fully')", "Fully used", id="assess.fully",
+            tooltip="The highlighted session's work was fully used: shipped or merged, no changes needed"),
+    Binding("p", "answer('partially')", "Partially", id="assess.partially",
+            tooltip="The highlighted session's work was partially used: some rework was required"),
+    Binding("u", "answer('not-used')", "Not used", id="assess.not_used",
+            tooltip="The highlighted session's work was not used: reverted, replaced or abandoned"),
+    Binding("t", "answer('too-early')", "Too early", id="assess.too_early",
+            tooltip="Too early to tell: the session is asked about again after a few days"),
+    Binding("n", "answer('na')", "N/A", id="assess.na",
+            tooltip="Not applicable: the session had no deliverables to judge"),
+    Binding("w", "note", "Note", id="assess.note",
+            tooltip="Write a one-line note about the highlighted session (kept with its answer)"),
+    Binding("s", "skip", "Skip all", id="assess.skip",
+            tooltip="Skip the assessment for now: the sessions are asked about again next time"),
+]
+
+SUMMARY_BINDINGS: list[Binding] = [
+    Binding("ctrl+s", "save", "Save", id="summary.save",
+            tooltip="Save the summary: the database and the Markdown file"),
+    Binding("escape", "leave", "Leave", id="summary.leave",
+            tooltip="Leave without saving (asks first); the draft is kept and offered at the next start"),
+    Binding("1", "rate(1)", "Rating", key_display="1-5", id="summary.rate_1",
+            tooltip="Rate the session 1 out of 5 (keys 1-5 when no text field has the focus)"),
+    Binding("2", "rate(2)", "Rate 2", show=False, id="summary.rate_2", tooltip="Rate the session 2 out of 5"),
+    Binding("3", "rate(3)", "Rate 3", show=False, id="summary.rate_3", tooltip="Rate the session 3 out of 5"),
+    Binding("4", "rate(4)", "Rate 4", show=False, id="summary.rate_4", tooltip="Rate the session 4 out of 5"),
+    Binding("5", "rate(5)", "Rate 5", show=False, id="summary.rate_5", tooltip="Rate the session 5 out of 5"),
+    Binding("ctrl+o", "add_intervention", "Add intervention", id="summary.add_intervention",
+            tooltip="Add a row to the interventions table (when, what, type)"),
+]
+
+SAVED_BINDINGS: list[Binding] = [
+    Binding("enter,q", "leave", "Leave", id="saved.leave", tooltip="Leave the cockpit"),
+    Binding("s", "new_session", "New session", id="saved.new_session",
+            tooltip="Back to the start screen for a new session"),
+]
+
+HISTORY_BINDINGS: list[Binding] = [
+    Binding("escape", "back", "Back", id="history.back",
+            tooltip="Back to where you came from (from a filter field: back to the table)"),
+    Binding("enter", "open_session", "Open", id="history.open",
+            tooltip="Open the highlighted session: its summary, tasks, interventions and survival; assess it"),
+    Binding("slash", "focus_filter", "Filter", key_display="/", id="history.filter",
+            tooltip="Filter the sessions: text in the objective, label or date; status, outcome, rating, dates"),
+    Binding("s", "next_sort", "Sort", id="history.sort",
+            tooltip="Sort by the next column (or click a column's header; click it again to reverse)"),
+    Binding("r", "reverse_sort", "Reverse", show=False, id="history.reverse", tooltip="Reverse the order of the sort"),
+    Binding("d", "toggle_disagreements", "Disagree", id="history.disagreements",
+            tooltip="Only the sessions where the human outcome and git survival disagree (marked \u2260), or all"),
+    Binding("a", "toggle_scope", "All repos", id="history.scope",
+            tooltip="Switch between this repository's sessions and every repository's"),
+    Binding("1", "show_tab('sessions')", "Sessions", show=False, id="history.sessions",
+            tooltip="The table of sessions"),
+    Binding("2", "show_tab('trends')", "Trends", id="history.trends",
+            tooltip="Charts over time: EWR human and git, rating, interventions, cost, cost per surviving line"),
+    Binding("3", "show_tab('agents')", "Agents", id="history.agents",
+            tooltip="By agent profile: tasks, accepted share, survival of accepted work, cost per surviving line"),
+    Binding("question_mark", "help", "Help", key_display="?", id="history.help", tooltip="Every key of the history"),
+]
+
+DETAIL_BINDINGS: list[Binding] = [
+    Binding("escape,q", "back", "Back", id="detail.back", tooltip="Back to the history"),
+    Binding("f", "assess('fully')", "Fully used", id="detail.fully",
+            tooltip="Assess the session (while pending): its work was fully used"),
+    Binding("p", "assess('partially')", "Partially", id="detail.partially",
+            tooltip="Assess the session (while pending): its work was partially used"),
+    Binding("u", "assess('not-used')", "Not used", id="detail.not_used",
+            tooltip="Assess the session (while pending): its work was not used"),
+    Binding("t", "assess('too-early')", "Too early", id="detail.too_early",
+            tooltip="Too early to tell: the session is asked about again after a few days"),
+    Binding("n", "assess('na')", "N/A", id="detail.na", tooltip="Not applicable: nothing to judge"),
+    Binding("e", "edit_summary", "Edit summary", id="detail.edit", tooltip="Edit the session's summary"),
+    Binding("question_mark", "help", "Help", key_display="?", id="detail.help", tooltip="Every key of this screen"),
 ]
 
 ALL_BINDINGS: list[Binding] = (
     APP_BINDINGS + COCKPIT_BINDINGS + LOG_VIEW_BINDINGS + DIALOG_BINDINGS + CONFIRM_BINDINGS
-    + HELP_BINDINGS + START_BINDINGS
+    + HELP_BINDINGS + START_BINDINGS + ASSESSMENT_BINDINGS + SUMMARY_BINDINGS + SAVED_BINDINGS
+    + HISTORY_BINDINGS + DETAIL_BINDINGS
 )
 
 

@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", parents=[common], help="import summary files (files or folders)")
     imp.add_argument("paths", nargs="+", metavar="PATH")
 
+    edit = sub.add_parser("edit", parents=[common],
+                          help="open a session's summary form (saved summary, draft, or pre-filled) and save it")
+    edit.add_argument("session", help="id or label YYYYMMDD.N")
+
     assess = sub.add_parser("assess", parents=[common], help="record how an earlier session's work was used")
     assess.add_argument("session")
     assess.add_argument("outcome", choices=("fully", "partially", "not-used", "too-early", "na"))
@@ -102,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     stuck.add_argument("--json", action="store_true", help="as JSON")
     stuck.add_argument("--allow-commit-graph", action="store_true",
                        help="write a git commit-graph when the repository has none (faster measures)")
+
+    history = sub.add_parser("history", parents=[common],
+                             help="open the history screen: past sessions, trends, and which agent's work sticks")
+    history.add_argument("--all", action="store_true", help="the sessions of every repository")
 
     report = sub.add_parser("report", parents=[common],
                             help="the sessions' figures: EWR both ways, per session and per agent profile")
@@ -162,7 +170,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             budgets = {"budget_usd": args.budget_usd, "budget_tokens": args.budget_tokens}
         if not args.headless:
             return asyncio.run(run_cockpit(plan_path, repo, args.db, objective, max_parallel, **budgets))
-        engine = prepare(plan_path, repo, max_parallel, **budgets)
+        engine = prepare(plan_path, repo, max_parallel, db=args.db, **budgets)
         return asyncio.run(run_recorded(engine, plan_path, args.db, objective, args.logs))
 
     from tui import session_commands as sc
@@ -175,12 +183,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(sc.export_session(args.db, args.session, args.repo, args.output, args.force))
     if command == "import":
         return asyncio.run(sc.import_files(args.db, args.paths, args.repo))
+    if command == "edit":
+        from tui.edit_command import edit_session
+
+        return asyncio.run(edit_session(args.db, args.session, args.repo))
     if command == "assess":
         return asyncio.run(sc.assess_session(args.db, args.session, args.repo, args.outcome, args.note))
     if command == "stuck":
         from tui.stuck_command import stuck
 
         return asyncio.run(stuck(args.db, args.sessions, args.repo, args.at, args.json, args.allow_commit_graph))
+    if command == "history":
+        from tui.history_app import run_history  # Textual is imported here only
+
+        return asyncio.run(run_history(args.db, args.repo, args.all))
     if command == "report":
         from tui.report_command import report
 

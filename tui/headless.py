@@ -11,7 +11,11 @@ import time
 from typing import TextIO
 
 from engine.durations import format_duration
-from engine.events import BudgetReached, EventBus, LogLines, RunStarted, TaskResult, TaskStateChanged
+from engine.events import (
+    BreakerChanged, BudgetReached, CheckFinished, EventBus, LogLines, RunStarted, TaskResult, TaskRouted,
+    TaskStateChanged,
+)
+from engine.checks import CheckResult
 from engine.output_formats import Usage
 from engine.scheduler import Engine, usage_tokens
 from engine.states import TaskState
@@ -24,13 +28,19 @@ _MARK = {
 
 
 class ProgressPrinter:
-    """Consumes the event stream and prints one line per state change (and engine notes)."""
+    """Consumes the event stream and prints one line per state change (and engine notes).
+
+    Also one line per routing choice (``→ task  agent codex (round-robin): ...``), per check
+    (``✓ task  check passed (3 passed)``) and per circuit-breaker change (``⚡ circuit breaker ...``).
+    The engine's own lines that say the same for the task's pane are not repeated."""
 
     def __init__(self, out: TextIO, show_logs: bool = False) -> None:
         self.out = out
         self.show_logs = show_logs
         self.width = 12
         self.results: dict[str, TaskResult] = {}
+        self.checks: dict[str, CheckResult] = {}  # each task's last check
+        self._said: set[tuple[str, str]] = set()  # (task, engine line) told by an event's own line
 
     async def consume(self, bus: EventBus) -> None:
         async for event in bus.subscribe():
@@ -57,9 +67,23 @@ class ProgressPrinter:
                             at=event.at)
         elif isinstance(event, TaskResult):
             self.results[event.task_id] = event
+        elif isinstance(event, TaskRouted):
+            self._print(f"→ {event.task_id:<{self.width}} agent {event.profile} ({event.strategy}): {event.reason}",
+                        at=event.at)
+            self._said.add((event.task_id, f"agent {event.profile} chosen ({event.strategy}): {event.reason}"))
+        elif isinstance(event, CheckFinished):
+            result = self.checks[event.task_id] = event.result
+            mark = "✓" if result.ok else "✗"
+            self._print(f"{mark} {event.task_id:<{self.width}} check     {result.describe()}", at=event.at)
+            self._said.add((event.task_id, f"check {result.describe()}"))
+        elif isinstance(event, BreakerChanged):
+            self._print(f"⚡ {event.describe()}", at=event.at)
         elif isinstance(event, LogLines):
             if event.stream == "engine" or (self.show_logs and event.stream != "engine"):
                 for line in event.lines:
+                    if event.stream == "engine" and (event.task_id, line) in self._said:
+                        self._said.discard((event.task_id, line))
+                        continue
                     self._print(f"  {event.task_id:<{self.width}} {line}", at=event.at)
 
     def _print(self, text: str, at: float | None = None) -> None:
@@ -78,20 +102,37 @@ def tokens_text(usage: Usage) -> str:
     return f"{tokens:,}" if tokens else "-"
 
 
-def final_table(engine: Engine, results: dict[str, TaskResult]) -> str:
-    rows = [("task", "state", "time", "attempts", "added", "removed", "tokens", "cost")]
+def check_text(check: CheckResult | None) -> str:
+    """``✓ 3 passed``, ``✗ 1 failed, 2 passed``, ``✗ timed out``; ``-`` when no check ran."""
+    if check is None:
+        return "-"
+    if check.counts is not None:
+        return f"{'✓' if check.ok else '✗'} {check.counts.describe()}"
+    return "✓ passed" if check.ok else ("✗ timed out" if check.timed_out else "✗ failed")
+
+
+def final_table(engine: Engine, results: dict[str, TaskResult], checks: dict[str, CheckResult] | None = None) -> str:
+    """One row per task. An ``agent`` column (the profile that ran it) when the engine chose some
+    profiles, a ``check`` column (its last check's counts) when some task has a check."""
+    routed = any(run.spec.agents for run in engine.tasks.values())
+    checked = any(run.spec.check for run in engine.tasks.values())
+    rows = [("task", "state") + (("agent",) if routed else ()) + (("check",) if checked else ())
+            + ("time", "attempts", "added", "removed", "tokens", "cost")]
+    left = len(rows[0]) - 6  # the columns aligned left
     for tid, run in engine.tasks.items():
         result = results.get(tid)
         usage = run.usage()
         rows.append((
-            tid, run.state.value, format_duration(run.elapsed()) if run.attempts else "-",
-            str(run.attempts), str(result.added) if result else "-", str(result.removed) if result else "-",
-            tokens_text(usage), cost_text(usage),
+            (tid, run.state.value) + ((run.profile or "-",) if routed else ())
+            + ((check_text((checks or {}).get(tid)),) if checked else ())
+            + (format_duration(run.elapsed()) if run.attempts else "-",
+               str(run.attempts), str(result.added) if result else "-", str(result.removed) if result else "-",
+               tokens_text(usage), cost_text(usage))
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
-        cells = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        cells = [c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
         lines.append("  ".join(cells).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
@@ -131,7 +172,7 @@ async def run_headless(engine: Engine, out: TextIO | None = None, show_logs: boo
             loop.remove_signal_handler(sig)
     await consumer
     print("", file=out)
-    print(final_table(engine, printer.results), file=out)
+    print(final_table(engine, printer.results, printer.checks), file=out)
     kept = [r.worktree for r in printer.results.values() if r.worktree]
     if kept:
         print(f"\nthe tasks' work is on branches cockpit/{engine.run_id}/<task>; "

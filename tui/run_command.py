@@ -4,6 +4,7 @@ Textual is imported only inside :func:`run_cockpit`, so the headless path starts
 """
 from __future__ import annotations
 
+import os
 import sys
 from functools import partial
 from pathlib import Path
@@ -13,11 +14,14 @@ from engine.config import load_config
 from engine.errors import UserError
 from engine.plan import load_plan
 from engine.profiles import check_api_key
+from engine.routing import AUTO
 from engine.scheduler import Engine, default_agent_factory
 from engine.worktrees import repo_root, resolve_commit, stale_worktrees
 from sessions.db_path import resolve_db_path
 from sessions.lifecycle import RecordedRun, begin_session, finish_session, recover_dead_sessions, status_for
+from sessions.settings import SECTIONS as SESSION_SECTIONS, load_session_settings, session_settings
 from sessions.store import Store
+from sessions.track_record import StoreTrackRecord
 from tui.headless import run_headless
 
 
@@ -26,20 +30,39 @@ def _note(text: str) -> None:
 
 
 def prepare(plan_path: Path, repo: str | None, max_parallel: int | None,
-            note: Callable[[str], None] = _note, **engine_options: Any) -> Engine:
+            note: Callable[[str], None] = _note, *, db: str | os.PathLike[str] | None = None,
+            **engine_options: Any) -> Engine:
     """Everything that can be wrong with the input is found here, before anything starts.
 
     ``note`` receives what the user should know (worktrees of earlier runs that were kept);
     ``engine_options`` go to the :class:`Engine` (tests shorten its backoff and stop grace;
     ``budget_usd`` / ``budget_tokens`` are the session's limits, over the plan's). A plan whose tasks
-    call the Anthropic API while no API key is set is refused here.
+    call the Anthropic API while no API key is set is refused here, and so is a task that lets the engine
+    choose its profile (``agent = "auto"`` or a list) when none of its candidates is installed.
+
+    The engine gets the roles and routing settings of ``cockpit.toml``; when a task routes with
+    ``best``, also the track record of the repository read from the store at ``db`` (``--db``,
+    ``COCKPIT_DB`` or the default).
     """
     root = repo_root(repo or ".")
-    config = load_config(root)
-    plan = load_plan(plan_path, config.profiles)
-    problem = check_api_key(config.profiles[agent] for agent in {t.agent for t in plan.tasks})
+    config = load_config(root, extra_sections=SESSION_SECTIONS)
+    session_settings(config)  # [assessment] and [summary] checked now, with the rest of the file
+    plan = load_plan(plan_path, config.profiles, config.roles)
+    problem = check_api_key(config.profiles[agent] for agent in {t.agent for t in plan.tasks if not t.agents})
     if problem is not None:
         raise UserError(problem)
+    routed = [t for t in plan.tasks if t.agents]
+    auto = config.routing.profiles or tuple(n for n, p in config.profiles.profiles.items() if p.kind != "shell")
+    for task in routed:
+        candidates = auto if task.agents == (AUTO,) else task.agents
+        if all(config.profiles[name].missing_program() is not None for name in candidates):
+            raise UserError(f"{plan.source}: task {task.id!r}: agent {task.agent!r}: none of its candidate "
+                            f"profiles ({', '.join(candidates)}) is installed (or has its API key)")
+    if any(t.routing == "best" for t in routed):
+        engine_options.setdefault("track_record", StoreTrackRecord.load(resolve_db_path(db and str(db)), root))
+    engine_options.setdefault("roles", config.roles)
+    engine_options.setdefault("auto_profiles", config.routing.profiles)
+    engine_options.setdefault("min_track_record", config.routing.min_tasks)
     resolve_commit(root, plan.base)
     for stale in stale_worktrees(root):
         where = stale.path if stale.exists else f"{stale.path} (folder gone)"
@@ -88,7 +111,8 @@ async def run_cockpit(plan_path: Path | None, repo: str | None, db: str | None, 
     root = repo_root(repo or ".")
     store = await Store.open(resolve_db_path(db))
     try:
-        launcher = SessionLauncher(store, root, max_parallel, **engine_options)
+        launcher = SessionLauncher(store, root, max_parallel, settings=load_session_settings(root),
+                                   **engine_options)
         await launcher.recover(root)
         live = await launcher.launch(objective, plan_path) if plan_path is not None else None
         app = CockpitApp(launcher, live=live, keymap=keymap)

@@ -17,6 +17,7 @@ import platformdirs
 from sessions.db_path import private_dir
 from sessions.lifecycle import begin_session, recover_dead_sessions
 from sessions.live_session import LiveSession
+from sessions.settings import SessionSettings
 from sessions.store import SessionRow, Store
 from tui.run_command import prepare
 
@@ -32,8 +33,10 @@ def plans_dir() -> Path:
 
 class SessionLauncher:
     def __init__(self, store: Store, repo: str | Path | None = None, max_parallel: int | None = None, *,
-                 note: Callable[[str], None] = note_to_stderr, **engine_options: Any) -> None:
+                 note: Callable[[str], None] = note_to_stderr, settings: SessionSettings | None = None,
+                 **engine_options: Any) -> None:
         self.store = store
+        self.settings = settings or SessionSettings()  # [assessment] and [summary] of cockpit.toml
         self.repo = str(repo) if repo is not None else None
         self.max_parallel = max_parallel
         self.note = note

@@ -21,7 +21,8 @@ when the model is deprecated).
 - Retries and timeouts are the SDK's own (``max_retries``, ``timeout`` on the client). The key and
   the base URL come from the environment as the SDK reads them (``ANTHROPIC_API_KEY``,
   ``ANTHROPIC_BASE_URL``). An error that ends the task ends it with exit code 1 and a one-line final
-  message, never a traceback.
+  message, never a traceback; an error outside the task (no key, authentication, rate limit or
+  overload after the retries, network) also sets ``AgentExit.failure_kind`` (:func:`failure_kind`).
 """
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ class AnthropicAgent:
                 return AgentExit(1, "stopped before it started")
             problem = self.profile.missing_program()
             if problem is not None:
-                return self._fail(problem)
+                return self._fail(problem, "missing")
             self._loop = asyncio.create_task(self._converse(), name=f"anthropic:{self.ctx.task_id}")
             try:
                 return await self._loop
@@ -139,7 +140,7 @@ class AnthropicAgent:
                 max_retries=settings.max_retries, timeout=settings.request_timeout, middleware=[self._watch],
             )
         except Exception as exc:  # e.g. credentials the SDK cannot use
-            return self._fail(f"cannot set up the Anthropic client: {type(exc).__name__}: {exc}")
+            return self._fail(f"cannot set up the Anthropic client: {type(exc).__name__}: {exc}", "auth")
         try:
             notice = _deprecation(settings.model)
             if notice:
@@ -184,7 +185,7 @@ class AnthropicAgent:
                     return self._fail("the model declined to continue (stop reason: refusal)")
                 return self._fail(f"the model stopped: {stop}")
         except anthropic.APIError as exc:
-            return self._fail(self._api_failure(exc))
+            return self._fail(self._api_failure(exc), failure_kind(exc))
         except Exception as exc:  # a bug or a surprise: one line, never a traceback in the pane
             return self._fail(f"agent error: {type(exc).__name__}: {_one_line(str(exc))}")
         finally:
@@ -320,14 +321,34 @@ class AnthropicAgent:
             total = _add(total, self._current, self._cost(self._current))
         self.ctx.report_usage(total)
 
-    def _fail(self, message: str) -> AgentExit:
+    def _fail(self, message: str, kind: str | None = None) -> AgentExit:
         message = _one_line(message)
         self._emit([f"✗ {message}"])
-        return AgentExit(1, message)
+        return AgentExit(1, message, kind)
 
     def _emit(self, lines: list[str]) -> None:
         if lines:
             self.ctx.emit_lines(STREAM, lines)
+
+
+def failure_kind(exc: anthropic.APIError) -> str | None:
+    """The kind of an API error that lies outside the task (for the profile's circuit breaker), or None.
+
+    Authentication, permission and billing errors are ``auth``; 408, 409, 429 and 5xx answers (rate
+    limits, overload, an unavailable service), which end a task only once the SDK's retries are spent,
+    are ``rate_limit``; a request that could not reach the API or timed out is ``network``. A bad
+    request, an unknown model or a refusal is the task's own failure.
+    """
+    if isinstance(exc, anthropic.APIStatusError):
+        status = exc.status_code
+        if isinstance(exc, (anthropic.AuthenticationError, anthropic.PermissionDeniedError)) or status in (401, 402, 403):
+            return "auth"
+        if status in (408, 409, 429) or status >= 500:
+            return "rate_limit"
+        return None
+    if isinstance(exc, anthropic.APIConnectionError):  # APITimeoutError is one
+        return "network"
+    return None
 
 
 class _LineBuffer:

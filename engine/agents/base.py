@@ -49,10 +49,17 @@ class AgentContext:
         return self._env
 
 
+# Why an attempt failed when the reason lies outside the task (see engine.breakers):
+# the program (or the API key) is missing, authentication failed, the service stayed rate-limited or
+# overloaded after the SDK's own retries, the network is down.
+FAILURE_KINDS = ("missing", "auth", "rate_limit", "network")
+
+
 @dataclass
 class AgentExit:
     exit_code: int | None
     final_message: str = ""
+    failure_kind: str | None = None  # one of FAILURE_KINDS, or None (the task's own failure, or none)
 
 
 class Agent(Protocol):

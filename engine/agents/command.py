@@ -2,10 +2,18 @@
 
 The program runs in the task's worktree in its own process group. Standard output is parsed by
 the profile's output format into readable lines and usage; standard error is shown as it is.
+
+When the program cannot be started it fails with ``failure_kind`` ``missing``; when a CLI agent (kind
+``command``, not ``shell``: a script's output is the task's own) exits non-zero with an
+authentication, rate-limit or network message among its last lines, with that kind
+(:mod:`engine.agents.failures`).
 """
 from __future__ import annotations
 
+from collections import deque
+
 from engine.agents.base import AgentContext, AgentExit, CannotTakeMessage
+from engine.agents.failures import TAIL, failure_in
 from engine.output_formats import make_parser
 from engine.process import GroupProcess
 from engine.profiles import AgentProfile
@@ -22,20 +30,33 @@ class CommandAgent:
         self._proc: GroupProcess | None = None
         self._stopped = False
         self._paused = False  # the engine's wish, kept for a pause that comes before the process
+        # the last lines printed, read for the reason of a failure (CLI agents only)
+        self._tail: deque[str] | None = deque(maxlen=TAIL) if profile.kind == "command" else None
 
     async def run(self) -> AgentExit:
         argv = self.profile.command(self.ctx.prompt)
-        self._proc = await GroupProcess.start(
-            argv, self.ctx.workdir, self.ctx.env, self._on_lines, stdin=self.accepts_messages
-        )
+        try:
+            self._proc = await GroupProcess.start(
+                argv, self.ctx.workdir, self.ctx.env, self._on_lines, stdin=self.accepts_messages
+            )
+        except (FileNotFoundError, PermissionError) as exc:  # gone from PATH, or not executable
+            message = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
+            self.ctx.emit_lines("stderr", [message])
+            return AgentExit(127, message, "missing")
         if self._stopped:  # stop() arrived while the program was starting
             await self._proc.terminate(0.5)
         elif self._paused:  # so did pause()
             self._proc.pause()
         code = await self._proc.wait()
+        if code > 0 and self._tail is not None and not self._stopped:
+            found = failure_in(self._tail)
+            if found is not None:  # the line that tells it is the final word of a run that failed
+                return AgentExit(code, self._final or found[1], found[0])
         return AgentExit(code, self._final)
 
     def _on_lines(self, stream: str, lines: list[str]) -> None:
+        if self._tail is not None:
+            self._tail.extend(lines)
         if stream != "stdout":
             self.ctx.emit_lines(stream, lines)
             return

@@ -231,6 +231,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
             self._status_changed = False
             self._update_progress()
             self._update_run_status()
+            self.offer_end()
         if self._dirty:
             self._flush_lines()
 

@@ -132,6 +132,11 @@ class CockpitActions(_Base):
         if task_id is not None:
             self.app.push_screen(LogViewScreen(self.live.store, self.live.row.id, self.engine.run_id, task_id))
 
+    def action_history(self) -> None:
+        from tui.screens.history import HistoryScreen
+
+        self.app.push_screen(HistoryScreen(self.live.store, self.live.row.repo))
+
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen, help_rows
 
@@ -140,6 +145,22 @@ class CockpitActions(_Base):
         self.app.push_screen(HelpScreen(rows))
 
     # ------------------------------------------------------------ the end
+    _end_offered = False
+
+    def offer_end(self) -> None:
+        """Once every task has ended (none waits for a retry), say once that the session can end."""
+        done = bool(self.states) and self.settled_count() == len(self.states)
+        if not done:
+            self._end_offered = False
+            return
+        if self._end_offered or self.ending:
+            return
+        self._end_offered = True
+        key = next((self.app.get_key_display(ab.binding) for ab in self.active_bindings.values()
+                    if ab.binding.id == "cockpit.end_session"), "e")
+        self.notify(f"All tasks ended: end the session? ({key})", title="Plan finished", timeout=20,
+                    markup=False)
+
     def _unfinished(self) -> int:
         return sum(1 for run in self.engine.tasks.values() if not run.state.terminal)
 

@@ -1,4 +1,4 @@
-"""Small modal dialogs: send a message to an agent, note an intervention, confirm an action."""
+"""Small modal dialogs: send a message to an agent, note an intervention, one line of text, confirm."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -95,6 +95,41 @@ class NoteDialog(ModalScreen[tuple[str, str] | None]):
             self.notify("Write what happened first (Escape to close)", severity="warning", markup=False)
             return
         self.dismiss((str(self.query_one("#kind", Select).value), text))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class LineDialog(ModalScreen[str | None]):
+    """One line of text (it may be empty: that clears it), or None when closed with Escape."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = DIALOG_BINDINGS
+
+    def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
+        super().__init__(classes="dialog-screen")
+        self.heading = title
+        self.value = value
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(escape(self.heading), classes="dialog-title")
+            yield Input(self.value, placeholder=self.placeholder, id="line")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Keep", variant="primary", id="keep")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#line", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value.strip())
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(self.query_one("#line", Input).value.strip() if event.button.id == "keep" else None)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
