@@ -68,6 +68,14 @@ COCKPIT_BINDINGS: list[Binding] = [
             tooltip="End the session and leave (asks first if tasks still run)"),
     Binding("h", "history", "History", priority=True, id="cockpit.history",
             tooltip="Past sessions, their trends and agents (the run goes on)"),
+    Binding("i", "task_info", "Task info", show=False, priority=True, id="cockpit.task_info",
+            tooltip="The focused task's effective prompt (role, check feedback), agent, routing and check"),
+    Binding("b", "reset_breaker", "Reset breaker", show=False, priority=True, id="cockpit.reset_breaker",
+            tooltip="Close an open circuit breaker so its profile's waiting tasks start"),
+]
+
+TASK_INFO_BINDINGS: list[Binding] = [
+    Binding("escape", "close", "Back", id="task_info.close", tooltip="Back to the cockpit"),
 ]
 
 LOG_VIEW_BINDINGS: list[Binding] = [
@@ -186,7 +194,7 @@ DETAIL_BINDINGS: list[Binding] = [
 ALL_BINDINGS: list[Binding] = (
     APP_BINDINGS + COCKPIT_BINDINGS + LOG_VIEW_BINDINGS + DIALOG_BINDINGS + CONFIRM_BINDINGS
     + HELP_BINDINGS + START_BINDINGS + ASSESSMENT_BINDINGS + SUMMARY_BINDINGS + SAVED_BINDINGS
-    + HISTORY_BINDINGS + DETAIL_BINDINGS
+    + HISTORY_BINDINGS + DETAIL_BINDINGS + TASK_INFO_BINDINGS
 )
 
 

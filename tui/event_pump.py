@@ -11,7 +11,8 @@ import asyncio
 from typing import Protocol
 
 from engine.events import (
-    BudgetReached, LogLines, RunFinished, RunStarted, Subscription, TaskResult, TaskStateChanged, UsageUpdate,
+    BreakerChanged, BudgetReached, CheckFinished, LogLines, PromptSent, RunFinished, RunStarted, Subscription,
+    TaskResult, TaskRouted, TaskStateChanged, UsageUpdate,
 )
 
 
@@ -25,6 +26,14 @@ class EventSink(Protocol):
     def on_usage(self, event: UsageUpdate) -> None: ...
 
     def on_budget(self, event: BudgetReached) -> None: ...
+
+    def on_prompt(self, event: PromptSent) -> None: ...
+
+    def on_routed(self, event: TaskRouted) -> None: ...
+
+    def on_check(self, event: CheckFinished) -> None: ...
+
+    def on_breaker(self, event: BreakerChanged) -> None: ...
 
     def on_result(self, event: TaskResult) -> None: ...
 
@@ -65,6 +74,14 @@ class EventPump:
                         sink.on_result(event)
                     elif kind is BudgetReached:
                         sink.on_budget(event)
+                    elif kind is PromptSent:
+                        sink.on_prompt(event)
+                    elif kind is TaskRouted:
+                        sink.on_routed(event)
+                    elif kind is CheckFinished:
+                        sink.on_check(event)
+                    elif kind is BreakerChanged:
+                        sink.on_breaker(event)
                     elif kind is RunStarted:
                         sink.on_run_started(event)
                     elif kind is RunFinished:

@@ -57,7 +57,8 @@ class SessionLauncher:
         """
         notes: list[str] = []
         engine = await asyncio.to_thread(
-            prepare, plan_path, self.repo, self.max_parallel, notes.append, **self.engine_options
+            prepare, plan_path, self.repo, self.max_parallel, notes.append, db=self.store.path,
+            **self.engine_options,
         )
         for text in notes:
             self.note(text)

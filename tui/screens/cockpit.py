@@ -19,7 +19,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar
 
 from engine.events import (
-    BudgetReached, LogLines, RunFinished, RunStarted, TaskResult, TaskStateChanged, UsageUpdate,
+    BreakerChanged, BudgetReached, CheckFinished, LogLines, PromptSent, RunFinished, RunStarted, TaskResult,
+    TaskRouted, TaskStateChanged, UsageUpdate,
 )
 from engine.states import TaskState
 from sessions.live_session import LiveSession
@@ -75,6 +76,9 @@ class CockpitScreen(CockpitActions, Screen[None]):
         self._notices: dict[TaskState, list[tuple[str, str]]] = {}  # state -> [(task, reason)]
         self._status_changed = False
         self.budget_reached = ""  # the session's budget, once reached
+        self.prompts: dict[str, PromptSent] = {}  # the newest effective prompt of each task, when changed
+        self.routes: dict[str, TaskRouted] = {}  # the profile the engine chose, for routed tasks
+        self.checks: dict[str, CheckFinished] = {}  # the newest check result of each task
         self._last_task: str | None = specs[0].id if specs else None
 
     # ----------------------------------------------------------------- layout
@@ -190,6 +194,27 @@ class CockpitScreen(CockpitActions, Screen[None]):
             self._status_changed = True
             self.notify(f"{event.describe()}: no new task starts", severity="error", timeout=10, markup=False)
             self.app.bell()
+
+    def on_prompt(self, event: PromptSent) -> None:
+        self.prompts[event.task_id] = event
+
+    def on_routed(self, event: TaskRouted) -> None:
+        self.routes[event.task_id] = event
+
+    def on_check(self, event: CheckFinished) -> None:
+        self.checks[event.task_id] = event
+        result = event.result
+        self.notify(f"{event.task_id}: check {result.describe()}", markup=False,
+                    severity="information" if result.ok else "warning", timeout=5)
+
+    def on_breaker(self, event: BreakerChanged) -> None:
+        self._status_changed = True
+        if event.state == "open":
+            self.notify(f"profile {event.profile}: circuit breaker open, its tasks wait ({event.reason}); "
+                        "b resets it", severity="error", timeout=10, markup=False)
+            self.app.bell()
+        else:
+            self.notify(f"profile {event.profile}: circuit breaker {event.state}", timeout=4, markup=False)
 
     def on_run_finished(self, event: RunFinished) -> None:
         self.run_finished = True

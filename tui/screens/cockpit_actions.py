@@ -24,6 +24,15 @@ else:
 S = TaskState
 
 
+def _command_line(argv: tuple[str, ...]) -> str:
+    """A check's argv as the user wrote it (``bash -c LINE`` shows as LINE)."""
+    import shlex
+
+    if len(argv) == 3 and argv[:2] == ("bash", "-c"):
+        return argv[2]
+    return shlex.join(argv)
+
+
 class CockpitActions(_Base):
     """The key actions of :class:`~tui.screens.cockpit.CockpitScreen` (a mixin of it)."""
 
@@ -131,6 +140,47 @@ class CockpitActions(_Base):
         task_id = self._task_or_notice()
         if task_id is not None:
             self.app.push_screen(LogViewScreen(self.live.store, self.live.row.id, self.engine.run_id, task_id))
+
+    def action_reset_breaker(self) -> None:
+        """Close an open circuit breaker: the focused task's profile's, else the only open one."""
+        open_ = self.engine.open_breakers
+        if not open_:
+            self.notify("No circuit breaker is open", timeout=3, markup=False)
+            return
+        task_id = self.current_task()
+        run = self.engine.tasks.get(task_id) if task_id else None
+        profile = getattr(run, "profile", None) or (run.spec.agent if run is not None else None)
+        if profile not in open_:
+            if len(open_) > 1:
+                self.notify(f"Open breakers: {', '.join(open_)}: focus a task of the one to reset",
+                            severity="warning", markup=False)
+                return
+            profile = open_[0]
+        self._command("reset the breaker", lambda: self.live.reset_breaker(profile),
+                      f"Circuit breaker of {profile} reset: its tasks may start")
+
+    def action_task_info(self) -> None:
+        from tui.screens.task_info import TaskInfoScreen
+
+        task_id = self._task_or_notice()
+        if task_id is None:
+            return
+        run = self.engine.tasks[task_id]
+        sent = self.prompts.get(task_id)
+        routed = self.routes.get(task_id)
+        check = self.checks.get(task_id)
+        facts = [
+            ("Title", run.spec.title),
+            ("Agent", routed.profile if routed else run.spec.agent),
+            ("Routing", f"{routed.strategy}: {routed.reason}" if routed else ""),
+            ("Role", getattr(run.spec, "role", None) or ""),
+            ("Check", _command_line(run.spec.check)),
+            ("Last check", check.result.describe() if check else ""),
+            ("Depends on", ", ".join(run.spec.depends_on)),
+            ("Prompt", f"as sent to attempt {sent.attempt}" if sent else "as written in the plan"),
+        ]
+        self.app.push_screen(TaskInfoScreen(task_id, [f for f in facts if f[1]],
+                                            sent.prompt if sent else run.spec.prompt))
 
     def action_history(self) -> None:
         from tui.screens.history import HistoryScreen
