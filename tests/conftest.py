@@ -386,3 +386,15 @@ def make_engine(plan: Any, repo: Path | None, profiles: Any = None, **options: A
 def wait_for_file(path: Path | str) -> str:
     """A bash line that waits (in short sleeps) until ``path`` exists: a gate a test opens."""
     return f'while [ ! -e "{path}" ]; do sleep 0.02; done'
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    """A Store on ``tmp_path/cockpit.db``, closed after the test."""
+    from sessions.store import Store
+
+    s = await Store.open(tmp_path / "cockpit.db")
+    try:
+        yield s
+    finally:
+        await s.close()

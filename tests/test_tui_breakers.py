@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.states import TaskState
-from test_tui_cockpit import SIZE, cockpit, cockpit_of, gates, store, until, wait_intervention  # noqa: F401
+from test_tui_cockpit import SIZE, cockpit, cockpit_of, gates, wait_intervention  # noqa: F401
+from tui_pilot import until
 from tui.screens.task_info import TaskInfoScreen
 
 S = TaskState

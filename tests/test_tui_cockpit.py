@@ -8,14 +8,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-from textual.notifications import Notify
 
 from engine.states import TaskState
 from sessions.store import Store
-from conftest import EVENT_TIMEOUT, eventually, wait_for_file
+from conftest import EVENT_TIMEOUT, wait_for_file
 from tui.app import CockpitApp
 from tui.bindings import APP_BINDINGS, COCKPIT_BINDINGS
 from tui.screens.cockpit import CockpitScreen
@@ -23,6 +22,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.log_view import LogViewScreen
 from tui.screens.start import StartScreen
 from tui.session_launcher import SessionLauncher
+from tui_pilot import Notices, until
 
 S = TaskState
 SIZE = (120, 40)
@@ -49,16 +49,6 @@ def plan_toml(tasks: list[dict[str, Any]]) -> str:
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    db = tmp_path / "cockpit.db"
-    s = await Store.open(db)
-    try:
-        yield s
-    finally:
-        await s.close()
-
-
-@pytest.fixture
 def gates(tmp_path: Path) -> Path:
     folder = tmp_path / "gates"
     folder.mkdir()
@@ -81,30 +71,9 @@ def cockpit(store: Store, repo: Path, tmp_path: Path):
     return make
 
 
-class Notices:
-    """Every notification the app posted (a run_test message hook)."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-
-    def __call__(self, message: Any) -> None:
-        if isinstance(message, Notify):
-            self.texts.append(f"{message.notification.title}: {message.notification.message}")
-
-    def find(self, text: str) -> str | None:
-        return next((t for t in self.texts if text in t), None)
-
-
 def cockpit_of(app: CockpitApp) -> CockpitScreen:
     screen = next(s for s in app.screen_stack if isinstance(s, CockpitScreen))
     return screen
-
-
-async def until(pilot: Any, check: Callable[[], Any], what: str) -> Any:
-    """Until ``check()`` is truthy (the app runs meanwhile); its value."""
-    value = await eventually(check, EVENT_TIMEOUT, what)
-    await pilot.pause()
-    return value
 
 
 async def intervention_types(app: CockpitApp) -> list[str]:

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Input, Markdown, Select
 
-from conftest import EVENT_TIMEOUT, eventually
 from history_data import Built, build, isolate
 from sessions.history import agent_table, filter_rows, load_history_file, sort_rows
 from sessions.store import Store
@@ -33,6 +32,7 @@ from tui.report_command import agent_cells
 from tui.screens.history import HistoryScreen
 from tui.screens.session_detail import SessionDetailScreen, survival_bars
 from tui.widgets.trend_charts import TrendCharts, series
+from tui_pilot import until
 
 SIZE = (120, 40)
 I1, I2 = "20260304.2", "20260306.1"
@@ -64,12 +64,6 @@ def db(built: Built, tmp_path: Path) -> str:
 
 def key_of(built: Built) -> dict[int, str]:
     return {v: k for k, v in built.ids.items()}
-
-
-async def until(pilot: Any, check: Any, what: str) -> Any:
-    value = await eventually(check, EVENT_TIMEOUT, what)
-    await pilot.pause()
-    return value
 
 
 async def history_screen(pilot: Any) -> HistoryScreen:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-from textual.notifications import Notify
 
 from conftest import EVENT_TIMEOUT, eventually
 from session_runs import ENGINE_OPTIONS, run_session, start_live, write_plan
@@ -23,39 +22,13 @@ from tui.screens.start import MAX_PENDING, StartScreen
 from tui.screens.summary_form import SummaryFormScreen
 from tui.session_launcher import SessionLauncher
 from tui.widgets.assessment_list import AssessmentList
+from tui_pilot import Notices, until
 
 SIZE = (120, 40)
 WORDCOUNT = {"id": "wordcount", "title": "Add a word counter",
              "prompt": "printf 'def count(t):\\n    return len(t.split())\\n' > words.py\necho wrote words.py"}
 DOCS = {"id": "docs", "title": "Write the guide", "prompt": "mkdir -p docs\necho '# Guide' > docs/guide.md"}
 LINT = {"id": "lint", "title": "Tidy the header", "prompt": "echo '# tidy' >> README.md"}
-
-
-@pytest.fixture
-async def store(tmp_path: Path):
-    s = await Store.open(tmp_path / "cockpit.db")
-    try:
-        yield s
-    finally:
-        await s.close()
-
-
-class Notices:
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-
-    def __call__(self, message: Any) -> None:
-        if isinstance(message, Notify):
-            self.texts.append(f"{message.notification.title}: {message.notification.message}")
-
-    def find(self, text: str) -> str | None:
-        return next((t for t in self.texts if text in t), None)
-
-
-async def until(pilot: Any, check: Callable[[], Any], what: str) -> Any:
-    value = await eventually(check, EVENT_TIMEOUT, what)
-    await pilot.pause()
-    return value
 
 
 def start_app(store: Store, repo: Path, settings: SessionSettings | None = None) -> CockpitApp:

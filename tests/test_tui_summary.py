@@ -13,10 +13,9 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-from textual.notifications import Notify
 from textual.widgets import DataTable, Input, Select, TextArea
 
 import tui.summary_app
@@ -40,39 +39,13 @@ from tui.session_launcher import SessionLauncher
 from tui.summary_app import SummaryApp
 from tui.widgets.checklist_panel import ChecklistPanel
 from tui.widgets.rating_field import RatingField
+from tui_pilot import Notices, until
 
 ROOT = Path(__file__).parent.parent
 SIZE = (120, 40)
 WORDS = {"id": "words", "title": "Add a word counter",
          "prompt": "printf 'def count(t):\\n    return len(t.split())\\n' > words.py\necho 'wrote words.py'"}
 NOTES = {"id": "notes", "title": "Write the notes", "prompt": "echo '# Notes' > notes.md"}
-
-
-@pytest.fixture
-async def store(tmp_path: Path):
-    s = await Store.open(tmp_path / "cockpit.db")
-    try:
-        yield s
-    finally:
-        await s.close()
-
-
-class Notices:
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-
-    def __call__(self, message: Any) -> None:
-        if isinstance(message, Notify):
-            self.texts.append(f"{message.notification.title}: {message.notification.message}")
-
-    def find(self, text: str) -> str | None:
-        return next((t for t in self.texts if text in t), None)
-
-
-async def until(pilot: Any, check: Callable[[], Any], what: str) -> Any:
-    value = await eventually(check, EVENT_TIMEOUT, what)
-    await pilot.pause()
-    return value
 
 
 async def form_app(store: Store, repo: Path, plans: Path, settings: SessionSettings | None = None,
