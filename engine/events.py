@@ -1,8 +1,14 @@
 """What the engine tells the world, and the bus that carries it.
 
-Every event is a small frozen dataclass with the wall-clock time it happened (``at``, seconds since
+Every event is a small slotted dataclass with the wall-clock time it happened (``at``, seconds since
 the epoch). Consumers (the store, the TUI, the headless printer) subscribe to an :class:`EventBus`
 and read events in order; the engine never waits for a consumer.
+
+One event object goes to every subscriber, so an event is read-only once published: no consumer
+writes to one (a consumer that wants another value makes its own object). The classes are not
+``frozen`` only because a frozen dataclass sets each field through ``object.__setattr__``: with five
+events per task that was a fifth of the engine's whole cost per task (``bench/engine_overhead.py``).
+The value objects inside events (:class:`TaskOptions`, :class:`FileStat`) are frozen.
 """
 from __future__ import annotations
 
@@ -18,7 +24,7 @@ if TYPE_CHECKING:
     from engine.checks import CheckResult
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunStarted:
     run_id: str
     repo: str
@@ -29,7 +35,7 @@ class RunStarted:
     budget_tokens: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TaskInfo:
     """The static facts of one task of the plan, as the run starts."""
 
@@ -75,7 +81,7 @@ class TaskOptions:
     routing: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TaskStateChanged:
     task_id: str
     old: TaskState
@@ -85,7 +91,7 @@ class TaskStateChanged:
     at: float = field(default_factory=time.time)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PromptSent:
     """The effective prompt of an attempt, when it is not the task's prompt as written: its role's
     instructions, the diffs it reviews, the output of the check that failed before it (see
@@ -99,7 +105,7 @@ class PromptSent:
     at: float = field(default_factory=time.time)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TaskRouted:
     """The engine chose the profile of a task that lets it choose (``agent = "auto"`` or a list), as the
     task (or its attempt ``attempt``) is about to start."""
@@ -113,7 +119,7 @@ class TaskRouted:
     at: float = field(default_factory=time.time)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CheckFinished:
     """A task's check ran after its agent succeeded (``result``: :class:`engine.checks.CheckResult`).
     It comes before the task's change of state that ends the attempt (the check's verdict) and its
@@ -125,7 +131,7 @@ class CheckFinished:
     at: float = field(default_factory=time.time)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BreakerChanged:
     """A profile's circuit breaker changed state (see :mod:`engine.breakers`).
 
@@ -151,7 +157,7 @@ class BreakerChanged:
         return f"circuit breaker of profile {self.profile!r} closed: {self.reason}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LogLines:
     """A batch of complete lines a task wrote, in order, all read at time ``at``.
 
@@ -166,7 +172,7 @@ class LogLines:
     at: float = field(default_factory=time.time)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UsageUpdate:
     """The task's usage so far (totals over all its attempts, not a delta)."""
 
@@ -179,7 +185,7 @@ class UsageUpdate:
     at: float = field(default_factory=time.time)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BudgetReached:
     """A spending limit was reached. ``scope`` ``task``: that task (``task_id``) is being stopped and
     ends ``budget_exceeded``. ``scope`` ``session``: no new task starts, the run's waiting tasks are
@@ -209,7 +215,7 @@ class FileStat:
     removed: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TaskResult:
     """A finished attempt of a task: where its work is and how big it is."""
 
@@ -234,7 +240,7 @@ class TaskResult:
         return sum(f.removed or 0 for f in self.files)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunFinished:
     run_id: str
     states: dict[str, TaskState]

@@ -40,7 +40,7 @@ import random
 import secrets
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -121,49 +121,54 @@ class _UnmadeAgent:
         raise CannotTakeMessage("the agent could not be started")
 
 
-@dataclass
 class TaskRun:
-    """The live state of one task of the run."""
+    """The live state of one task of the run (slotted: a plan may have tens of thousands)."""
 
-    spec: TaskSpec
-    id: str = field(init=False)
-    state: TaskState = S.PENDING
-    attempts: int = 0
-    auto_retries_used: int = 0
-    waiting_deps: int = 0
-    dependents: list["TaskRun"] = field(default_factory=list)
-    worktree: Worktree | None = None
-    agent: Agent | None = None
-    stop_reason: str | None = None  # "cancel" | "timeout" | "budget" while an attempt is being stopped
-    reason: str = ""
-    started_at: float | None = None
-    finished_at: float | None = None
-    run_seconds: float = 0.0  # running time of finished attempts
-    _resumed_at: float | None = None  # monotonic time the current running stretch began
-    _attempt_carry: float = 0.0  # running time of the current attempt before its last pause
-    retry_handle: asyncio.TimerHandle | None = None
-    retry_pending: bool = False  # an automatic retry is scheduled or waiting for a slot
-    usage_done: Usage = field(default_factory=Usage)  # totals of finished attempts
-    usage_now: Usage = field(default_factory=lambda: NO_USAGE)  # the current attempt's so far
-    last_result: TaskResult | None = None
-    budget_base: tuple[int, float] = (0, 0.0)  # (tokens, USD) spent before the developer's last retry
-    budget_hit: BudgetReached | None = None  # why the current attempt is being stopped
-    cost_noted: bool = False  # "cost unknown: the USD budget cannot be judged" was said
-    # Defaults as plain class attributes (not dataclass fields), so that making a TaskRun costs no more
-    # for them; an instance sets its own when it changes one.
-    profile = None  # str | None: the profile that runs it (None: a routed task not yet routed)
-    route_problem = ""  # why a routed task could not be given a profile
-    in_flight = False  # an attempt (or its start) is under way
-    counted = None  # str | None: the profile whose running count this attempt holds
-    held = ""  # why it waits (said once per reason)
-    trial = False  # its attempt is the trial of a half-open breaker
-    feedback = None  # str | None: the failed check's output, for the next attempt's prompt
-    reviews = None  # str | None: the dependencies' diffs of a reviewer, made at its first start
+    __slots__ = (
+        "spec", "id", "state", "attempts", "auto_retries_used", "waiting_deps", "dependents", "worktree",
+        "agent", "stop_reason", "reason", "started_at", "finished_at", "run_seconds", "_resumed_at",
+        "_attempt_carry", "retry_handle", "retry_pending", "usage_done", "usage_now", "last_result",
+        "budget_base", "budget_hit", "cost_noted", "profile", "route_problem", "in_flight", "counted",
+        "held", "trial", "feedback", "reviews",
+    )
 
-    def __post_init__(self) -> None:
-        self.id = self.spec.id
-        if not self.spec.agents:
-            self.profile = self.spec.agent
+    def __init__(self, spec: TaskSpec) -> None:
+        self.spec = spec
+        self.id = spec.id
+        self.state: TaskState = S.PENDING
+        self.attempts = 0
+        self.auto_retries_used = 0
+        self.waiting_deps = 0  # dependencies that have not succeeded yet
+        self.dependents: list[TaskRun] | tuple[()] = ()  # a list once a task depends on this one
+        self.worktree: Worktree | None = None
+        self.agent: Agent | None = None
+        self.stop_reason: str | None = None  # "cancel" | "timeout" | "budget" while an attempt is being stopped
+        self.reason = ""
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self.run_seconds = 0.0  # running time of finished attempts
+        self._resumed_at: float | None = None  # monotonic time the current running stretch began
+        self._attempt_carry = 0.0  # running time of the current attempt before its last pause
+        self.retry_handle: asyncio.TimerHandle | None = None
+        self.retry_pending = False  # an automatic retry is scheduled or waiting for a slot
+        self.usage_done: Usage = NO_USAGE  # totals of finished attempts (replaced, never mutated)
+        self.usage_now: Usage = NO_USAGE  # the current attempt's so far
+        self.last_result: TaskResult | None = None
+        self.budget_base: tuple[int, float] = (0, 0.0)  # (tokens, USD) spent before the developer's last retry
+        self.budget_hit: BudgetReached | None = None  # why the current attempt is being stopped
+        self.cost_noted = False  # "cost unknown: the USD budget cannot be judged" was said
+        # the profile that runs it (None: a routed task not yet routed)
+        self.profile: str | None = None if spec.agents else spec.agent
+        self.route_problem = ""  # why a routed task could not be given a profile
+        self.in_flight = False  # an attempt (or its start) is under way
+        self.counted: str | None = None  # the profile whose running count this attempt holds
+        self.held = ""  # why it waits (said once per reason)
+        self.trial = False  # its attempt is the trial of a half-open breaker
+        self.feedback: str | None = None  # the failed check's output, for the next attempt's prompt
+        self.reviews: str | None = None  # the dependencies' diffs of a reviewer, made at its first start
+
+    def __repr__(self) -> str:
+        return f"TaskRun({self.id!r}, {self.state.value}, attempts={self.attempts})"
 
     def elapsed(self) -> float:
         """Seconds spent running (pauses do not count)."""
@@ -236,9 +241,15 @@ class Engine:
         self.base_commit = ""
         self.tasks: dict[str, TaskRun] = {t.id: TaskRun(t) for t in plan.tasks}
         for run in self.tasks.values():
-            run.waiting_deps = len(run.spec.depends_on)
-            for dep in run.spec.depends_on:
-                self.tasks[dep].dependents.append(run)
+            deps = run.spec.depends_on
+            if deps:
+                run.waiting_deps = len(deps)
+                for dep in deps:
+                    parent = self.tasks[dep]
+                    if parent.dependents:
+                        parent.dependents.append(run)  # type: ignore[union-attr]
+                    else:
+                        parent.dependents = [run]
         self._ready: deque[TaskRun] = deque()
         self._retry_due: deque[TaskRun] = deque()
         self._running = 0
@@ -255,7 +266,7 @@ class Engine:
         self._started = False
         self._workdir = ""
         self._profiles = dict(profiles.profiles)  # plain dict: looked up at every task start
-        self._programs_found: set[tuple[str, str | None]] = set()  # (program, PATH) seen installed
+        self._programs_found: set[str] = set()  # profiles whose program was found on the run's PATH
         self.roles = dict(BUILTIN_ROLES if roles is None else roles)
         self.router = Router(track_record, min_track_record)
         self.auto_profiles = tuple(auto_profiles) if auto_profiles is not None else tuple(
@@ -294,10 +305,7 @@ class Engine:
         self._started = True
         self.bus.publish(RunStarted(
             self.run_id, str(self.repo or ""), self.base_commit,
-            tuple(TaskInfo(t.id, t.title, t.agent, t.prompt, t.depends_on, t.timeout, t.retries,
-                           *self._limits(t, t.agent))
-                  if not t.agents and t.role is None and not t.check else self._task_info(t)
-                  for t in self.plan.tasks),
+            self._task_infos(),
             budget_usd=self.budget_usd, budget_tokens=self.budget_tokens,
         ))
         for run in self.tasks.values():
@@ -324,6 +332,23 @@ class Engine:
             self.bus.publish(RunFinished(self.run_id, states))
             self.bus.close()
         return states
+
+    def _task_infos(self) -> tuple[TaskInfo, ...]:
+        """The TaskInfo of every task, in plan order (the limits of each profile looked up once)."""
+        limits = {name: (p.budget_usd, p.budget_tokens) for name, p in self._profiles.items()}
+        no_limits = (None, None)
+        infos = []
+        for t in self.plan.tasks:
+            if t.agents or t.role is not None or t.check:
+                infos.append(self._task_info(t))
+                continue
+            usd, tokens = limits.get(t.agent, no_limits)
+            if t.budget_usd is not None:
+                usd = t.budget_usd
+            if t.budget_tokens is not None:
+                tokens = t.budget_tokens
+            infos.append(TaskInfo(t.id, t.title, t.agent, t.prompt, t.depends_on, t.timeout, t.retries, usd, tokens))
+        return tuple(infos)
 
     def _task_info(self, t: TaskSpec) -> TaskInfo:
         """The TaskInfo of a task with a role, a check or a routed profile."""
@@ -441,7 +466,12 @@ class Engine:
         self._stop_clock(run)
         run.usage_done, run.usage_now = run.usage(), NO_USAGE
         state, reason = self._outcome(run, outcome)
-        await self._finish_attempt(run, state, reason, outcome)
+        if run.worktree is None and not spec.check:  # nothing to commit or check: no await
+            self._conclude(run, state, reason, TaskResult(
+                run.id, state, run.attempts, "", "", "", "", (), outcome.exit_code, outcome.final_message,
+            ), outcome, False)
+        else:
+            await self._finish_attempt(run, state, reason, outcome)
         run.in_flight = False
         if self._gated:
             self._attempt_end(run)
@@ -490,6 +520,12 @@ class Engine:
                 run.feedback = feedback_text(check)
                 check_failed = True
             result = replace(result, state=state)
+        self._conclude(run, state, reason, result, outcome, check_failed)
+
+    def _conclude(self, run: TaskRun, state: TaskState, reason: str, result: TaskResult, outcome: AgentExit,
+                  check_failed: bool) -> None:
+        """The attempt's verdict: the task's state, its result, then an automatic retry or settling (the
+        attempt's own end, in :meth:`_attempt_done`, starts what can start next)."""
         if run.state is S.PAUSED and state not in _STOPPED_STATES:
             self._set(run, S.RUNNING, "resumed to finish")
         self._set(run, state, reason)
@@ -507,7 +543,7 @@ class Engine:
             run.retry_pending = True
             run.retry_handle = asyncio.get_running_loop().call_later(delay, self._retry_now, run)
             return
-        self._settle(run)
+        self._settle(run, kick=False)
 
     async def _check(self, run: TaskRun) -> CheckResult:
         """Run the task's check in its worktree (the agent's work is committed by now), then undo what
@@ -612,8 +648,10 @@ class Engine:
         elif old is S.RUNNING:
             self._stop_clock(run)
         if new in TERMINAL:
-            run.finished_at = time.time()
-        self.bus.publish(TaskStateChanged(run.id, old, new, run.attempts, reason))
+            run.finished_at = now = time.time()
+            self.bus.publish(TaskStateChanged(run.id, old, new, run.attempts, reason, now))
+        else:
+            self.bus.publish(TaskStateChanged(run.id, old, new, run.attempts, reason))
 
     def _stop_clock(self, run: TaskRun) -> None:
         if run._resumed_at is not None:
@@ -626,8 +664,9 @@ class Engine:
         self._set(run, S.READY)
         self._ready.append(run)
 
-    def _settle(self, run: TaskRun) -> None:
-        """The task reached its final state for now: release or skip its dependents."""
+    def _settle(self, run: TaskRun, kick: bool = True) -> None:
+        """The task reached its final state for now: release or skip its dependents, and start what can
+        start (``kick``; an attempt that settles its task leaves that to its own end)."""
         self._unsettled -= 1
         if run.state is S.SUCCEEDED:
             for child in run.dependents:
@@ -636,7 +675,8 @@ class Engine:
                     self._make_ready(child)
         else:
             self._skip_dependents(run)
-        self._kick()
+        if kick:
+            self._kick()
 
     def _skip_dependents(self, run: TaskRun) -> None:
         stack = [(child, run.id) for child in run.dependents]
@@ -736,19 +776,15 @@ class Engine:
             env["COCKPIT_CHECK_OUTPUT"] = run.feedback
         return env
 
-    def _path(self) -> str | None:
-        return self._base_env.get("PATH") if self._base_env else os.environ.get("PATH")
-
     def _missing_program(self, profile: AgentProfile) -> str | None:
-        """The profile's missing-program message, or None; a program once found on a PATH is not
-        searched for again in this run (a PATH scan costs more than the rest of a task start)."""
-        path = self._path()
-        key = (profile.program, path)
-        if key in self._programs_found:
+        """The profile's missing-program message, or None; a program once found on the run's PATH (fixed
+        as the run starts) is not searched for again (a PATH scan costs more than the rest of a start)."""
+        if profile.name in self._programs_found:
             return None
+        path = self._base_env.get("PATH") if self._base_env else os.environ.get("PATH")
         problem = profile.missing_program(path)
         if problem is None:
-            self._programs_found.add(key)
+            self._programs_found.add(profile.name)
         return problem
 
     # ------------------------------------------------------- admission: routing, slots, breakers
