@@ -321,11 +321,11 @@ def _anthropic(table: dict[str, Any], profile: AgentProfile, where: str) -> dict
     if "model" in table:
         model = table["model"]
         if not isinstance(model, str) or not model.strip():
-            raise ConfigError(f"{where}: model must be a model id such as \"claude-sonnet-4-5\", not {model!r}")
+            raise ConfigError(f"{where}: model must be a model id such as \"claude-sonnet-4-6\", not {model!r}")
         settings["model"] = model.strip()
     base = profile.anthropic
     if base is None and "model" not in settings:
-        raise ConfigError(f"{where}: a profile of kind \"anthropic\" needs 'model' (e.g. \"claude-sonnet-4-5\")")
+        raise ConfigError(f"{where}: a profile of kind \"anthropic\" needs 'model' (e.g. \"claude-sonnet-4-6\")")
     for key in ("max_tokens", "max_turns"):
         if key in table:
             settings[key] = _whole(table[key], f"{where}: {key}", 1)

@@ -137,7 +137,7 @@ def builtin_profiles() -> dict[str, AgentProfile]:
             "gemini", argv=("gemini", "-p", PROMPT, "--yolo"), description="Gemini CLI, non-interactive",
         ),
         AgentProfile(
-            "sonnet", kind="anthropic", anthropic=AnthropicSettings(model="claude-sonnet-4-5"),
+            "sonnet", kind="anthropic", anthropic=AnthropicSettings(model="claude-sonnet-4-6"),
             description="Claude Sonnet 4.5 on the Anthropic API, with file and command tools",
         ),
     ]

@@ -417,10 +417,20 @@ async def test_deprecated_model_is_said_in_the_pane(stub: AnthropicStub, worktre
 def test_builtin_sonnet_profile() -> None:
     sonnet = builtin_profiles()["sonnet"]
     assert sonnet.kind == "anthropic" and sonnet.argv == ()
-    assert sonnet.anthropic == AnthropicSettings(model="claude-sonnet-4-5")
+    assert sonnet.anthropic == AnthropicSettings(model="claude-sonnet-4-6")
     assert (sonnet.anthropic.max_tokens, sonnet.anthropic.max_turns, sonnet.anthropic.command_timeout) == (
         8192, 30, 120.0)
     assert sonnet.budget_usd is None and sonnet.budget_tokens is None
+
+
+def test_builtin_sonnet_model_is_current_and_priced() -> None:
+    """The built-in profile must not run a model the installed SDK lists as deprecated (its pane would open
+    with an end-of-life warning), and its cost must be known."""
+    from anthropic.resources.messages.messages import DEPRECATED_MODELS
+
+    model = builtin_profiles()["sonnet"].anthropic.model
+    assert model not in DEPRECATED_MODELS
+    assert load_prices().price(model) is not None
 
 
 def write_config(repo_dir: Path, text_: str) -> Path:
