@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sessions.store import SessionRow, Store, TaskRow
+from sessions.store import Store
+from sessions.store_rows import SessionRow, TaskRow
 
 DEFAULT_TOO_EARLY_DAYS = 3.0
 OUTCOME_KEYS = {"f": "fully", "p": "partially", "u": "not-used", "t": "too-early", "n": "na"}

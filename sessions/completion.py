@@ -13,7 +13,8 @@ from pathlib import Path
 from sessions.git_facts import GitFactsError
 from sessions.lifecycle import finish_session, resume_session
 from sessions.liveness import is_live
-from sessions.store import SessionRow, Store
+from sessions.store import Store
+from sessions.store_rows import SessionRow
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,8 @@ from engine.events import (
 )
 from engine.states import TaskState
 from sessions.redact import redact, redact_lines
-from sessions.store import DEFAULT_BUSY_TIMEOUT_MS, Store, connection_pragmas, explain, prepare_database
+from sessions.store import Store
+from sessions.store_db import DEFAULT_BUSY_TIMEOUT_MS, connection_pragmas, explain, prepare_database
 
 T = TypeVar("T")
 # An attempt is under way in these states; a change into or out of them is part of its story.
@@ -146,7 +147,7 @@ class EventWriter:
     async def run(self, subscription: Subscription) -> None:
         """Consume ``subscription`` until the bus closes; everything read is written when this returns.
 
-        Raises :class:`~sessions.store.StoreError` if the database cannot be opened.
+        Raises :class:`~sessions.store_db.StoreError` if the database cannot be opened.
         """
         loop = asyncio.get_running_loop()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-event-writer")

@@ -49,7 +49,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sessions.store import _rating, repo_key, session_label
+from sessions.store_rows import rating_value, repo_key, session_label
 from sessions.work_rate import OUTCOME_VALUE, RECENT, WorkRate, human_work_rate
 
 __all__ = [
@@ -268,7 +268,7 @@ def _history_row(r: Sequence[Any], sums: _TaskSums) -> HistoryRow:
         tokens = None if s_in is None and s_out is None else (s_in or 0) + (s_out or 0)
         cost_complete = True
     return HistoryRow(  # positional (in the order of the fields): faster, 10,000 times over
-        sid, session_label(date, day_number), repo, date, day_number, objective, status, _rating(rating), outcome,
+        sid, session_label(date, day_number), repo, date, day_number, objective, status, rating_value(rating), outcome,
         ratio, added, surviving, interventions, sums.accepted, sums.discarded, sums.n, cost_usd, tokens,
         disagrees(outcome, ratio), cost_complete, source,
     )

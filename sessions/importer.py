@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sessions.session_survival import take_fingerprint
-from sessions.store import SessionExists, Store, repo_key, session_label
+from sessions.store import Store
+from sessions.store_db import SessionExists
+from sessions.store_rows import repo_key, session_label
 from sessions.summary import SessionSummary
 from sessions.summary_markdown import SummaryFormatError, load_summary
 

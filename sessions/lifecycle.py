@@ -19,7 +19,8 @@ from sessions.event_writer import EventWriter
 from sessions.git_facts import head_commit
 from sessions.liveness import SessionLock, is_live
 from sessions.session_survival import take_fingerprint
-from sessions.store import SessionRow, Store
+from sessions.store import Store
+from sessions.store_rows import SessionRow
 
 
 @dataclass

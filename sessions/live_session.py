@@ -13,7 +13,8 @@ from engine.scheduler import CommandError, Engine
 from engine.states import TaskState
 from sessions.lifecycle import OpenSession, RecordedRun, finish_session, status_for
 from sessions.review import AcceptResult, accept_task, discard_task
-from sessions.store import SessionRow, Store
+from sessions.store import Store
+from sessions.store_rows import SessionRow
 
 INTERVENTION_TYPES = ("pause", "resume", "cancel", "retry", "message", "note", "redirect", "fix", "clarify",
                       "reset_breaker")

@@ -40,7 +40,8 @@ from sessions.fingerprints import Fingerprint, blame_options, session_fingerprin
 from sessions.git_blame import GitRunner
 from sessions.git_facts import GitFactsError, _opened, _resolve
 from sessions.line_filter import FileFilter
-from sessions.store import SessionRow, Store
+from sessions.store import Store
+from sessions.store_rows import SessionRow
 from sessions.survival import DEFAULT_HORIZONS, DAY, DictCache, HorizonPoint, SurvivalResult, horizon_label
 
 log = logging.getLogger(__name__)

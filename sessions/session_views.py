@@ -5,7 +5,8 @@ import time
 from typing import Any
 
 from sessions.completeness import completeness
-from sessions.store import SessionRow, Store, TaskRow
+from sessions.store import Store
+from sessions.store_rows import SessionRow, TaskRow
 from sessions.summary import SessionSummary
 from sessions.summary_builder import FAILURE_STATES, session_summary, usage_totals
 

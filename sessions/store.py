@@ -4,8 +4,7 @@ outcomes, and the git survival of sessions (fingerprints and measured results).
 A :class:`Store` holds two connections: one for writes (short ``BEGIN IMMEDIATE`` transactions,
 serialised by an asyncio lock) and one for reads, so a reader never waits for a write transaction.
 Engine events are written by :class:`sessions.event_writer.EventWriter` on a connection of its own.
-Every error a user can cause (a file that is not a database, a directory, an unwritable place, a
-newer schema, a lock held too long) is a :class:`StoreError` with one clear line.
+The file and its connections are :mod:`sessions.store_db`; the rows it returns, :mod:`sessions.store_rows`.
 """
 from __future__ import annotations
 
@@ -18,190 +17,21 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from engine.events import FileStat
-from sessions.db_path import private_dir
 from sessions.redact import redact
-from sessions.store_schema import (
-    DECISIONS, LATEST, OUTCOMES, SESSION_STATUSES, NewerSchema, migrate,
+from sessions.store_db import DEFAULT_BUSY_TIMEOUT_MS, SessionExists, StoreError, connect, explain, prepare_database
+from sessions.store_rows import (
+    SESSION_SELECT, TASK_COLUMNS, AttemptRow, Intervention, LogLine, RunRow, SessionRow, TaskRow, session_row,
+    task_row, repo_key, session_label,
 )
+from sessions.store_schema import DECISIONS, OUTCOMES, SESSION_STATUSES
 
-DEFAULT_BUSY_TIMEOUT_MS = 5000
 INTERRUPTIBLE = ("ready", "running", "paused")
 _LABEL = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})\.(\d+)")
-
-
-class StoreError(Exception):
-    """A problem with the database the user can act on; ``str()`` is one line for the terminal."""
-
-
-class SessionExists(StoreError):
-    """An imported session would take a label (repo, date, number) that another session holds."""
-
-    def __init__(self, message: str, existing_id: int) -> None:
-        super().__init__(message)
-        self.existing_id = existing_id
-
-
-def connection_pragmas(busy_timeout_ms: int) -> list[str]:
-    """The pragmas every connection to the store runs first."""
-    return [
-        f"PRAGMA busy_timeout = {int(busy_timeout_ms)}",
-        "PRAGMA journal_mode = WAL",
-        "PRAGMA synchronous = NORMAL",
-        "PRAGMA foreign_keys = ON",
-    ]
-
-
-def explain(exc: sqlite3.Error, path: Path, busy_timeout_ms: int) -> StoreError:
-    """One clear line for an sqlite error about the database file as a whole."""
-    msg = str(exc)
-    low = msg.lower()
-    if "not a database" in low:
-        text = f"{path} is not a Session Cockpit database (it is not an SQLite file)"
-    elif "locked" in low or "busy" in low:
-        text = f"{path} is locked by another program (waited {busy_timeout_ms} ms); try again when it is done"
-    elif "readonly" in low or "read-only" in low:
-        text = f"{path} is read-only: the cockpit cannot write to it"
-    elif "unable to open" in low:
-        text = f"cannot open {path}: check that its directory exists and is writable"
-    elif "malformed" in low or "corrupt" in low:
-        text = f"{path} is damaged ({msg})"
-    else:
-        text = f"{path}: {msg}"
-    return StoreError(text)
-
-
-def _check_location(path: str | os.PathLike[str]) -> Path:
-    path = Path(path).expanduser()
-    if path.is_dir():
-        raise StoreError(f"{path} is a directory, not a database file")
-    parent = path.parent
-    if parent.exists() and not parent.is_dir():
-        raise StoreError(f"cannot create {path}: {parent} is not a directory")
-    try:
-        private_dir(parent)
-    except OSError as exc:
-        raise StoreError(f"cannot create the directory {parent}: {exc.strerror or exc}") from None
-    if path.exists():
-        if not os.access(path, os.R_OK | os.W_OK):
-            raise StoreError(f"{path} is not writable by this user")
-    elif not os.access(parent, os.W_OK | os.X_OK):
-        raise StoreError(f"cannot create {path}: {parent} is not writable")
-    return path
-
-
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-def _header_version(path: Path) -> int:
-    """The ``user_version`` in the file's header (0 for a new file), read without SQLite, so a file
-    of another kind or of a newer schema is refused before SQLite opens (and could touch) it."""
-    try:
-        with path.open("rb") as f:
-            header = f.read(100)
-    except FileNotFoundError:
-        return 0
-    except OSError as exc:
-        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if not header:
-        return 0
-    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
-        raise StoreError(f"{path} is not a Session Cockpit database (it is not an SQLite file)")
-    return int.from_bytes(header[60:64], "big", signed=True)
-
-
-def _newer(path: Path, found: int) -> StoreError:
-    return StoreError(
-        f"{path} was written by a newer Session Cockpit (schema {found}, this one knows {LATEST}); upgrade it"
-    )
-
-
-def _is_busy(exc: sqlite3.Error) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
-
-
-def _prepare_once(path: Path, busy_timeout_ms: int) -> None:
-    conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        # Read only, in one statement (one snapshot, as another program may be migrating the file).
-        version, objects = conn.execute(
-            "SELECT (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_master)"
-        ).fetchone()
-        if version > LATEST:
-            raise NewerSchema(version)
-        if version == 0 and objects:
-            raise StoreError(f"{path} is a database of another program, not of Session Cockpit; choose another file")
-        for pragma in connection_pragmas(busy_timeout_ms):
-            conn.execute(pragma)
-        migrate(conn)
-    finally:
-        conn.close()
-
-
-# Files this process has prepared. Their header is not read again with plain file I/O: closing ANY
-# descriptor of a database file drops every POSIX lock the process's SQLite connections hold on it,
-# after which another program closing its connection would believe it the last one, checkpoint and
-# delete the write-ahead log under our feet (what we write next would be lost if we were killed).
-_PREPARED: set[str] = set()
-
-
-def prepare_database(path: str | os.PathLike[str], busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Path:
-    """Check the file, refuse a newer schema (without touching the file) and migrate. Blocking.
-
-    SQLite reports a few lock conflicts at once instead of waiting for the busy timeout (two
-    programs turning the same new file to WAL at the same moment is a deadlock it breaks that way),
-    so the whole step, which is idempotent, is tried again until the timeout has passed.
-    """
-    path = _check_location(path)
-    key = str(path.resolve())
-    if key not in _PREPARED:
-        found = _header_version(path)
-        if found > LATEST:
-            raise _newer(path, found)
-    deadline = time.monotonic() + busy_timeout_ms / 1000
-    while True:
-        try:
-            _prepare_once(path, busy_timeout_ms)
-            _PREPARED.add(key)
-            return path
-        except NewerSchema as exc:  # the newer version was still in the write-ahead log
-            raise _newer(path, exc.found) from None
-        except sqlite3.Error as exc:
-            if not _is_busy(exc) or time.monotonic() >= deadline:
-                raise explain(exc, path, busy_timeout_ms) from None
-        time.sleep(0.02)
-
-
-async def connect(path: Path, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> aiosqlite.Connection:
-    """An autocommit aiosqlite connection with the store's pragmas (the file must be prepared)."""
-    try:
-        conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
-    except sqlite3.Error as exc:
-        raise explain(exc, path, busy_timeout_ms) from None
-    try:
-        for pragma in connection_pragmas(busy_timeout_ms):
-            await conn.execute(pragma)
-    except sqlite3.Error as exc:
-        await conn.close()
-        raise explain(exc, path, busy_timeout_ms) from None
-    return conn
-
-
-def repo_key(path: str | os.PathLike[str]) -> str:
-    """How a repository is named in the store: its absolute, resolved path."""
-    return str(Path(path).expanduser().resolve())
-
-
-def session_label(date: str, day_number: int) -> str:
-    """``2026-03-04`` and 2 → ``20260304.2``."""
-    return f"{date.replace('-', '')}.{day_number}"
 
 
 def _iso_date(value: str | dt.date | None) -> str:
@@ -231,160 +61,6 @@ def _redact_tree(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_redact_tree(v) for v in value]
     return value
-
-
-def _rating(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRow:
-    id: int
-    repo: str
-    date: str
-    day_number: int
-    label: str
-    objective: str
-    status: str
-    start_commit: str | None
-    end_commit: str | None
-    started_at: float
-    ended_at: float | None
-    rating: int | None
-    outcome: str | None
-    source: str = "cockpit"
-
-
-@dataclass(frozen=True, slots=True)
-class RunRow:
-    id: str
-    session_id: int
-    plan_path: str | None
-    base_commit: str | None
-    started_at: float | None
-    finished_at: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class TaskRow:
-    id: int
-    session_id: int
-    run_id: str | None
-    key: str
-    title: str
-    agent: str
-    prompt: str
-    depends_on: tuple[str, ...]
-    state: str
-    attempts: int
-    tokens_in: int
-    tokens_out: int
-    cache_write: int
-    cache_read: int
-    cost_usd: float | None
-    branch: str | None
-    worktree: str | None
-    start_commit: str | None
-    head_commit: str | None
-    added: int | None
-    removed: int | None
-    files: tuple[FileStat, ...]
-    final_message: str | None
-    decision: str | None
-    decision_reason: str | None
-    decided_at: float | None
-    timeout: float | None
-    retries: int
-    role: str | None = None
-    route: str | None = None  # why the engine chose the profile in ``agent`` (a routed task)
-    effective_prompt: str | None = None  # what the agent's last attempt got; None: ``prompt`` as written
-    check: dict[str, Any] | None = None  # the last check: command, ok, exit_code, timed_out, counts
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptRow:
-    task_id: int
-    number: int
-    started_at: float | None
-    ended_at: float | None
-    state: str | None
-    exit_code: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    id: int
-    task_id: int
-    attempt: int
-    stream: str
-    at: float
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Intervention:
-    id: int
-    session_id: int
-    task_key: str | None
-    at: float
-    type: str
-    text: str
-
-
-_SESSION_SELECT = """
-SELECT s.id, r.path, s.date, s.day_number, s.objective, s.status, s.start_commit, s.end_commit,
-       s.started_at, s.ended_at,
-       (SELECT CASE WHEN json_valid(data) THEN json_extract(data, '$.rating') END
-          FROM summaries WHERE session_id = s.id),
-       (SELECT outcome FROM assessments WHERE session_id = s.id ORDER BY at DESC, id DESC LIMIT 1),
-       s.source
-FROM sessions s JOIN repos r ON r.id = s.repo_id
-"""
-
-_TASK_COLUMNS = (
-    "id, session_id, run_id, task_key, title, agent, prompt, depends_on, state, attempts, tokens_in, "
-    "tokens_out, cache_write, cache_read, cost_usd, branch, worktree, start_commit, head_commit, added, "
-    "removed, files_json, final_message, decision, decision_reason, decided_at, timeout, retries, role, route, "
-    "effective_prompt, check_json"
-)
-
-
-def _session_row(r: Sequence[Any]) -> SessionRow:
-    return SessionRow(
-        id=r[0], repo=r[1], date=r[2], day_number=r[3], label=session_label(r[2], r[3]), objective=r[4],
-        status=r[5], start_commit=r[6], end_commit=r[7], started_at=r[8], ended_at=r[9],
-        rating=_rating(r[10]), outcome=r[11], source=r[12],
-    )
-
-
-def _files(files_json: str | None) -> tuple[FileStat, ...]:
-    if not files_json:
-        return ()
-    return tuple(FileStat(f["path"], f.get("added"), f.get("removed")) for f in json.loads(files_json))
-
-
-def _task_row(r: Sequence[Any]) -> TaskRow:
-    fields = list(r)
-    fields[7] = tuple(json.loads(r[7] or "[]"))
-    fields[21] = _files(r[21])
-    fields[31] = _check_json(r[31])
-    return TaskRow(*fields)
-
-
-def _check_json(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 class Store:
@@ -525,13 +201,13 @@ class Store:
         """A session by id (``12``) or label (``20260304.2``); a label may need ``repo_path`` to be unique."""
         text = str(id_or_label).strip()
         if isinstance(id_or_label, int) or text.isdigit():
-            rows = await self._read(_SESSION_SELECT + " WHERE s.id = ?", (int(text),))
-            return _session_row(rows[0]) if rows else None
+            rows = await self._read(SESSION_SELECT + " WHERE s.id = ?", (int(text),))
+            return session_row(rows[0]) if rows else None
         match = _LABEL.fullmatch(text)
         if not match:
             raise StoreError(f"{text!r} is not a session id or label (YYYYMMDD.N)")
         date = f"{match[1]}-{match[2]}-{match[3]}"
-        sql = _SESSION_SELECT + " WHERE s.date = ? AND s.day_number = ?"
+        sql = SESSION_SELECT + " WHERE s.date = ? AND s.day_number = ?"
         params: list[Any] = [date, int(match[4])]
         if repo_path is not None:
             sql += " AND r.path = ?"
@@ -539,16 +215,16 @@ class Store:
         rows = await self._read(sql, params)
         if len(rows) > 1:
             raise StoreError(f"session {text} exists in {len(rows)} repositories; name the repository")
-        return _session_row(rows[0]) if rows else None
+        return session_row(rows[0]) if rows else None
 
     async def list_sessions(self, repo_path: str | os.PathLike[str] | None = None) -> list[SessionRow]:
         """Sessions newest first (date, then number of the day, descending)."""
-        sql, params = _SESSION_SELECT, []
+        sql, params = SESSION_SELECT, []
         if repo_path is not None:
             sql += " WHERE r.path = ?"
             params.append(repo_key(repo_path))
         rows = await self._read(sql + " ORDER BY s.date DESC, s.day_number DESC, s.id DESC", params)
-        return [_session_row(r) for r in rows]
+        return [session_row(r) for r in rows]
 
     # -- runs and tasks ---------------------------------------------------------------------------
 
@@ -572,8 +248,8 @@ class Store:
         return [RunRow(*r) for r in rows]
 
     async def tasks(self, session_id: int) -> list[TaskRow]:
-        rows = await self._read(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE session_id = ? ORDER BY id", (session_id,))
-        return [_task_row(r) for r in rows]
+        rows = await self._read(f"SELECT {TASK_COLUMNS} FROM tasks WHERE session_id = ? ORDER BY id", (session_id,))
+        return [task_row(r) for r in rows]
 
     async def attempts(self, task_id: int) -> list[AttemptRow]:
         rows = await self._read(

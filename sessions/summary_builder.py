@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from sessions.git_facts import GitFactsError, files_changed, head_commit
-from sessions.store import SessionRow, Store, TaskRow
+from sessions.store import Store
+from sessions.store_rows import SessionRow, TaskRow
 from sessions.summary import FileChangeRow, Intervention, SessionSummary
 
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sessions.settings import SessionSettings
-from sessions.store import SessionRow, Store
+from sessions.store import Store
+from sessions.store_rows import SessionRow
 from sessions.summary import SessionSummary
 from sessions.summary_builder import previous_session
 from sessions.summary_markdown import export_markdown, summary_filename

@@ -28,7 +28,8 @@ from pathlib import Path
 
 from engine.routing import Record
 from sessions.history import History, agent_table, load_history_file
-from sessions.store import DEFAULT_BUSY_TIMEOUT_MS, explain, prepare_database, repo_key
+from sessions.store_db import DEFAULT_BUSY_TIMEOUT_MS, explain, prepare_database
+from sessions.store_rows import repo_key
 
 _ROLES = """
 SELECT t.id, COALESCE(t.role, '') FROM tasks t JOIN sessions s ON s.id = t.session_id
@@ -47,7 +48,7 @@ class StoreTrackRecord:
     def load(cls, db_path: str | os.PathLike[str], repo: str | os.PathLike[str],
              busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> "StoreTrackRecord":
         """The record of ``repo`` in the store at ``db_path`` (blocking; an empty one if there is no
-        database yet). Raises :class:`~sessions.store.StoreError` for a file that is not a store."""
+        database yet). Raises :class:`~sessions.store_db.StoreError` for a file that is not a store."""
         path = Path(db_path).expanduser()
         if not path.exists():
             return cls()

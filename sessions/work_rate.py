@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from sessions.store import SessionRow
+from sessions.store_rows import SessionRow
 
 OUTCOME_VALUE = {"fully": 1.0, "partially": 0.5, "not-used": 0.0}
 RECENT = 10

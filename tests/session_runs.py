@@ -11,7 +11,8 @@ from sessions.git_facts import head_commit
 from sessions.lifecycle import OpenSession
 from sessions.live_session import LiveSession
 from sessions.liveness import SessionLock
-from sessions.store import SessionRow, Store
+from sessions.store import Store
+from sessions.store_rows import SessionRow
 from sessions.summary_builder import build_summary
 from tui.run_command import prepare
 

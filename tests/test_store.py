@@ -15,7 +15,9 @@ import pytest
 
 from sessions import db_path
 from sessions.redact import REDACTED
-from sessions.store import SessionExists, Store, StoreError, session_label
+from sessions.store import Store
+from sessions.store_db import SessionExists, StoreError
+from sessions.store_rows import session_label
 from sessions.store_schema import LATEST, migrate
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,7 +23,8 @@ from conftest import EVENT_TIMEOUT, eventually, git
 from session_runs import ENGINE_OPTIONS, run_session, write_plan
 from sessions.completion import pending_completion
 from sessions.settings import SessionSettings, load_session_settings
-from sessions.store import Store, prepare_database
+from sessions.store import Store
+from sessions.store_db import prepare_database
 from sessions.summary import FileChangeRow, Intervention, SessionSummary
 from sessions.summary_builder import session_summary
 from sessions.summary_markdown import load_summary

@@ -13,7 +13,7 @@ from textual.app import App
 from textual.message import Message
 
 from sessions.live_session import LiveSession
-from sessions.store import SessionRow
+from sessions.store_rows import SessionRow
 from tui.bindings import APP_BINDINGS
 from tui.commands import CockpitCommands
 from tui.screens.cockpit import CockpitScreen, TaskClock

@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from engine.errors import UserError
     from sessions.git_facts import GitFactsError
-    from sessions.store import StoreError
+    from sessions.store_db import StoreError
 
     try:
         return _dispatch(args)

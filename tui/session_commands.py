@@ -13,7 +13,8 @@ from engine.worktrees import repo_root
 from sessions.db_path import resolve_db_path
 from sessions.importer import import_summaries
 from sessions.session_views import session_detail, session_item
-from sessions.store import SessionRow, Store
+from sessions.store import Store
+from sessions.store_rows import SessionRow
 from sessions.summary import SessionSummary
 from sessions.summary_builder import session_summary
 from sessions.summary_markdown import export_markdown

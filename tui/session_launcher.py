@@ -18,7 +18,8 @@ from sessions.db_path import private_dir
 from sessions.lifecycle import begin_session, recover_dead_sessions
 from sessions.live_session import LiveSession
 from sessions.settings import SessionSettings
-from sessions.store import SessionRow, Store
+from sessions.store import Store
+from sessions.store_rows import SessionRow
 from tui.run_command import prepare
 
 

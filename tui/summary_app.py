@@ -4,7 +4,8 @@ from __future__ import annotations
 from textual.app import App
 
 from sessions.settings import SessionSettings
-from sessions.store import SessionRow, Store
+from sessions.store import Store
+from sessions.store_rows import SessionRow
 from sessions.summary import SessionSummary
 from sessions.summary_save import SavedSummary
 from tui.bindings import APP_BINDINGS

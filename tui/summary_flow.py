@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sessions.git_facts import GitFactsError
-from sessions.store import SessionRow, StoreError
+from sessions.store_db import StoreError
+from sessions.store_rows import SessionRow
 from sessions.summary_builder import session_summary
 from sessions.summary_save import SavedSummary
 from tui.screens.summary_form import SummaryFormScreen

@@ -28,7 +28,8 @@ from textual.widgets import DataTable, Footer, Header, Markdown, Static
 
 from sessions.assessment import OUTCOME_LABELS
 from sessions.history import disagrees
-from sessions.store import Intervention, SessionRow, Store, TaskRow
+from sessions.store import Store
+from sessions.store_rows import Intervention, SessionRow, TaskRow
 from sessions.summary_builder import session_summary, usage_totals
 from sessions.summary_markdown import NORTH_STAR, export_markdown
 from sessions.survival import DEFAULT_HORIZONS, SurvivalResult, horizon_label

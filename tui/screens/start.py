@@ -25,7 +25,8 @@ from sessions.completion import PendingCompletion, close_left_open, pending_comp
 from sessions.git_facts import GitFactsError
 from sessions.live_session import LiveSession
 from sessions.objective import check_objective
-from sessions.store import Store, StoreError
+from sessions.store import Store
+from sessions.store_db import StoreError
 from sessions.summary_builder import session_summary
 from sessions.summary_save import SavedSummary
 from sessions.work_rate import human_work_rate

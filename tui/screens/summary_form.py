@@ -27,7 +27,9 @@ from engine.errors import UserError
 from sessions.assessment import OUTCOME_LABELS
 from sessions.completeness import completeness
 from sessions.settings import SessionSettings
-from sessions.store import SessionRow, Store, StoreError
+from sessions.store import Store
+from sessions.store_db import StoreError
+from sessions.store_rows import SessionRow
 from sessions.summary import Intervention, SessionSummary
 from sessions.summary_save import SavedSummary, save_draft, save_final
 from tui.bindings import SUMMARY_BINDINGS
