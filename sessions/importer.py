@@ -18,7 +18,7 @@ from sessions.store import Store
 from sessions.store_db import SessionExists
 from sessions.store_rows import repo_key, session_label
 from sessions.summary import SessionSummary
-from sessions.summary_markdown import SummaryFormatError, load_summary
+from sessions.summary_parse import SummaryFormatError, load_summary
 
 _PREVIOUS = [
     re.compile(r"summary(\d{4})(\d{2})(\d{2})\.(\d+)\.md"),

@@ -1,8 +1,9 @@
 """The session summary: plain dataclasses holding every field of the summary format, no I/O.
 
-The format is ``/work/shared/formats/session-summary.md``; ``sessions.summary_markdown`` reads and
-writes it. Text fields hold Markdown verbatim (the body of their section, without leading or
-trailing blank lines); a blank value is ``""`` for text and ``None`` for everything else.
+The format is ``/work/shared/formats/session-summary.md``; ``sessions.summary_parse`` reads it and
+``sessions.summary_export`` writes it. Text fields hold Markdown verbatim (the body of their
+section, without leading or trailing blank lines); a blank value is ``""`` for text and ``None``
+for everything else.
 
 Sections the format does not name are kept in ``extra_sections``, each with the place it stood
 (``after``, see ``ANCHORS``; the importer lists them in written order: by anchor, then document

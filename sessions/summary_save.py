@@ -22,7 +22,7 @@ from sessions.store import Store
 from sessions.store_rows import SessionRow
 from sessions.summary import SessionSummary
 from sessions.summary_builder import previous_session
-from sessions.summary_markdown import export_markdown, summary_filename
+from sessions.summary_export import export_markdown, summary_filename
 from sessions.work_rate import HumanWorkRate, human_work_rate
 
 ENDED = ("complete", "blocked", "abandoned")

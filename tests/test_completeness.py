@@ -15,7 +15,7 @@ from sessions.completeness import (
     one_clear_sentence,
 )
 from sessions.summary import FileChangeRow, Intervention, SessionSummary
-from sessions.summary_markdown import load_summary
+from sessions.summary_parse import load_summary
 
 DATA = Path(__file__).parent / "data" / "summaries"
 EXAMPLE = DATA / "summary20260304.2.md"

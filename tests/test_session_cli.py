@@ -106,7 +106,7 @@ def test_import_export_round_trip(repo: Path, db: str, tmp_path: Path, capsys: p
     rows = json.loads(out)
     assert [r["label"] for r in rows] == ["20260306.1", "20260305.1", "20260304.2"]
 
-    from sessions.summary_markdown import load_summary, parse_markdown
+    from sessions.summary_parse import load_summary, parse_markdown
 
     for name in ("summary20260304.2.md", "summary20260306.1.md"):
         label = name.removeprefix("summary").removesuffix(".md")

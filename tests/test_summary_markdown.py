@@ -26,14 +26,8 @@ from sessions.summary import (
     SessionSummary,
     parse_line_counts,
 )
-from sessions.summary_markdown import (
-    SummaryFormatError,
-    export_markdown,
-    load_summary,
-    parse_markdown,
-    section_key,
-    summary_filename,
-)
+from sessions.summary_export import export_markdown, summary_filename
+from sessions.summary_parse import SummaryFormatError, load_summary, parse_markdown, section_key
 
 DATA = Path(__file__).parent / "data" / "summaries"
 EXAMPLE = DATA / "summary20260304.2.md"  # the example of the format document, verbatim

@@ -27,7 +27,7 @@ from sessions.store import Store
 from sessions.store_db import prepare_database
 from sessions.summary import FileChangeRow, Intervention, SessionSummary
 from sessions.summary_builder import session_summary
-from sessions.summary_markdown import load_summary
+from sessions.summary_parse import load_summary
 from sessions.summary_save import save_final
 from tui.app import CockpitApp
 from tui.cli import main

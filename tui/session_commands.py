@@ -17,7 +17,7 @@ from sessions.store import Store
 from sessions.store_rows import SessionRow
 from sessions.summary import SessionSummary
 from sessions.summary_builder import session_summary
-from sessions.summary_markdown import export_markdown
+from sessions.summary_export import export_markdown
 
 
 def _markdown(summary: SessionSummary) -> str:
