@@ -309,9 +309,9 @@ async def test_hidden_panes_buffer_only_their_tail(cockpit, gates: Path) -> None
         await until(pilot, lambda: screen.engine.tasks["b"].state is S.RUNNING, "b running")
         await pilot.press("z")  # a fills the screen: b is hidden
         pane_b = screen.panes["b"]
-        written_before = list(pane_b.log_widget.lines)
+        written_before, taken_before = list(pane_b.log_widget.lines), pane_b.lines_taken
         (gates / "b").touch()
-        await until(pilot, lambda: pane_b.lines_taken >= 2500 + len(written_before), "b's lines taken in")
+        await until(pilot, lambda: pane_b.lines_taken >= 2500 + taken_before, "b's lines taken in")
         await pilot.pause(0.3)
         assert list(pane_b.log_widget.lines) == written_before  # nothing drawn while hidden
         assert pane_b.has_pending
@@ -324,6 +324,42 @@ async def test_hidden_panes_buffer_only_their_tail(cockpit, gates: Path) -> None
         assert log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y  # it follows the tail
         (gates / "a").touch()
         (gates / "b2").touch()
+
+
+async def test_long_lines_wrap_to_the_pane_and_again_when_it_is_enlarged(cockpit, gates: Path) -> None:
+    words = " ".join(f"word{i:03d}" for i in range(40))  # 319 characters
+    app = await cockpit([{"id": "wordy", "prompt": f"echo short\necho '{words}'\n{wait_for_file(gates / 'end')}"},
+                         {"id": "other", "prompt": wait_for_file(gates / "end")}])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = cockpit_of(app)
+        pane = screen.panes["wordy"]
+        log = pane.log_widget
+        def rows() -> list[str]:
+            lines = list(log.lines)
+            return lines[lines.index("short") + 1:] if "short" in lines else []
+
+        def joined() -> str:
+            found = rows()
+            return found[0] + "".join(row.removeprefix("  ") for row in found[1:]) if found else ""
+
+        await until(pilot, lambda: joined() == words, "the long line drawn")
+
+        narrow = log.scrollable_content_region.width
+        assert 8 <= narrow < 100
+        assert len(rows()) > 3 and all(len(row) <= narrow for row in rows())
+        assert joined() == words  # nothing lost
+
+        await pilot.press("z")  # the pane fills the screen: the same line, wrapped to the new width
+        await until(pilot, lambda: log.scrollable_content_region.width > 100, "the pane enlarged")
+        wide = log.scrollable_content_region.width
+        await until(pilot, lambda: len(rows()) == -(-(len(words) - wide) // (wide - 2)) + 1, "rewrapped")
+        assert all(len(row) <= wide for row in rows()) and "short" in log.lines
+        assert joined() == words
+
+        await pilot.press("z")  # and back
+        await until(pilot, lambda: log.scrollable_content_region.width == narrow, "the pane restored")
+        await until(pilot, lambda: all(len(row) <= narrow for row in rows()), "wrapped narrow again")
+        (gates / "end").touch()
 
 
 async def test_end_session_ends_and_exits(cockpit, gates: Path) -> None:

@@ -20,6 +20,7 @@ from textual.widgets import Label, Log
 
 from engine.states import TaskState
 from tui.display import STREAM_PREFIX, attempts_text, state_word
+from tui.line_wrap import wrap_lines
 
 DEFAULT_MAX_LINES = 1000
 
@@ -35,10 +36,30 @@ STATE_CLASS = {
 class PaneLog(Log, can_focus=False):
     """The pane's log: not focusable itself (the pane is), scrolled with the mouse.
 
-    A pane never scrolls sideways (long lines are cut; the log view shows them whole), so it does
-    not measure its lines' width: ``Log`` would start a thread for that on every write, and each new
-    widest line would change its virtual size, which costs a relayout of the whole screen.
+    A pane never scrolls sideways: long lines wrap to its width (:mod:`tui.line_wrap`), and when the
+    width changes (the pane enlarged or restored, the terminal resized) the lines it holds are wrapped
+    again from the lines as written, which it keeps (the last ``max_lines``). So it does not measure
+    its lines' width: ``Log`` would start a thread for that on every write, and each new widest line
+    would change its virtual size, which costs a relayout of the whole screen.
     """
+
+    def __init__(self, max_lines: int, classes: str = "") -> None:
+        super().__init__(max_lines=max_lines, classes=classes)
+        self.written: deque[str] = deque(maxlen=max_lines)  # the lines as written, newest last
+        self._wrapped_at = 0  # the width the rows on show were wrapped at
+
+    def add_lines(self, lines: list[str]) -> None:
+        """Write ``lines``, wrapped to the log's width."""
+        self.written.extend(lines)
+        self._wrapped_at = width = self.scrollable_content_region.width
+        self.write_lines(wrap_lines(lines, width))
+
+    def on_resize(self) -> None:
+        width = self.scrollable_content_region.width
+        if width != self._wrapped_at and self.written:
+            self._wrapped_at = width
+            self.clear()
+            self.write_lines(wrap_lines(self.written, width))
 
     # The virtual size grows with every write until the log is full. The log fills its pane whatever
     # its content, so a change needs no relayout of the screen (Widget's reactive asks for one):
@@ -118,7 +139,7 @@ class AgentPane(Vertical, can_focus=True):
             return 0
         lines = list(self._pending)
         self._pending.clear()
-        self.log_widget.write_lines(lines)
+        self.log_widget.add_lines(lines)
         return len(lines)
 
     # ----------------------------------------------------------------- header
