@@ -29,8 +29,9 @@ import git
 
 from engine.errors import RepoError
 from engine.events import TaskResult
-from engine.scheduler import CommandError, TaskRun
+from engine.run_commands import CommandError
 from engine.states import TaskState
+from engine.task_run import TaskRun
 from engine.worktrees import BRANCH_PREFIX, WorktreeManager, identity_env, open_repo, parse_numstat_z
 
 if TYPE_CHECKING:

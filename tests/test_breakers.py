@@ -24,7 +24,7 @@ from engine.config import load_config
 from engine.errors import ConfigError
 from engine.events import BreakerChanged, TaskRouted
 from engine.profiles import AgentProfile, ProfileSet
-from engine.scheduler import CommandError
+from engine.run_commands import CommandError
 from engine.states import TaskState
 from sessions.lifecycle import begin_session
 from sessions.live_session import LiveSession

@@ -22,7 +22,7 @@ from engine.events import BudgetReached, RunStarted
 from engine.output_formats import Usage
 from engine.plan import load_plan
 from engine.profiles import AgentProfile, ProfileSet
-from engine.scheduler import CommandError
+from engine.run_commands import CommandError
 from engine.states import TaskState
 from sessions.lifecycle import status_for
 from sessions.store import Store

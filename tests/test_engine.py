@@ -19,7 +19,8 @@ from engine.agents.base import AgentContext, AgentExit
 from engine.agents.command import CommandAgent
 from engine.events import FileStat, LogLines, RunFinished, RunStarted, TaskResult, TaskStateChanged, UsageUpdate
 from engine.profiles import AgentProfile, ProfileSet
-from engine.scheduler import CommandError, Engine
+from engine.run_commands import CommandError
+from engine.scheduler import Engine
 from engine.states import TaskState
 
 S = TaskState

@@ -10,7 +10,7 @@ from typing import Callable
 import pytest
 
 from conftest import checkout_snapshot, eventually, git, make_engine, plan_of
-from engine.scheduler import CommandError
+from engine.run_commands import CommandError
 from engine.worktrees import FALLBACK_EMAIL, FALLBACK_NAME, Worktree, WorktreeManager
 from sessions.lifecycle import begin_session
 from sessions.live_session import LiveSession

@@ -17,7 +17,8 @@ from engine.events import (
 )
 from engine.checks import CheckResult
 from engine.output_formats import Usage
-from engine.scheduler import Engine, usage_tokens
+from engine.budget_rules import usage_tokens
+from engine.scheduler import Engine
 from engine.states import TaskState
 
 S = TaskState

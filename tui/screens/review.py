@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
-from engine.scheduler import CommandError
+from engine.run_commands import CommandError
 from sessions.live_session import LiveSession
 from sessions.review import FileDiff, TaskDiff, numstat_summary, task_diff
 from tui.widgets.diff_view import DiffView
