@@ -62,7 +62,7 @@ if str(ROOT) not in sys.path:
 
 from sessions.session_survival import cached_survival, take_fingerprint  # noqa: E402
 from sessions.store import Store  # noqa: E402
-from sessions.survival import SurvivalResult, ewr_git  # noqa: E402
+from sessions.survival_results import SurvivalResult, ewr_git  # noqa: E402
 
 COMMITS = 2000
 FILES = 200

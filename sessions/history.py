@@ -18,7 +18,7 @@ Definitions (see "Effective work rate" in DESIGN.md):
   summary's tokens in + out (its "tokens in" already counts the cache).
 * **EWR(human)**: :func:`sessions.work_rate.human_work_rate` over the rows (newest first).
 * **EWR(git)** of a set of sessions: Σ surviving / Σ added over the sessions *measured*, that is
-  with a cached ratio and lines added (the rule of :func:`sessions.survival.ewr_git`).
+  with a cached ratio and lines added (the rule of :func:`sessions.survival_results.ewr_git`).
 * **Disagreement** (:func:`disagrees`): the human said "fully" and under half the lines survive
   (< :data:`DISAGREE_FULLY_BELOW`), or the human said "not-used" and more than
   :data:`DISAGREE_NOT_USED_ABOVE` survive (the threshold is higher there because unused lines often

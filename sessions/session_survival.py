@@ -13,7 +13,7 @@ Results
   :func:`measure_session` measures one ended session at a head commit. Results are cached per
   (session, head) in the ``survival`` table. The measure's own cache is keyed by (start, end, head);
   :class:`StoreCache` maps the two: the session's stored rows are read (async) into a
-  :class:`~sessions.survival.DictCache` keyed by the (start, end, head) each result names, the
+  :class:`~sessions.survival_cache.DictCache` keyed by the (start, end, head) each result names, the
   measure runs in a thread against that in-memory cache, and what it put there is written back
   through the async store afterwards (so the worker thread never touches the database connections).
   A stored result is used as is unless a horizon has come due since it was measured, or it was
@@ -42,7 +42,8 @@ from sessions.git_facts import GitFactsError, _opened, _resolve
 from sessions.line_filter import FileFilter
 from sessions.store import Store
 from sessions.store_rows import SessionRow
-from sessions.survival import DEFAULT_HORIZONS, DAY, DictCache, HorizonPoint, SurvivalResult, horizon_label
+from sessions.survival_cache import DictCache
+from sessions.survival_results import DEFAULT_HORIZONS, DAY, HorizonPoint, SurvivalResult, horizon_label
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ async def stored_fingerprint(store: Store, session_id: int) -> Fingerprint | Non
 
 
 class StoreCache(DictCache):
-    """A session's stored results as a :class:`~sessions.survival.SurvivalCache` for the measure.
+    """A session's stored results as a :class:`~sessions.survival_cache.SurvivalCache` for the measure.
 
     Use ``await StoreCache.load(store, session_id)``, give it to ``measure`` (in a thread), then
     ``await cache.write_back(store)``: the results the measure put are saved in the ``survival``

@@ -33,7 +33,7 @@ import pytest
 from conftest import FAKE_AGENTS, IDENTITY, git, make_git_repo
 from sessions.store import Store
 from sessions.summary import SessionSummary
-from sessions.survival import SurvivalResult
+from sessions.survival_results import SurvivalResult
 from tui.cli import main
 
 DATA = Path(__file__).parent / "data" / "summaries"

@@ -18,13 +18,9 @@ from sessions.fingerprints import Fingerprint, session_fingerprint
 from sessions.git_blame import parse_porcelain
 from sessions.git_facts import GitFactsError
 from sessions.line_filter import FileFilter, line_hash, meaningful, normalize
-from sessions.survival import (
-    DictCache,
-    JsonFileCache,
-    SurvivalResult,
-    ewr_git,
-    measure,
-)
+from sessions.survival import measure
+from sessions.survival_cache import DictCache, JsonFileCache
+from sessions.survival_results import SurvivalResult, ewr_git
 
 
 @pytest.fixture

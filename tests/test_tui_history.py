@@ -25,7 +25,7 @@ from history_data import Built, build, isolate
 from sessions.history import agent_table, filter_rows, load_history_file, sort_rows
 from sessions.store import Store
 from sessions.summary import FileChangeRow, Intervention, SessionSummary
-from sessions.survival import HorizonPoint, SurvivalResult
+from sessions.survival_results import HorizonPoint, SurvivalResult
 from tui.cli import main
 from tui.history_app import HistoryApp
 from tui.report_command import agent_cells

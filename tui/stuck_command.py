@@ -17,7 +17,7 @@ from sessions.db_path import resolve_db_path
 from sessions.session_survival import SessionSurvival, measure_session, resolve_head, survival_item
 from sessions.store import Store
 from sessions.store_rows import SessionRow
-from sessions.survival import DEFAULT_HORIZONS, horizon_label
+from sessions.survival_results import DEFAULT_HORIZONS, horizon_label
 from tui.session_commands import _find
 
 

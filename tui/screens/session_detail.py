@@ -32,7 +32,7 @@ from sessions.store import Store
 from sessions.store_rows import Intervention, SessionRow, TaskRow
 from sessions.summary_builder import session_summary, usage_totals
 from sessions.summary_export import NORTH_STAR, export_markdown
-from sessions.survival import DEFAULT_HORIZONS, SurvivalResult, horizon_label
+from sessions.survival_results import DEFAULT_HORIZONS, SurvivalResult, horizon_label
 from tui.bindings import APP_BINDINGS, DETAIL_BINDINGS
 
 __all__ = ["SessionDetailScreen", "SurvivalBar", "survival_bars"]
