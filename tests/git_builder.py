@@ -158,3 +158,40 @@ class GitBuilder:
 def lines(n: int, prefix: str = "line", start: int = 1) -> str:
     """``n`` distinct meaningful lines, "<prefix> <i> ..." each, newline-terminated."""
     return "".join(f"{prefix} {i} = compute_something({i})\n" for i in range(start, start + n))
+
+
+def func(name: str, n: int = 6) -> str:
+    """A function of ``n`` long, distinct lines (long enough for blame -M/-C to follow them)."""
+    body = "".join(
+        f"    value_{i} = compute_the_{name}_quantity_number_{i}(argument_{i}, other_{i})\n"
+        for i in range(n)
+    )
+    return f"def {name}():\n{body}    return value_0\n"
+
+
+def feature_commits(gb: GitBuilder) -> list[str]:
+    """Three commits on a new branch ``feature`` from main, 19 meaningful lines (feat.py, util.py);
+    the branch stays checked out."""
+    gb.checkout("feature", create_from="main")
+    return [
+        gb.commit("s1", {"feat.py": func("alpha")}),
+        gb.commit("s2", {"util.py": lines(5, "util")}),
+        gb.commit("s3", {"feat.py": func("alpha") + func("beta", 4)}),
+    ]
+
+
+def land_and_forget(gb: GitBuilder, rewrite: str) -> None:
+    """Land branch ``feature`` on main rewritten (``rebase`` then fast-forward, or ``squash``), delete the
+    branch, a day later delete 2 of util.py's 5 lines, and garbage-collect: the branch's own commits are
+    gone from the repository."""
+    if rewrite == "rebase":
+        gb.checkout("feature")
+        gb.rebase("main")
+        gb.checkout("main")
+        gb.merge("feature", ff=True)
+    else:
+        gb.squash_merge("feature", "Add feature (squashed)")
+    gb.delete_branch("feature")
+    gb.tick(days=1)
+    gb.commit("delete util 2 lines", {"util.py": lines(3, "util")})
+    gb.gc()

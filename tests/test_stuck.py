@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import sessions.survival
-from git_builder import GitBuilder, lines
+from git_builder import GitBuilder, feature_commits, land_and_forget, lines
 from sessions.fingerprints import Fingerprint
 from sessions.lifecycle import begin_session, finish_session
 from sessions.store import Store
@@ -75,24 +75,6 @@ def lifecycle_session(db: str, gb: GitBuilder, work) -> str:
             return row.label
 
     return asyncio.run(go())
-
-
-def func(name: str, n: int = 6) -> str:
-    body = "".join(
-        f"    value_{i} = compute_the_{name}_quantity_number_{i}(argument_{i}, other_{i})\n" for i in range(n)
-    )
-    return f"def {name}():\n{body}    return value_0\n"
-
-
-def feature_work(gb: GitBuilder) -> list[str]:
-    """Three commits on branch feature (19 meaningful lines), main checked out again after."""
-    gb.checkout("feature", create_from="main")
-    commits = [
-        gb.commit("s1", {"feat.py": func("alpha")}),
-        gb.commit("s2", {"util.py": lines(5, "util")}),
-        gb.commit("s3", {"feat.py": func("alpha") + func("beta", 4)}),
-    ]
-    return commits
 
 
 def rows(db: str, sql: str, params: tuple = ()) -> list[tuple]:
@@ -161,7 +143,7 @@ def test_squash_merged_session_is_measured_by_content(
     gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     start = gb.rev()
-    commits = feature_work(gb)
+    commits = feature_commits(gb)
     gb.checkout("main")
     record(db, gb.path, start, commits[-1])
     gb.squash_merge("feature", "Add feature (squashed)")
@@ -178,7 +160,7 @@ def test_garbage_collected_session_is_measured_from_its_stored_fingerprint(
     gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str], rewrite: str
 ) -> None:
     commits: list[str] = []
-    label = lifecycle_session(db, gb, lambda g: commits.extend(feature_work(g)))  # HEAD: main, then feature
+    label = lifecycle_session(db, gb, lambda g: commits.extend(feature_commits(g)))  # HEAD: main, then feature
     (stored,) = rows(db, "SELECT data FROM fingerprints")
     fingerprint = Fingerprint.from_json(stored[0])
     assert fingerprint.end == commits[-1] and fingerprint.added == 19
@@ -186,17 +168,7 @@ def test_garbage_collected_session_is_measured_from_its_stored_fingerprint(
     gb.checkout("main")
     gb.tick(hours=2)
     gb.commit("main moves on", {"README.md": "# project\n\nnews\n"})
-    if rewrite == "rebase":
-        gb.checkout("feature")
-        gb.rebase("main")
-        gb.checkout("main")
-        gb.merge("feature", ff=True)
-    else:
-        gb.squash_merge("feature", "Add feature (squashed)")
-    gb.delete_branch("feature")
-    gb.tick(days=1)
-    gb.commit("delete util 2 lines", {"util.py": lines(3, "util")})
-    gb.gc()
+    land_and_forget(gb, rewrite)
     assert not any(gb.exists(c) for c in commits)
 
     (item,) = stuck_json(capsys, gb, db)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from git_builder import DAY, GitBuilder, lines
+from git_builder import DAY, GitBuilder, feature_commits, func, land_and_forget, lines
 from sessions.fingerprints import Fingerprint, session_fingerprint
 from sessions.git_blame import parse_porcelain
 from sessions.git_facts import GitFactsError
@@ -29,15 +29,6 @@ def gb(tmp_path: Path) -> GitBuilder:
     repo.commit("base", {"README.md": "# project\n", "a.py": lines(5, "base")})
     repo.tick(hours=1)
     return repo
-
-
-def func(name: str, n: int = 6) -> str:
-    """A function of ``n`` long, distinct lines (long enough for blame -M/-C to follow them)."""
-    body = "".join(
-        f"    value_{i} = compute_the_{name}_quantity_number_{i}(argument_{i}, other_{i})\n"
-        for i in range(n)
-    )
-    return f"def {name}():\n{body}    return value_0\n"
 
 
 # --------------------------------------------------------------------------- the basics
@@ -238,12 +229,7 @@ def test_revert_within_the_session_is_not_a_later_revert(gb: GitBuilder) -> None
 def _feature_session(gb: GitBuilder) -> tuple[str, list[str]]:
     """A session of three commits on branch feature from main; main moves on meanwhile."""
     start = gb.rev()
-    gb.checkout("feature", create_from="main")
-    commits = [
-        gb.commit("s1", {"feat.py": func("alpha")}),
-        gb.commit("s2", {"util.py": lines(5, "util")}),
-        gb.commit("s3", {"feat.py": func("alpha") + func("beta", 4)}),
-    ]
+    commits = feature_commits(gb)
     gb.checkout("main")
     gb.tick(hours=2)
     gb.commit("main moves on", {"README.md": "# project\n\nnews\n"})
@@ -325,17 +311,7 @@ def test_fingerprint_alone_after_garbage_collection(gb: GitBuilder, rewrite: str
     start, commits = _feature_session(gb)
     end = commits[-1]
     stored = session_fingerprint(gb.path, start, end).to_json()  # what the database would keep
-    if rewrite == "rebase":
-        gb.checkout("feature")
-        gb.rebase("main")
-        gb.checkout("main")
-        gb.merge("feature", ff=True)
-    else:
-        gb.squash_merge("feature", "Add feature (squashed)")
-    gb.delete_branch("feature")
-    gb.tick(days=1)
-    gb.commit("delete util 2 lines", {"util.py": lines(3, "util")})
-    gb.gc()
+    land_and_forget(gb, rewrite)
     assert not any(gb.exists(c) for c in commits)
 
     fingerprint = Fingerprint.from_json(stored)
