@@ -398,3 +398,30 @@ async def store(tmp_path: Path):
         yield s
     finally:
         await s.close()
+
+
+# ------------------------------------------------------------------------------ the command line
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``cockpit ARGS`` run in this process: (exit code, stdout, stderr)."""
+    from tui.cli import main
+
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """The path of a store file in the test's folder (made by the first command that opens it)."""
+    return str(tmp_path / "cockpit.db")
+
+
+@pytest.fixture
+def gb(tmp_path: Path):
+    """A GitBuilder repository with a base commit (README.md, a.py of 5 lines), an hour ago."""
+    from git_builder import GitBuilder, lines
+
+    repo = GitBuilder(tmp_path / "repo")
+    repo.commit("base", {"README.md": "# project\n", "a.py": lines(5, "base")})
+    repo.tick(hours=1)
+    return repo

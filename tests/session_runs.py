@@ -3,6 +3,7 @@ in a real repository, recorded in a real store, its tasks accepted or discarded,
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,8 @@ def plan_toml(tasks: list[dict[str, Any]]) -> str:
         for key, value in task.items():
             if key == "prompt":
                 out.append(f"prompt = '''\n{value}\n'''")
-            elif isinstance(value, str):
-                out.append(f'{key} = "{value}"')
+            elif isinstance(value, (str, list, tuple)):
+                out.append(f"{key} = {json.dumps(value)}")  # a JSON string or array is TOML too
             else:
                 out.append(f"{key} = {value}")
         out.append("")

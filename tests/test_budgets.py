@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import git, live_group_members, make_engine, pid_alive, plan_of
+from conftest import cli, git, live_group_members, make_engine, pid_alive, plan_of
 from engine.agents.base import AgentContext, AgentExit
 from engine.agents.command import CommandAgent
 from engine.errors import PlanError
@@ -410,17 +410,6 @@ async def test_headless_shows_the_session_budget(repo: Path) -> None:
 
 
 # ------------------------------------------------------------------------- the command line
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "cockpit.db")
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_show_json_has_session_totals(repo: Path, db: str, capsys, fake_agents_on_path) -> None:
     (repo / "plan.toml").write_text(
         '[[task]]\nid = "c"\nagent = "claude"\nprompt = "write a.txt: a"\n\n'

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_git_repo
+from conftest import cli, make_git_repo
 from history_data import DATA, Built, build, isolate
 from sessions.history import ROW_COLUMNS
 from tui.cli import main
@@ -26,12 +26,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     with pytest.MonkeyPatch.context() as mp:
         isolate(mp, base / "_home")
         return build(base)
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def report(capsys: pytest.CaptureFixture[str], built: Built, *args: str) -> str:

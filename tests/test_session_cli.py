@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.cli import main
+from conftest import cli
 
 DATA = Path(__file__).parent / "data" / "summaries"
 
@@ -25,17 +25,6 @@ agent = "shell"
 depends_on = ["one"]
 prompt = "echo two > two.txt"
 """
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "cockpit.db")
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_headless_run_records_a_session(repo: Path, db: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import sessions.survival
+from conftest import cli
 from git_builder import GitBuilder, feature_commits, land_and_forget, lines
 from sessions.fingerprints import Fingerprint
 from sessions.lifecycle import begin_session, finish_session
@@ -25,25 +26,6 @@ from sessions.store_schema import LATEST, migrate
 from tui.cli import main
 
 DATA = Path(__file__).parent / "data" / "summaries"
-
-
-@pytest.fixture
-def gb(tmp_path: Path) -> GitBuilder:
-    repo = GitBuilder(tmp_path / "repo")
-    repo.commit("base", {"README.md": "# project\n", "a.py": lines(5, "base")})
-    repo.tick(hours=1)
-    return repo
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "cockpit.db")
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def stuck_json(capsys: pytest.CaptureFixture[str], gb: GitBuilder, db: str, *args: str) -> list[dict]:

@@ -23,14 +23,6 @@ from sessions.survival_cache import DictCache, JsonFileCache
 from sessions.survival_results import SurvivalResult, ewr_git
 
 
-@pytest.fixture
-def gb(tmp_path: Path) -> GitBuilder:
-    repo = GitBuilder(tmp_path / "repo")
-    repo.commit("base", {"README.md": "# project\n", "a.py": lines(5, "base")})
-    repo.tick(hours=1)
-    return repo
-
-
 # --------------------------------------------------------------------------- the basics
 
 

@@ -22,32 +22,14 @@ from tui.screens.help import HelpScreen
 from tui.screens.log_view import LogViewScreen
 from tui.screens.start import StartScreen
 from tui.session_launcher import SessionLauncher
+from session_runs import ENGINE_OPTIONS, plan_toml
 from tui_pilot import Notices, until
 
 S = TaskState
 SIZE = (120, 40)
-ENGINE_OPTIONS = {"backoff_base": 0.01, "backoff_max": 0.05, "stop_grace": 0.3}
 
 
 # ------------------------------------------------------------------------------------ fixtures
-def plan_toml(tasks: list[dict[str, Any]]) -> str:
-    """A plan file's text; the default agent is ``shell``."""
-    out = ['agent = "shell"', ""]
-    for task in tasks:
-        out.append("[[task]]")
-        for key, value in task.items():
-            if key == "prompt":
-                out.append(f"prompt = '''\n{value}\n'''")
-            elif isinstance(value, str):
-                out.append(f"{key} = {value!r}".replace("'", '"'))
-            elif isinstance(value, (list, tuple)):
-                out.append(f"{key} = [{', '.join(repr(v).replace(chr(39), chr(34)) for v in value)}]")
-            else:
-                out.append(f"{key} = {value}")
-        out.append("")
-    return "\n".join(out)
-
-
 @pytest.fixture
 def gates(tmp_path: Path) -> Path:
     folder = tmp_path / "gates"
