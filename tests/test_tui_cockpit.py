@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Label
 
 from engine.states import TaskState
 from sessions.store import Store
@@ -342,6 +343,15 @@ async def test_long_lines_wrap_to_the_pane_and_again_when_it_is_enlarged(cockpit
         await until(pilot, lambda: log.scrollable_content_region.width == narrow, "the pane restored")
         await until(pilot, lambda: all(len(row) <= narrow for row in rows()), "wrapped narrow again")
         (gates / "end").touch()
+
+
+async def test_pane_counts_every_token_as_budgets_do(cockpit, fake_agents_on_path: Path) -> None:
+    # the fake claude reports in=130 out=42 cache_write=50 cache_read=160 and $0.0123
+    app = await cockpit([{"id": "priced", "agent": "claude", "prompt": "write notes.txt: hello"}])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = cockpit_of(app)
+        usage = screen.panes["priced"].query_one(".pane-usage", Label)
+        await until(pilot, lambda: str(usage.render()) == "382 tok · $0.01", "the pane's usage")
 
 
 async def test_end_session_ends_and_exits(cockpit, gates: Path) -> None:

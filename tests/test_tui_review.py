@@ -162,7 +162,7 @@ async def test_the_file_list_shows_the_files_and_n_p_switch_the_diff(project: Pa
         header = str(screen.query_one("#review-numstat", Static).render())
         assert header == "+7 \u22124 in 4 files"
         facts = str(screen.query_one("#review-facts", Static).render())
-        assert facts == "succeeded \u00b7 agent shell \u00b7 1 attempt \u00b7 tokens 0 in / 0 out \u00b7 cost unknown"
+        assert facts == "succeeded \u00b7 agent shell \u00b7 1 attempt \u00b7 no usage reported"
         message = str(screen.query_one("#review-message", Static).render())
         assert message == "Final message: Made the greeting friendlier."
         assert app.results == []

@@ -176,7 +176,9 @@ class CockpitScreen(CockpitActions, Screen[None]):
     def on_usage(self, event: UsageUpdate) -> None:
         pane = self.panes.get(event.task_id)
         if pane is not None:
-            pane.set_usage(usage_text(event.tokens_in + event.tokens_out, event.cost_usd))
+            # every token, as budgets, the headless table and the history count them (cache included)
+            tokens = event.tokens_in + event.tokens_out + event.cache_write + event.cache_read
+            pane.set_usage(usage_text(tokens, event.cost_usd))
 
     def on_result(self, event: TaskResult) -> None:
         pane = self.panes.get(event.task_id)
