@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Input, Markdown, Select
 
-from history_data import Built, build, isolate
+from history_data import OBJECTIVES, Built, build, isolate
 from sessions.history import agent_table, filter_rows, load_history_file, sort_rows
 from sessions.store import Store
 from sessions.summary import FileChangeRow, Intervention, SessionSummary
@@ -259,6 +259,7 @@ async def test_the_detail_screen_shows_summary_tasks_interventions_and_survival(
         await pilot.press("enter")
         detail = await detail_screen(pilot)
         assert detail.session_id == built.ids["A"]
+        assert detail.sub_title == f"{built.labels['A']} · {OBJECTIVES['A']}"
         markdown = detail.query_one("#detail-markdown", Markdown)
         assert "## Objective\n\nAdd the CSV export" in markdown.source
         assert any("Add the CSV export" in str(block.content) for block in markdown.children

@@ -172,7 +172,7 @@ class SessionDetailScreen(Screen[tuple[int, str] | None]):
         self.row = row
         self.outcome = row.outcome
         self.markdown = export_markdown(summary)
-        self.sub_title = f"{row.label} · {row.objective}"
+        self.sub_title = f"{row.label} · {row.objective}" if row.objective else row.label
         self.query_one("#detail-summary").border_title = f"Summary ({SOURCE_WORDS.get(source, source)})"
         self._show_facts()
         self._show_outcome()
