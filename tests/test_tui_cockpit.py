@@ -376,6 +376,25 @@ async def test_end_session_ends_and_exits(cockpit, gates: Path) -> None:
     assert live.engine.tasks["long"].state is S.CANCELLED
 
 
+async def test_ending_names_the_work_not_reviewed_yet(cockpit, gates: Path) -> None:
+    app = await cockpit([
+        {"id": "kept", "prompt": "echo kept > kept.txt"},
+        {"id": "left", "prompt": "echo left > left.txt"},
+        {"id": "nothing", "prompt": "echo no files"},
+    ])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = cockpit_of(app)
+        await until(pilot, lambda: all(r.state is S.SUCCEEDED for r in screen.engine.tasks.values()), "all ended")
+        await pilot.pause()
+        await app.live.accept("kept")  # as the review screen does, then tells the panes
+        screen.panes["kept"].set_decision("accepted")
+        await pilot.press("e")
+        await pilot.pause()
+        detail = str(app.screen.query_one(".dialog-detail").render())
+        assert detail.startswith("Every task has ended. Not reviewed yet: left (v reviews a task;")
+        await pilot.press("n")
+
+
 async def test_leaving_the_app_ends_the_session(cockpit, gates: Path) -> None:
     app = await cockpit([{"id": "long", "prompt": wait_for_file(gates / "never")}])
     async with app.run_test(size=SIZE) as pilot:

@@ -214,12 +214,22 @@ class CockpitActions(_Base):
     def _unfinished(self) -> int:
         return sum(1 for run in self.engine.tasks.values() if not run.state.terminal)
 
+    def _unreviewed(self) -> list[str]:
+        """The ended tasks whose work (files changed on their branch) was neither accepted nor discarded."""
+        return [task_id for task_id, run in self.engine.tasks.items()
+                if run.state.terminal and run.last_result is not None and run.last_result.files
+                and not self.panes[task_id].decision]
+
     def _confirm_end(self, question: str) -> None:
         from tui.screens.dialogs import ConfirmDialog
 
         left = self._unfinished()
         detail = (f"{left} task{'s' if left != 1 else ''} still running will be cancelled."
                   if left else "Every task has ended.")
+        unreviewed = self._unreviewed()
+        if unreviewed:
+            detail += (f" Not reviewed yet: {', '.join(unreviewed)} (v reviews a task; work left unreviewed "
+                       "stays on its branch, undecided).")
 
         def answered(yes: bool | None) -> None:
             if yes:

@@ -172,6 +172,11 @@ class AgentPane(Vertical, can_focus=True):
         self._result = text
         self._show_subtitle()
 
+    @property
+    def decision(self) -> str:
+        """accepted / discarded once the developer decided on the task's work, else ""."""
+        return self._decision
+
     def set_decision(self, decision: str) -> None:
         """The developer's decision on the task's work (accepted / discarded), shown after the result."""
         self._decision = decision
