@@ -15,7 +15,7 @@ from textual.widgets import Label
 
 from engine.states import TaskState
 from sessions.store import Store
-from conftest import EVENT_TIMEOUT, wait_for_file
+from conftest import EVENT_TIMEOUT, make_engine, plan_of, wait_for_file
 from tui.app import CockpitApp
 from tui.bindings import APP_BINDINGS, COCKPIT_BINDINGS
 from tui.screens.cockpit import CockpitScreen
@@ -352,6 +352,19 @@ async def test_pane_counts_every_token_as_budgets_do(cockpit, fake_agents_on_pat
         screen = cockpit_of(app)
         usage = screen.panes["priced"].query_one(".pane-usage", Label)
         await until(pilot, lambda: str(usage.render()) == "382 tok · $0.01", "the pane's usage")
+
+
+async def test_notes_of_the_launch_come_as_one_notice(cockpit, repo: Path, runner) -> None:
+    plan = plan_of(*({"id": f"old{i}", "prompt": "true"} for i in range(5)))
+    await runner.run(make_engine(plan, repo, run_id="old-run"))  # five worktrees left from an earlier run
+    app = await cockpit([{"id": "new", "prompt": "true"}])
+    notices = Notices()
+    async with app.run_test(size=SIZE, message_hook=notices) as pilot:
+        await until(pilot, lambda: notices.find("Note: "), "the note")
+        (note,) = [text for text in notices.texts if text.startswith("Note: ")]
+        lines = note.removeprefix("Note: ").splitlines()
+        assert [line.split(": ")[0] for line in lines[:3]] == ["worktree of an earlier run kept"] * 3
+        assert lines[3:] == ["2 more worktrees of earlier runs kept (git worktree list shows them all)"]
 
 
 async def test_end_session_ends_and_exits(cockpit, gates: Path) -> None:

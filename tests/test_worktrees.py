@@ -257,6 +257,19 @@ async def test_stale_worktrees_of_an_earlier_run_are_reported_not_deleted(repo: 
     assert git(repo, "show", "cockpit/old-run/a:a.txt") == "a"
 
 
+async def test_the_run_names_three_stale_worktrees_and_counts_the_rest(repo: Path, runner, tmp_path: Path) -> None:
+    from tui.run_command import prepare
+
+    plan = plan_of(*({"id": f"t{i}", "prompt": "true"} for i in range(5)))
+    await runner.run(make_engine(plan, repo, run_id="old-run"))
+    (tmp_path / "plan.toml").write_text('[[task]]\nid = "new"\nagent = "shell"\nprompt = "true"\n')
+    notes: list[str] = []
+    prepare(tmp_path / "plan.toml", str(repo), None, notes.append, db=tmp_path / "cockpit.db")
+    assert [n.split(": ")[0] for n in notes[:3]] == ["worktree of an earlier run kept"] * 3
+    assert notes[3:] == ["2 more worktrees of earlier runs kept (git worktree list shows them all)"]
+    assert len(stale_worktrees(repo)) == 5  # still all there
+
+
 def test_a_removed_worktree_folder_is_reported_as_missing(repo: Path) -> None:
     mgr = WorktreeManager(repo, "r9")
     wt = mgr.create("t", git(repo, "rev-parse", "HEAD"), [])

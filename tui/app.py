@@ -61,8 +61,8 @@ class CockpitApp(App[SessionRow | None]):
     def open_cockpit(self, live: LiveSession) -> None:
         self.live = live
         self.push_screen(CockpitScreen(live, clock=self.clock))
-        for note in self.launcher.notes:
-            self.notify(note, title="Note", timeout=10, markup=False)
+        if self.launcher.notes:  # one notice for all of them
+            self.notify("\n".join(self.launcher.notes), title="Note", timeout=10, markup=False)
 
     def on_review_screen_decided(self, message: Message) -> None:
         """A task's work was accepted or discarded in the review screen (which said so): mark its pane."""

@@ -25,6 +25,9 @@ from sessions.track_record import StoreTrackRecord
 from tui.headless import run_headless
 
 
+STALE_LISTED = 3  # worktrees of earlier runs named one by one; the rest are counted
+
+
 def _note(text: str) -> None:
     print(f"note: {text}", file=sys.stderr)
 
@@ -64,9 +67,12 @@ def prepare(plan_path: Path, repo: str | None, max_parallel: int | None,
     engine_options.setdefault("auto_profiles", config.routing.profiles)
     engine_options.setdefault("min_track_record", config.routing.min_tasks)
     resolve_commit(root, plan.base)
-    for stale in stale_worktrees(root):
-        where = stale.path if stale.exists else f"{stale.path} (folder gone)"
-        note(f"worktree of an earlier run kept: {where} on {stale.branch}")
+    stale = stale_worktrees(root)
+    for found in stale[:STALE_LISTED]:
+        where = found.path if found.exists else f"{found.path} (folder gone)"
+        note(f"worktree of an earlier run kept: {where} on {found.branch}")
+    if len(stale) > STALE_LISTED:
+        note(f"{len(stale) - STALE_LISTED} more worktrees of earlier runs kept (git worktree list shows them all)")
     engine_options.setdefault("agent_factory", partial(default_agent_factory, prices=config.price_table()))
     return Engine(plan, config.profiles, root, max_parallel=max_parallel, **engine_options)
 

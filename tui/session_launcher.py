@@ -43,7 +43,7 @@ class SessionLauncher:
         self.note = note
         self.engine_options = engine_options
         self.sessions: list[LiveSession] = []
-        self.notes: list[str] = []  # what prepare() said about the repository (stale worktrees...)
+        self.notes: list[str] = []  # what prepare() said of the repository at the last launch (stale worktrees...)
 
     async def recover(self, repo: Path) -> None:
         """Report sessions of ``repo`` a cockpit left open when it died (their tasks become interrupted)."""
@@ -63,7 +63,7 @@ class SessionLauncher:
         )
         for text in notes:
             self.note(text)
-        self.notes.extend(notes)
+        self.notes = notes
         assert engine.repo is not None
         session = await begin_session(self.store, engine.repo, objective)
         live = LiveSession(self.store, session, engine, str(plan_path.resolve()))
