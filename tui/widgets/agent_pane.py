@@ -49,17 +49,26 @@ class PaneLog(Log, can_focus=False):
         self._wrapped_at = 0  # the width the rows on show were wrapped at
 
     def add_lines(self, lines: list[str]) -> None:
-        """Write ``lines``, wrapped to the log's width."""
+        """Write ``lines``, wrapped to the log's width (the lines on show too, if the width changed since
+        they were wrapped and its resize has not been handled yet)."""
         self.written.extend(lines)
-        self._wrapped_at = width = self.scrollable_content_region.width
-        self.write_lines(wrap_lines(lines, width))
+        width = self.scrollable_content_region.width
+        if width != self._wrapped_at and len(self.written) > len(lines):
+            self._rewrap(width)
+        else:
+            self._wrapped_at = width
+            self.write_lines(wrap_lines(lines, width))
 
     def on_resize(self) -> None:
         width = self.scrollable_content_region.width
         if width != self._wrapped_at and self.written:
-            self._wrapped_at = width
-            self.clear()
-            self.write_lines(wrap_lines(self.written, width))
+            self._rewrap(width)
+
+    def _rewrap(self, width: int) -> None:
+        """Show every line kept, wrapped to ``width``."""
+        self._wrapped_at = width
+        self.clear()
+        self.write_lines(wrap_lines(self.written, width))
 
     # The virtual size grows with every write until the log is full. The log fills its pane whatever
     # its content, so a change needs no relayout of the screen (Widget's reactive asks for one):
