@@ -44,9 +44,9 @@ from textual.app import App, ComposeResult  # noqa: E402
 from textual.message import Message  # noqa: E402
 from textual.widgets import DataTable, Input  # noqa: E402
 
-from sessions.history import load_history_file  # noqa: E402
-from sessions.store_db import prepare_database  # noqa: E402
-from sessions.store_rows import repo_key  # noqa: E402
+from sessions.reports.history import load_history_file  # noqa: E402
+from sessions.store.db import prepare_database  # noqa: E402
+from sessions.store.rows import repo_key  # noqa: E402
 from tui.history_app import HistoryApp  # noqa: E402
 from tui.screens.history import HistoryScreen, build_cells, CellStyles  # noqa: E402
 

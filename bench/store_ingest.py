@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.events import EventBus, LogLines, RunFinished, RunStarted, TaskInfo, TaskStateChanged  # noqa: E402
 from engine.states import TaskState  # noqa: E402
-from sessions.event_writer import EventWriter  # noqa: E402
-from sessions.store import Store  # noqa: E402
-from sessions.store_db import connection_pragmas, prepare_database  # noqa: E402
+from sessions.store.event_writer import EventWriter  # noqa: E402
+from sessions.store.store import Store  # noqa: E402
+from sessions.store.db import connection_pragmas, prepare_database  # noqa: E402
 
 LINES = 500_000
 TASKS = 8

@@ -60,9 +60,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sessions.session_survival import cached_survival, take_fingerprint  # noqa: E402
-from sessions.store import Store  # noqa: E402
-from sessions.survival_results import SurvivalResult, ewr_git  # noqa: E402
+from sessions.survival.recorded import cached_survival, take_fingerprint  # noqa: E402
+from sessions.store.store import Store  # noqa: E402
+from sessions.survival.results import SurvivalResult, ewr_git  # noqa: E402
 
 COMMITS = 2000
 FILES = 200
@@ -211,7 +211,7 @@ def copy_store(src: Path, dst: Path) -> None:
 
 def cockpit() -> list[str]:
     """The ``cockpit`` console script installed for this interpreter, else the one on PATH (maybe a
-    version manager's shim, a little slower), else ``python -m tui.cli``."""
+    version manager's shim, a little slower), else ``python -m tui.cli.main``."""
     script = Path(sys.executable).parent / "cockpit"
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]

@@ -55,11 +55,11 @@ from textual.binding import Binding  # noqa: E402
 from textual.widgets import Log  # noqa: E402
 
 from engine.states import TaskState  # noqa: E402
-from sessions.store import Store  # noqa: E402
+from sessions.store.store import Store  # noqa: E402
 from tui.app import CockpitApp  # noqa: E402
 from tui.screens.cockpit import CockpitScreen  # noqa: E402
 from tui.screens.log_view import LogViewScreen  # noqa: E402
-from tui.session_launcher import SessionLauncher  # noqa: E402
+from sessions.launcher import SessionLauncher  # noqa: E402
 from tui.widgets.agent_pane import DEFAULT_MAX_LINES  # noqa: E402
 
 TASKS = 8

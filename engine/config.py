@@ -53,10 +53,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 
 from engine.durations import parse_duration
 from engine.errors import ConfigError
+from engine.paths import config_dir
 from engine.output_formats import FORMATS
 from engine.prices import PriceError, PriceTable, load_prices
 from engine.profiles import (
@@ -115,7 +115,7 @@ class Config:
 
 
 def user_config_path() -> Path:
-    return Path(platformdirs.user_config_dir("cockpit")) / CONFIG_NAME
+    return config_dir() / CONFIG_NAME
 
 
 def config_paths(repo_root: Path | None) -> list[Path]:

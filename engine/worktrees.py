@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import git
-import platformdirs
 
 from engine.errors import RepoError
+from engine.paths import data_dir
 from engine.events import FileStat
 
 BRANCH_PREFIX = "cockpit/"
@@ -94,7 +94,7 @@ def identity_env(root: str | Path) -> dict[str, str]:
 
 def default_worktree_root(root: str | Path) -> Path:
     override = os.environ.get("COCKPIT_WORKTREES")
-    base = Path(override) if override else Path(platformdirs.user_data_dir("cockpit")) / "worktrees"
+    base = Path(override) if override else data_dir() / "worktrees"
     root = Path(root).resolve()
     digest = hashlib.sha1(str(root).encode()).hexdigest()[:8]
     return base / f"{_slug(root.name)}-{digest}"

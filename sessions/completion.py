@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sessions.git_facts import GitFactsError
+from sessions.git.facts import GitFactsError
 from sessions.lifecycle import finish_session, resume_session
 from sessions.liveness import is_live
-from sessions.store import Store
-from sessions.store_rows import SessionRow
+from sessions.store.store import Store
+from sessions.store.rows import SessionRow
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 Starting a session records the date, the session number of that day for the repository, the
 objective and the start commit (HEAD). A plan run inside it has every engine event persisted by an
-:class:`~sessions.event_writer.EventWriter`. Ending it records the end commit (HEAD then) and the status,
+:class:`~sessions.store.event_writer.EventWriter`. Ending it records the end commit (HEAD then) and the status,
 and keeps the fingerprint of what the session committed (for the survival measure, see
-:mod:`sessions.session_survival`).
+:mod:`sessions.survival.recorded`).
 """
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from typing import Mapping
 
 from engine.scheduler import Engine
 from engine.states import TaskState
-from sessions.event_writer import EventWriter
-from sessions.git_facts import head_commit
+from sessions.store.event_writer import EventWriter
+from sessions.git.facts import head_commit
 from sessions.liveness import SessionLock, is_live
-from sessions.session_survival import take_fingerprint
-from sessions.store import Store
-from sessions.store_rows import SessionRow
+from sessions.survival.recorded import take_fingerprint
+from sessions.store.store import Store
+from sessions.store.rows import SessionRow
 
 
 @dataclass

@@ -13,9 +13,10 @@ from engine.run_commands import CommandError
 from engine.scheduler import Engine
 from engine.states import TaskState
 from sessions.lifecycle import OpenSession, RecordedRun, finish_session, status_for
-from sessions.review import AcceptResult, accept_task, discard_task
-from sessions.store import Store
-from sessions.store_rows import SessionRow
+from sessions.decisions import TaskDecisions
+from sessions.git.merge import AcceptResult
+from sessions.store.store import Store
+from sessions.store.rows import SessionRow
 
 INTERVENTION_TYPES = ("pause", "resume", "cancel", "retry", "message", "note", "redirect", "fix", "clarify",
                       "reset_breaker")
@@ -28,6 +29,7 @@ class LiveSession:
         self.engine = engine
         self.recorder = RecordedRun(store, session, engine, plan_path)
         self._run: asyncio.Task[dict[str, TaskState]] | None = None
+        self.decisions = TaskDecisions(store, engine, session.repo, lambda: self.session.row)
 
     @property
     def row(self) -> SessionRow:
@@ -85,11 +87,11 @@ class LiveSession:
     async def accept(self, task_id: str) -> AcceptResult:
         """Merge an ended task's branch into the checkout's branch; records the decision.
         CommandError (a ReviewError for git's refusals) says why not, with nothing changed."""
-        return await accept_task(self, task_id)
+        return await self.decisions.accept(task_id)
 
     async def discard(self, task_id: str, reason: str = "") -> None:
         """Delete an ended task's worktree and branch; records the decision with the reason."""
-        await discard_task(self, task_id, reason)
+        await self.decisions.discard(task_id, reason)
 
     async def end(self, status: str | None = None) -> SessionRow:
         """Stop what still runs, persist everything, and close the session (status from the outcome)."""

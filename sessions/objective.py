@@ -2,7 +2,7 @@
 
 An empty objective is refused; a long one (more than ``LONG_WORDS`` words, or more than one
 sentence, or several lines) is allowed with a warning, since one clear sentence is what the
-summary's checklist asks for (:func:`sessions.completeness.one_clear_sentence`).
+summary's checklist asks for (:func:`sessions.summary.completeness.one_clear_sentence`).
 """
 from __future__ import annotations
 

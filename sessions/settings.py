@@ -23,7 +23,7 @@ from typing import Any, Iterable
 from engine.config import Config, load_config
 from engine.errors import ConfigError
 from engine.toml_files import type_name
-from sessions.assessment import DEFAULT_TOO_EARLY_DAYS
+from sessions.reports.assessment import DEFAULT_TOO_EARLY_DAYS
 
 SECTIONS = ("assessment", "summary")
 KEYS = {"assessment": ("too_early_days",), "summary": ("folder",)}

@@ -1,6 +1,6 @@
 """CockpitApp: the start screen (objective and plan), then the cockpit of the running session.
 
-The app gets a :class:`~tui.session_launcher.SessionLauncher` (which owns the store and starts
+The app gets a :class:`~sessions.launcher.SessionLauncher` (which owns the store and starts
 recorded sessions) and either the session already made (``cockpit run``), or a plan to launch
 as it starts, or neither (the start screen asks). When it goes away, every session it started and
 did not end is ended (:meth:`SessionLauncher.close`).
@@ -13,12 +13,12 @@ from textual.app import App
 from textual.message import Message
 
 from sessions.live_session import LiveSession
-from sessions.store_rows import SessionRow
+from sessions.store.rows import SessionRow
 from tui.bindings import APP_BINDINGS
 from tui.commands import CockpitCommands
 from tui.screens.cockpit import CockpitScreen, TaskClock
 from tui.screens.summary_form import SummaryFormScreen
-from tui.session_launcher import SessionLauncher
+from sessions.launcher import SessionLauncher
 
 
 class CockpitApp(App[SessionRow | None]):

@@ -13,10 +13,10 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-import platformdirs
 from textual.binding import Binding
 
 from engine.errors import ConfigError
+from engine.paths import config_dir
 
 KEYMAP_NAME = "keymap.toml"
 
@@ -207,7 +207,7 @@ def binding_ids() -> set[str]:
 
 
 def keymap_path() -> Path:
-    return Path(platformdirs.user_config_dir("cockpit")) / KEYMAP_NAME
+    return config_dir() / KEYMAP_NAME
 
 
 def load_keymap(path: Path | None = None) -> dict[str, str]:

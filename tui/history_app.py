@@ -8,8 +8,8 @@ from pathlib import Path
 
 from textual.app import App
 
-from sessions.db_path import resolve_db_path
-from sessions.store import Store
+from sessions.store.db_path import resolve_db_path
+from sessions.store.store import Store
 from tui.bindings import APP_BINDINGS
 from tui.commands import CockpitCommands
 from tui.screens.history import HistoryScreen

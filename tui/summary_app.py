@@ -4,10 +4,10 @@ from __future__ import annotations
 from textual.app import App
 
 from sessions.settings import SessionSettings
-from sessions.store import Store
-from sessions.store_rows import SessionRow
-from sessions.summary import SessionSummary
-from sessions.summary_save import SavedSummary
+from sessions.store.store import Store
+from sessions.store.rows import SessionRow
+from sessions.summary.model import SessionSummary
+from sessions.summary.save import SavedSummary
 from tui.bindings import APP_BINDINGS
 from tui.commands import CockpitCommands
 from tui.screens.summary_form import SummaryFormScreen

@@ -1,7 +1,7 @@
 """The end of a session in the cockpit app: the summary form, then the saved summary and the work rate.
 
 Ending the session (``e`` in the cockpit) hands its row to :func:`open_summary_after_end`: the form
-opens pre-filled (:func:`~sessions.summary_builder.session_summary`). Saved, a dialog says where the
+opens pre-filled (:func:`~sessions.summary.builder.session_summary`). Saved, a dialog says where the
 summary went and shows the effective work rate (human); the developer leaves, or goes back to the
 start screen for a new session. Left without saving, the app exits and the session stays pending
 completion (its draft is offered at the next start).
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sessions.git_facts import GitFactsError
-from sessions.store_db import StoreError
-from sessions.store_rows import SessionRow
-from sessions.summary_builder import session_summary
-from sessions.summary_save import SavedSummary
+from sessions.git.facts import GitFactsError
+from sessions.store.db import StoreError
+from sessions.store.rows import SessionRow
+from sessions.summary.builder import session_summary
+from sessions.summary.save import SavedSummary
 from tui.screens.summary_form import SummaryFormScreen
 from tui.screens.summary_saved import SummarySavedDialog
 

@@ -7,10 +7,10 @@ date in the bar above it; rows where the human outcome and git survival disagree
 **Trends**: the charts of :mod:`tui.widgets.trend_charts`. **Agents**: the agent table ("which
 agent's work sticks"). Trends and agents follow the sessions the filter keeps.
 
-The data is read once, in a worker (:func:`sessions.history.read_history`: two queries in a
+The data is read once, in a worker (:func:`sessions.reports.history.read_history`: two queries in a
 thread), and the table's cells are made once per session, in a thread too; filtering and sorting
-then work on those rows in memory (:class:`~sessions.history.RowFilter`,
-:func:`~sessions.history.sort_rows`), never on the database. A filter refills the table with one
+then work on those rows in memory (:class:`~sessions.reports.history.RowFilter`,
+:func:`~sessions.reports.history.sort_rows`), never on the database. A filter refills the table with one
 ``add_rows`` call; a new sort only reorders the rows the table holds (``DataTable.sort``), so the
 table does not measure them again. Cells are ``rich.text.Text``: nothing a user wrote is read as
 markup, and the table has no markup to parse.
@@ -37,10 +37,10 @@ from textual.validation import Function
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static, TabbedContent, TabPane
 from textual.widgets.data_table import RowKey
 
-from sessions.history import History, HistoryRow, RowFilter, disagrees, parse_date, read_history, sort_rows
-from sessions.store import Store
+from sessions.reports.history import History, HistoryRow, RowFilter, disagrees, parse_date, read_history, sort_rows
+from sessions.store.store import Store
 from tui.bindings import APP_BINDINGS, HISTORY_BINDINGS
-from tui.report_command import AGENT_HEADER, agent_cells
+from tui.cli.report import AGENT_HEADER, agent_cells
 from tui.widgets.trend_charts import TrendCharts
 
 __all__ = ["COLUMNS", "CellStyles", "Column", "HistoryScreen", "row_cells", "short_repo"]
@@ -55,7 +55,7 @@ class Column:
     key: str  # the DataTable column key
     label: str
     width: int
-    sort: str  # the sessions.history sort column
+    sort: str  # the sessions.reports.history sort column
     descending: bool  # the first direction when this column is chosen
     justify: str = "left"
 

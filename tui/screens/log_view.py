@@ -15,8 +15,8 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label
 
-from sessions.store import Store
-from sessions.store_rows import LogLine
+from sessions.store.store import Store
+from sessions.store.rows import LogLine
 from tui.bindings import LOG_VIEW_BINDINGS
 from tui.display import clock_time
 

@@ -27,7 +27,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 from engine.budget_rules import usage_tokens
 from engine.run_commands import CommandError
 from sessions.live_session import LiveSession
-from sessions.review import FileDiff, TaskDiff, numstat_summary, task_diff
+from sessions.git.merge import FileDiff, TaskDiff, numstat_summary, task_diff
 from tui.widgets.diff_view import DiffView
 
 __all__ = ["DiscardDialog", "ReviewScreen"]

@@ -26,13 +26,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Markdown, Static
 
-from sessions.assessment import OUTCOME_LABELS
-from sessions.history import disagrees
-from sessions.store import Store
-from sessions.store_rows import Intervention, SessionRow, TaskRow
-from sessions.summary_builder import session_summary, usage_totals
-from sessions.summary_export import NORTH_STAR, export_markdown
-from sessions.survival_results import DEFAULT_HORIZONS, SurvivalResult, horizon_label
+from sessions.reports.assessment import OUTCOME_LABELS
+from sessions.reports.history import disagrees
+from sessions.store.store import Store
+from sessions.store.rows import Intervention, SessionRow, TaskRow
+from sessions.summary.builder import session_summary, usage_totals
+from sessions.summary.export import NORTH_STAR, export_markdown
+from sessions.survival.results import DEFAULT_HORIZONS, SurvivalResult, horizon_label
 from tui.bindings import APP_BINDINGS, DETAIL_BINDINGS
 
 __all__ = ["SessionDetailScreen", "SurvivalBar", "survival_bars"]

@@ -2,7 +2,7 @@
 
 The screen is a column of sections. First, a session whose summary was never saved (pending
 completion) is offered: its summary form opens when the developer says yes. Then the earlier
-sessions whose outcome is not known yet (:func:`~sessions.assessment.pending_sessions`, at most
+sessions whose outcome is not known yet (:func:`~sessions.reports.assessment.pending_sessions`, at most
 :data:`MAX_PENDING`, newest first), one key per answer (:class:`~tui.widgets.assessment_list.AssessmentList`),
 with the effective work rate (human) below them; then the objective (one sentence: an empty one is
 refused, a long one warned about) and the plan (a file, or a plan written here). It returns the
@@ -20,18 +20,18 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, TextArea
 
 from engine.errors import UserError
-from sessions.assessment import pending_sessions
+from sessions.reports.assessment import pending_sessions
 from sessions.completion import PendingCompletion, close_left_open, pending_completion
-from sessions.git_facts import GitFactsError
+from sessions.git.facts import GitFactsError
 from sessions.live_session import LiveSession
 from sessions.objective import check_objective
-from sessions.store import Store
-from sessions.store_db import StoreError
-from sessions.summary_builder import session_summary
-from sessions.summary_save import SavedSummary
-from sessions.work_rate import human_work_rate
+from sessions.store.store import Store
+from sessions.store.db import StoreError
+from sessions.summary.builder import session_summary
+from sessions.summary.save import SavedSummary
+from sessions.summary.work_rate import human_work_rate
 from tui.bindings import START_BINDINGS
-from tui.session_launcher import SessionLauncher
+from sessions.launcher import SessionLauncher
 from tui.widgets.assessment_list import AssessmentList
 
 MAX_PENDING = 8  # earlier sessions asked about at one start: the list never needs to scroll

@@ -1,12 +1,12 @@
 """The summary form: everything the machine knows, pre-filled; what only the human knows, asked for.
 
-The form shows a :class:`~sessions.summary.SessionSummary` (the saved one, the draft, or the one
-:func:`~sessions.summary_builder.build_summary` made) and keeps the fields it does not show (extra
+The form shows a :class:`~sessions.summary.model.SessionSummary` (the saved one, the draft, or the one
+:func:`~sessions.summary.builder.build_summary` made) and keeps the fields it does not show (extra
 sections, loose text) as they were. The completeness checklist on the right follows every change.
 What is typed is kept as the session's draft (:data:`DRAFT_DELAY` seconds after the last change),
 so a cockpit killed while the form is open loses nothing. Ctrl+S saves for good
-(:func:`~sessions.summary_save.save_final`: the database and the Markdown file) and dismisses the
-screen with the :class:`~sessions.summary_save.SavedSummary`; leaving without saving (Escape, then
+(:func:`~sessions.summary.save.save_final`: the database and the Markdown file) and dismisses the
+screen with the :class:`~sessions.summary.save.SavedSummary`; leaving without saving (Escape, then
 yes) keeps the draft and dismisses with None.
 """
 from __future__ import annotations
@@ -24,14 +24,14 @@ from textual.timer import Timer
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static, TextArea
 
 from engine.errors import UserError
-from sessions.assessment import OUTCOME_LABELS
-from sessions.completeness import completeness
+from sessions.reports.assessment import OUTCOME_LABELS
+from sessions.summary.completeness import completeness
 from sessions.settings import SessionSettings
-from sessions.store import Store
-from sessions.store_db import StoreError
-from sessions.store_rows import SessionRow
-from sessions.summary import Intervention, SessionSummary
-from sessions.summary_save import SavedSummary, save_draft, save_final
+from sessions.store.store import Store
+from sessions.store.db import StoreError
+from sessions.store.rows import SessionRow
+from sessions.summary.model import Intervention, SessionSummary
+from sessions.summary.save import SavedSummary, save_draft, save_final
 from tui.bindings import SUMMARY_BINDINGS
 from tui.widgets.checklist_panel import ChecklistPanel
 from tui.widgets.rating_field import RatingField

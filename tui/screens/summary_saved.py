@@ -6,9 +6,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
-from sessions.completeness import completeness
-from sessions.summary_save import SavedSummary
-from sessions.work_rate import HumanWorkRate
+from sessions.summary.completeness import completeness
+from sessions.summary.save import SavedSummary
+from sessions.summary.work_rate import HumanWorkRate
 from tui.bindings import SAVED_BINDINGS
 
 

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from sessions.assessment import OUTCOME_LABELS, PendingSession
+from sessions.reports.assessment import OUTCOME_LABELS, PendingSession
 from tui.bindings import ASSESSMENT_BINDINGS
 
 COLUMNS = (("session", "Session", 13), ("objective", "Objective", 26), ("tasks", "Accepted / discarded", 20),

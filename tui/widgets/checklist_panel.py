@@ -4,7 +4,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from sessions.completeness import GROUPS, Completeness
+from sessions.summary.completeness import GROUPS, Completeness
 
 SHORT_LABELS = {
     "metadata": "Metadata complete",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from sessions.store import Store
+from sessions.store.store import Store
 from tui.display import clock_time
 
 

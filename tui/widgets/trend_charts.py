@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid
 from textual_plotext import PlotextPlot
 
-from sessions.history import TrendPoint
+from sessions.reports.history import TrendPoint
 
 MAX_POINTS = 120  # per chart; more sessions than that are averaged in runs
 TICKS = 4  # dated ticks on the x axis

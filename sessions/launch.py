@@ -1,0 +1,74 @@
+"""Preparing a run: everything that can be wrong with the plan, the configuration and the repository is
+found here, before anything starts or is recorded."""
+from __future__ import annotations
+
+import os
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+
+from engine.config import load_config
+from engine.errors import UserError
+from engine.plan import load_plan
+from engine.profiles import check_api_key
+from engine.routing import AUTO
+from engine.scheduler import Engine, default_agent_factory
+from engine.worktrees import repo_root, resolve_commit, stale_worktrees
+from sessions.reports.track_record import StoreTrackRecord
+from sessions.settings import SECTIONS as SESSION_SECTIONS, session_settings
+from sessions.store.db_path import resolve_db_path
+
+
+def note_to_stderr(text: str) -> None:
+    print(f"note: {text}", file=sys.stderr)
+
+
+STALE_LISTED = 3  # worktrees of earlier runs named one by one; the rest are counted
+
+
+def prepare(plan_path: Path, repo: str | None, max_parallel: int | None,
+            note: Callable[[str], None] = note_to_stderr, *, db: str | os.PathLike[str] | None = None,
+            **engine_options: Any) -> Engine:
+    """Everything that can be wrong with the input is found here, before anything starts.
+
+    ``note`` receives what the user should know (worktrees of earlier runs that were kept);
+    ``engine_options`` go to the :class:`Engine` (tests shorten its backoff and stop grace;
+    ``budget_usd`` / ``budget_tokens`` are the session's limits, over the plan's). A plan whose tasks
+    call the Anthropic API while no API key is set is refused here, and so is a task that lets the engine
+    choose its profile (``agent = "auto"`` or a list) when none of its candidates is installed.
+
+    The engine gets the roles and routing settings of ``cockpit.toml``; when a task routes with
+    ``best``, also the track record of the repository read from the store at ``db`` (``--db``,
+    ``COCKPIT_DB`` or the default).
+    """
+    root = repo_root(repo or ".")
+    config = load_config(root, extra_sections=SESSION_SECTIONS)
+    session_settings(config)  # [assessment] and [summary] checked now, with the rest of the file
+    plan = load_plan(plan_path, config.profiles, config.roles)
+    problem = check_api_key(config.profiles[agent] for agent in {t.agent for t in plan.tasks if not t.agents})
+    if problem is not None:
+        raise UserError(problem)
+    routed = [t for t in plan.tasks if t.agents]
+    auto = config.routing.profiles or tuple(n for n, p in config.profiles.profiles.items() if p.kind != "shell")
+    for task in routed:
+        candidates = auto if task.agents == (AUTO,) else task.agents
+        if all(config.profiles[name].missing_program() is not None for name in candidates):
+            raise UserError(f"{plan.source}: task {task.id!r}: agent {task.agent!r}: none of its candidate "
+                            f"profiles ({', '.join(candidates)}) is installed (or has its API key)")
+    if any(t.routing == "best" for t in routed):
+        engine_options.setdefault("track_record", StoreTrackRecord.load(resolve_db_path(db and str(db)), root))
+    engine_options.setdefault("roles", config.roles)
+    engine_options.setdefault("auto_profiles", config.routing.profiles)
+    engine_options.setdefault("min_track_record", config.routing.min_tasks)
+    resolve_commit(root, plan.base)
+    stale = stale_worktrees(root)
+    for found in stale[:STALE_LISTED]:
+        where = found.path if found.exists else f"{found.path} (folder gone)"
+        note(f"worktree of an earlier run kept: {where} on {found.branch}")
+    if len(stale) > STALE_LISTED:
+        note(f"{len(stale) - STALE_LISTED} more worktrees of earlier runs kept (git worktree list shows them all)")
+    engine_options.setdefault("agent_factory", partial(default_agent_factory, prices=config.price_table()))
+    return Engine(plan, config.profiles, root, max_parallel=max_parallel, **engine_options)
+
+

@@ -1,0 +1,95 @@
+"""Sessions as plain data for ``cockpit sessions --json`` and ``cockpit show --json``."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sessions.summary.completeness import completeness
+from sessions.store.store import Store
+from sessions.store.rows import SessionRow, TaskRow
+from sessions.summary.model import SessionSummary
+from sessions.summary.builder import FAILURE_STATES, session_summary, usage_totals
+
+
+def session_item(row: SessionRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "label": row.label,
+        "repo": row.repo,
+        "date": row.date,
+        "day_number": row.day_number,
+        "objective": row.objective,
+        "status": row.status,
+        "start_commit": row.start_commit,
+        "end_commit": row.end_commit,
+        "rating": row.rating,
+        "outcome": row.outcome,
+        "source": row.source,
+    }
+
+
+def task_item(task: TaskRow) -> dict[str, Any]:
+    return {
+        "id": task.key,
+        "title": task.title,
+        "agent": task.agent,  # the profile that ran it (for a routed task, the one the engine chose)
+        "role": task.role,
+        "route": task.route,  # why the engine chose that profile; None for a fixed one
+        "state": task.state,
+        "failure": task.state in FAILURE_STATES,  # failed, timed_out, budget_exceeded
+        "attempts": task.attempts,
+        "tokens_in": task.tokens_in,
+        "tokens_out": task.tokens_out,
+        "cache_write": task.cache_write,
+        "cache_read": task.cache_read,
+        "cost_usd": task.cost_usd,
+        "decision": task.decision,
+        "decision_reason": task.decision_reason,
+        "branch": task.branch,
+        "added": task.added,
+        "removed": task.removed,
+        "check": task.check,  # the last check: command, ok, exit_code, timed_out, counts; None without one
+    }
+
+
+def completeness_item(summary: SessionSummary) -> dict[str, list[int]]:
+    comp = completeness(summary)
+    return {group: list(comp.count(group)) for group in ("cockpit", "human", "optional")}
+
+
+def usage_item(tasks: list[TaskRow], summary: SessionSummary) -> dict[str, Any]:
+    """The session's totals: from its tasks (every run and attempt), or for a session without tasks
+    (an imported one) what its summary says (its tokens in count the cache tokens too)."""
+    if not tasks:
+        return {"tokens_in": summary.tokens_in, "tokens_out": summary.tokens_out, "cache_write": None,
+                "cache_read": None, "cost_usd": summary.cost_usd, "cost_complete": True}
+    totals = usage_totals(tasks)
+    return {"tokens_in": totals.tokens_in, "tokens_out": totals.tokens_out, "cache_write": totals.cache_write,
+            "cache_read": totals.cache_read, "cost_usd": totals.cost_usd, "cost_complete": totals.cost_complete}
+
+
+async def session_detail(store: Store, row: SessionRow) -> dict[str, Any]:
+    summary, source = await session_summary(store, row)
+    tasks = await store.tasks(row.id)
+    interventions = await store.interventions(row.id)
+    item = session_item(row)
+    item.update(
+        summary_source=source,
+        tasks=[task_item(t) for t in tasks],
+        interventions=[
+            {"at": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(i.at)), "task": i.task_key,
+             "type": i.type, "text": i.text}
+            for i in interventions
+        ] or [{"at": x.when, "task": None, "type": x.type, "text": x.what} for x in summary.interventions],
+        files_changed=[
+            {"path": f.path, "change": f.change_type, "added": f.added, "removed": f.removed}
+            for f in summary.files_changed
+        ],
+        work_completed=summary.work_completed,
+        previous_session=summary.previous_session,
+        previous_outcome=summary.previous_outcome,
+        tasks_failed=sum(1 for t in tasks if t.state in FAILURE_STATES),
+        **usage_item(tasks, summary),
+        completeness=completeness_item(summary),
+    )
+    return item

@@ -1,0 +1,129 @@
+"""The results of the survival measure (:func:`sessions.survival.measure.measure`), and the git-measured
+effective work rate over them.
+
+Ratio None rules
+  * the session added no meaningful lines (``added == 0``): nothing can survive, 0/0 is not a rate;
+  * ``method == "lost"``;
+  * a horizon not reached yet (``now < end_time + horizon``): not yet measurable;
+  * a horizon before which the branch has no commit.
+``ewr_git`` sums only the sessions with a ratio.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "DAY",
+    "DEFAULT_HORIZONS",
+    "METHODS",
+    "FileSurvival",
+    "HorizonPoint",
+    "RevertingCommit",
+    "SurvivalResult",
+    "ewr_git",
+    "horizon_label",
+]
+
+DEFAULT_HORIZONS: tuple[float, ...] = (1, 7, 30)
+DAY = 86_400
+METHODS = ("blame", "patch-id", "content", "lost")
+RESULT_VERSION = 1
+
+
+def horizon_label(days: float) -> str:
+    return f"{days:g}d"
+
+
+@dataclass
+class FileSurvival:
+    path: str  # at the session's end
+    path_at_head: str | None  # where its lines are at head after renames; None when it is gone
+    added: int
+    surviving: int  # found in that file (lines moved to other files count in moved_elsewhere)
+
+
+@dataclass
+class RevertingCommit:
+    sha: str
+    reverts: list[str]  # the session commits it reverts
+    how: str  # "message" | "patch-id"
+
+
+@dataclass
+class HorizonPoint:
+    days: float
+    due: int  # end_time + days, seconds since the epoch
+    reached: bool
+    head: str | None = None
+    ratio: float | None = None
+    surviving: int | None = None
+    method: str | None = None
+    reverted: bool | None = None
+    reason: str | None = None
+
+
+@dataclass
+class SurvivalResult:
+    start: str | None
+    end: str
+    head: str  # the commit the main figure was taken at (``at`` resolved)
+    added: int
+    surviving: int
+    ratio: float | None
+    method: str  # "blame" | "patch-id" | "content" | "lost"
+    reverted: bool
+    reverting_commits: list[RevertingCommit]
+    horizons: dict[str, float | None]  # {"1d": ratio | None, ...}
+    horizon_points: dict[str, HorizonPoint]
+    per_file: list[FileSurvival]
+    moved_elsewhere: int = 0  # surviving lines found in files other than their own
+    excluded: dict[str, str] = field(default_factory=dict)  # files left out of A, and why
+    mapped: dict[str, str] = field(default_factory=dict)  # session commit -> its copy at head
+    reason: str | None = None  # why ratio is None, or what the method means here
+    measured_at: float = 0.0  # the ``now`` of the measure
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["version"] = RESULT_VERSION
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SurvivalResult":
+        data = dict(data)
+        if data.pop("version", None) != RESULT_VERSION:
+            raise ValueError("survival result of another version")
+        data["reverting_commits"] = [RevertingCommit(**r) for r in data["reverting_commits"]]
+        data["horizon_points"] = {k: HorizonPoint(**v) for k, v in data["horizon_points"].items()}
+        data["per_file"] = [FileSurvival(**f) for f in data["per_file"]]
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "SurvivalResult":
+        return cls.from_dict(json.loads(text))
+
+    def stale(self, now: float) -> bool:
+        """True when a horizon that was not reached when this was measured is reached by ``now``."""
+        return any(not p.reached and now >= p.due for p in self.horizon_points.values())
+
+
+def ewr_git(results: Iterable[SurvivalResult]) -> tuple[float | None, int]:
+    """Git-measured effective work rate: Σ surviving / Σ added over the sessions with a ratio.
+
+    Returns (rate, how many sessions counted); (None, 0) when none has a ratio.
+    """
+    added = surviving = count = 0
+    for result in results:
+        if result.ratio is None or result.added <= 0:
+            continue
+        added += result.added
+        surviving += result.surviving
+        count += 1
+    return (surviving / added if added else None), count

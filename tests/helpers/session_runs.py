@@ -1,0 +1,76 @@
+"""Real recorded sessions for the start-screen and summary-form tests: a shell plan run by the engine
+in a real repository, recorded in a real store, its tasks accepted or discarded, the session ended."""
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.helpers.events import EVENT_TIMEOUT, eventually
+from sessions.git.facts import head_commit
+from sessions.lifecycle import OpenSession
+from sessions.live_session import LiveSession
+from sessions.liveness import SessionLock
+from sessions.store.store import Store
+from sessions.store.rows import SessionRow
+from sessions.summary.builder import build_summary
+from sessions.launch import prepare
+
+ENGINE_OPTIONS = {"backoff_base": 0.01, "backoff_max": 0.05, "stop_grace": 0.3}
+_plans = itertools.count(1)
+
+
+def plan_toml(tasks: list[dict[str, Any]]) -> str:
+    """A plan file's text; the default agent is ``shell``."""
+    out = ['agent = "shell"', ""]
+    for task in tasks:
+        out.append("[[task]]")
+        for key, value in task.items():
+            if key == "prompt":
+                out.append(f"prompt = '''\n{value}\n'''")
+            elif isinstance(value, (str, list, tuple)):
+                out.append(f"{key} = {json.dumps(value)}")  # a JSON string or array is TOML too
+            else:
+                out.append(f"{key} = {value}")
+        out.append("")
+    return "\n".join(out)
+
+
+def write_plan(folder: Path, tasks: list[dict[str, Any]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"plan-{next(_plans)}.toml"
+    path.write_text(plan_toml(tasks))
+    return path
+
+
+async def start_live(store: Store, repo: Path, plan: Path, objective: str, date: str | None = None,
+                     **options: Any) -> LiveSession:
+    """A new recorded session of ``plan`` (not started), dated ``date`` (default: today)."""
+    engine = prepare(plan, str(repo), None, lambda text: None, **{**ENGINE_OPTIONS, **options})
+    assert engine.repo is not None
+    row = await store.create_session(engine.repo, objective, head_commit(engine.repo), date=date)
+    lock = SessionLock(store.path, row.id)
+    assert lock.acquire()
+    return LiveSession(store, OpenSession(row, lock, engine.repo), engine, str(plan))
+
+
+async def run_session(store: Store, repo: Path, plan_dir: Path, tasks: list[dict[str, Any]], objective: str,
+                      *, date: str | None = None, accept: tuple[str, ...] = (), discard: tuple[str, ...] = (),
+                      saved_summary: bool = False, **options: Any) -> SessionRow:
+    """Run ``tasks`` to their end in a new session, decide on them, end the session; its row.
+
+    With ``saved_summary`` the session also gets its built summary saved (so it is not pending
+    completion at the next start)."""
+    live = await start_live(store, repo, write_plan(plan_dir, tasks), objective, date, **options)
+    await live.start()
+    await eventually(lambda: all(r.state.terminal for r in live.engine.tasks.values()), EVENT_TIMEOUT,
+                     "every task ended")
+    for key in accept:
+        await live.accept(key)
+    for key in discard:
+        await live.discard(key, f"{key} is not wanted")
+    row = await live.end()
+    if saved_summary:
+        await store.save_summary(row.id, (await build_summary(store, row)).to_dict(), draft=False)
+    return row

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, strategies as st
+
+from sessions.store.redact import REDACTED, Redactor, redact, redact_lines, secret_env_values
+from tests.helpers.paths import ROOT
+
+ANTHROPIC = "sk-ant-api03-AbCdEf_0123456789-ghIJKLmnopQRstuVWxyz_0123456789AA"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"key={ANTHROPIC} end", f"key={REDACTED} end"),
+        ("sk-ant-admin01-xyz", REDACTED),
+        ("OPENAI sk-proj-abcdefghijklmnopqrstuvwx12 ok", f"OPENAI {REDACTED} ok"),
+        ("old sk-abcdefghijklmnopqrstuvwxyz0123", f"old {REDACTED}"),
+        ("token ghp_abcdefghijklmnopqrstuvwxyz0123456789!", f"token {REDACTED}!"),
+        ("github_pat_11ABCDEFG0123456789_abcdefghijklmnop", REDACTED),
+        ("aws AKIAIOSFODNN7EXAMPLE here", f"aws {REDACTED} here"),
+        ("Authorization: Bearer eyJhbGciOi.J9x-_/+=", f"Authorization: Bearer {REDACTED}"),
+        ('{"authorization": "bearer abcdefgh12345678"}', f'{{"authorization": "bearer {REDACTED}"}}'),
+    ],
+)
+def test_secrets_are_replaced(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sk-short is not a key",
+        "task-abcdefghijklmnopqrstuvwxyz0123 is a branch name, not a key",
+        "a bearer of bad news",
+        "AKIA too short",
+        "plain log line: 12 passed, 0 failed in 0.42s",
+        "",
+    ],
+)
+def test_harmless_text_is_kept(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_clean_line_is_returned_as_is() -> None:
+    line = "compiling src/app/models.py (123 ms)"
+    assert redact(line) is line
+
+
+def test_secret_environment_values() -> None:
+    env = {
+        "MY_API_KEY": "supersecretvalue",
+        "GITHUB_TOKEN": "tok-1234567890",
+        "DB_SECRET": "hunter2hunter2",
+        "SHORT_TOKEN": "abc",  # too short to be worth hiding: would redact ordinary words
+        "HOME": "/root/not-a-secret",
+        "TOKENIZER": "not-matched-name",
+    }
+    assert set(secret_env_values(env)) == {"supersecretvalue", "tok-1234567890", "hunter2hunter2"}
+    red = Redactor.from_environ(env)
+    assert red("export X=supersecretvalue; curl -H tok-1234567890") == f"export X={REDACTED}; curl -H {REDACTED}"
+    assert red("abc /root/not-a-secret not-matched-name") == "abc /root/not-a-secret not-matched-name"
+
+
+def test_environment_is_read_at_import_time() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ACME_API_KEY": "zz-literal-secret-zz"}
+    out = subprocess.run(
+        [sys.executable, "-c", "from sessions.store.redact import redact; print(redact('use zz-literal-secret-zz now'))"],
+        env=env, capture_output=True, text=True, check=True, timeout=60,
+    )
+    assert out.stdout.strip() == f"use {REDACTED} now"
+
+
+def test_batch_of_lines() -> None:
+    clean = ("one", "two", "three")
+    assert redact_lines(clean) is clean  # no work per line when no line can hold a secret
+    mixed = ("one", f"key {ANTHROPIC}", "Bearer abcdefghijkl")
+    assert list(redact_lines(mixed)) == ["one", f"key {REDACTED}", f"Bearer {REDACTED}"]
+    assert list(redact_lines((f"x {ANTHROPIC}",))) == [f"x {REDACTED}"]
+
+
+_KEY_CHARS = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", min_size=1, max_size=80
+)
+
+
+@given(prefix=st.text(max_size=40), key=_KEY_CHARS, suffix=st.text(max_size=40))
+def test_no_anthropic_key_survives(prefix: str, key: str, suffix: str) -> None:
+    out = redact(prefix + "sk-ant-" + key + suffix)
+    assert not re.search(r"sk-ant-[A-Za-z0-9_\-]", out)
+
+
+@given(st.text(max_size=200))
+def test_redaction_is_idempotent(text: str) -> None:
+    once = redact(text)
+    assert redact(once) == once
+
+
+_PIECES = st.sampled_from(
+    ["sk-ant-", "sk-", "proj-", "abcdefghijklmnopqrstuvwxyz", "0123456789", "Bearer ", "bearer", "BEARER ", "ghp_",
+     "github_pat_", "AKIA", "IOSFODNN7EXAMPLE", " ", "-", "_", "x", "é", "\t"]
+)
+
+
+@given(st.lists(st.lists(_PIECES, max_size=8).map("".join), max_size=6))
+def test_batch_is_the_same_as_line_by_line(lines: list[str]) -> None:
+    assert list(redact_lines(tuple(lines))) == [redact(line) for line in lines]

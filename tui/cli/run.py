@@ -1,0 +1,78 @@
+"""``cockpit run`` and ``cockpit demo``: a recorded session around a headless run, or the cockpit.
+
+Textual is imported only inside :func:`run_cockpit`, so the headless path starts fast.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.scheduler import Engine
+from engine.worktrees import repo_root
+from sessions.store.db_path import resolve_db_path
+from sessions.lifecycle import RecordedRun, begin_session, finish_session, recover_dead_sessions, status_for
+from sessions.settings import load_session_settings
+from sessions.store.store import Store
+from tui.cli.headless import run_headless
+
+
+async def run_recorded(engine: Engine, plan_path: Path, db: str | None, objective: str, logs: bool) -> int:
+    assert engine.repo is not None
+    store = await Store.open(resolve_db_path(db))
+    try:
+        for found in await recover_dead_sessions(store, engine.repo):
+            tasks = f": tasks {', '.join(found.tasks)} marked interrupted" if found.tasks else ""
+            print(f"note: session {found.session.label} was left open by a cockpit that stopped{tasks}",
+                  file=sys.stderr)
+        session = await begin_session(store, engine.repo, objective)
+        recorder = RecordedRun(store, session, engine, str(plan_path.resolve()))
+        await recorder.start()
+        code = 1
+        try:
+            code = await run_headless(engine, show_logs=logs)
+        finally:
+            await recorder.wait()
+            states = {tid: run.state for tid, run in engine.tasks.items()}
+            row = await finish_session(store, session, status_for(states))
+        print(f"\nsession {row.label} recorded ({row.status}) in {store.path}; "
+              f"see it with: cockpit show {row.label}")
+        return code
+    finally:
+        await store.close()
+
+
+async def run_cockpit(plan_path: Path | None, repo: str | None, db: str | None, objective: str,
+                      max_parallel: int | None, **engine_options: Any) -> int:
+    """Open the cockpit on ``plan_path`` in a new session, or on the start screen when it is None.
+
+    0 when every task of every session started here succeeded, else 1. The sessions are printed
+    (label, status, how to see them) once the app has gone.
+    """
+    from tui.app import CockpitApp  # Textual is imported here only
+    from tui.bindings import load_keymap
+    from sessions.launcher import SessionLauncher
+
+    keymap = load_keymap()
+    root = repo_root(repo or ".")
+    store = await Store.open(resolve_db_path(db))
+    try:
+        launcher = SessionLauncher(store, root, max_parallel, settings=load_session_settings(root),
+                                   **engine_options)
+        await launcher.recover(root)
+        live = await launcher.launch(objective, plan_path) if plan_path is not None else None
+        app = CockpitApp(launcher, live=live, keymap=keymap)
+        try:
+            await app.run_async()
+        finally:
+            rows = await launcher.close()
+        if not rows:
+            print("no session was started")
+        for row in rows:
+            print(f"session {row.label} recorded ({row.status}) in {store.path}; see it with: cockpit show {row.label}")
+        ok = bool(rows) and all(
+            run.state.value == "succeeded" for live in launcher.sessions for run in live.engine.tasks.values()
+        )
+        return 0 if ok else 1
+    finally:
+        await store.close()
