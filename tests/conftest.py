@@ -72,7 +72,7 @@ async def runner():
 
 @pytest.fixture
 def fake_agents_on_path(monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The fake ``claude`` and ``codex`` of tests/fake_agents first on PATH."""
+    """The fake ``claude`` and ``codex`` of tests/helpers/fake_agents first on PATH."""
     monkeypatch.setenv("PATH", f"{FAKE_AGENTS}{os.pathsep}{os.environ.get('PATH', '')}")
     for name in ("FAKE_AGENT_EXIT", "FAKE_AGENT_SLEEP"):
         monkeypatch.delenv(name, raising=False)

@@ -1,6 +1,6 @@
 """The ``anthropic`` agent, driven through the real SDK against the local stand-in server.
 
-Nothing here reaches past 127.0.0.1: ANTHROPIC_BASE_URL points the SDK at tests/anthropic_stub.py.
+Nothing here reaches past 127.0.0.1: ANTHROPIC_BASE_URL points the SDK at tests/helpers/anthropic_stub.py.
 """
 from __future__ import annotations
 

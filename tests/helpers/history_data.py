@@ -1,7 +1,7 @@
 """A database for the history and report tests, filled the way a user fills it.
 
 Four sessions are recorded by real headless runs (``cockpit run --headless``) of plans in a real
-repository, with the fake ``claude`` and ``codex`` of tests/fake_agents and two agent profiles of the
+repository, with the fake ``claude`` and ``codex`` of tests/helpers/fake_agents and two agent profiles of the
 user's config (``careful`` and ``hasty``, both made from ``claude``: $0.0123 and 382 tokens a task);
 then the developer decides on the tasks, records interventions, assesses, rates, and two summary
 files of tests/data/summaries are imported. Survival results are saved through the store, as

@@ -1,4 +1,4 @@
-"""The process tests/test_store_crash.py kills: it writes log lines steadily until SIGKILL.
+"""The process tests/sessions/test_store_crash.py kills: it writes log lines steadily until SIGKILL.
 
     python tests/helpers/store_crash_child.py DB_PATH
 

@@ -1,6 +1,6 @@
 """sessions.reports.history: the rows, filters, sorting, totals, trends and the agent table, on a database
 filled by real headless runs, decisions, assessments, interventions and imported summaries (see
-tests/history_data.py for what each session holds)."""
+tests/helpers/history_data.py for what each session holds)."""
 from __future__ import annotations
 
 import sqlite3

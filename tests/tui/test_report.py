@@ -1,5 +1,5 @@
 """``cockpit report``: JSON, CSV, Markdown and the terminal table, on the database of
-tests/history_data.py (real runs, decisions, assessments, imported summaries, saved survival)."""
+tests/helpers/history_data.py (real runs, decisions, assessments, imported summaries, saved survival)."""
 from __future__ import annotations
 
 import csv

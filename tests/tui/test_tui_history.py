@@ -1,4 +1,4 @@
-"""The history screens driven through Textual's Pilot, on the database tests/history_data.py fills
+"""The history screens driven through Textual's Pilot, on the database tests/helpers/history_data.py fills
 with real headless runs, decisions, interventions, assessments and imported summaries:
 
     A (.1 today) fully, 60% of 10, rated 5    B (.2) fully, 25% of 4: disagrees
@@ -341,7 +341,7 @@ async def test_the_agent_table_has_the_figures_of_history_agents(built: Built, d
         rows = table_rows(table)
         assert rows == [list(agent_cells(a)) for a in history.agents()]
         by_agent = {r[0]: r for r in rows}
-        # the hand-computed case of tests/test_history.py::test_agent_table_by_hand
+        # the hand-computed case of tests/sessions/test_history.py::test_agent_table_by_hand
         assert by_agent["careful"][1:7] == ["2", "1/2", "50%", "60%", "4", "0.50"]  # 4.5 lines kept
         assert by_agent["careful"][8] == "$0.0055"  # 0.0246 / 4.5
         assert by_agent["hasty"][1:5] == ["3", "2/3", "67%", "87%"]  # 6.5 / 7.5

@@ -3,7 +3,7 @@
 Deterministic on purpose: a fixed run id and session date, a frozen elapsed-time clock, the
 times of day in UTC, no worktrees (so no temporary path reaches the screen), and every task in a
 settled state with fixed output (shell tasks, two of them speaking Claude's and Codex's JSON so
-the panes show tokens and cost). Regenerate with ``pytest tests/test_tui_snapshots.py --snapshot-update``.
+the panes show tokens and cost). Regenerate with ``pytest tests/tui/test_tui_snapshots.py --snapshot-update``.
 """
 from __future__ import annotations
 
