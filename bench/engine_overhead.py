@@ -28,6 +28,7 @@ if str(ROOT) not in sys.path:
 if str(ROOT / "bench") not in sys.path:
     sys.path.insert(0, str(ROOT / "bench"))
 
+from engine.options import EngineOptions  # noqa: E402
 from engine.plan import Plan, TaskSpec  # noqa: E402
 from engine.profiles import ProfileSet  # noqa: E402
 from engine.scheduler import Engine  # noqa: E402
@@ -60,8 +61,8 @@ async def engine_once(plan: Plan, profiles: ProfileSet) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one run of ``plan``."""
     gc.collect()
     start, cpu = time.perf_counter(), time.process_time()
-    engine = Engine(plan, profiles, repo=None, use_worktrees=False, max_parallel=PARALLEL,
-                    agent_factory=noop_factory)
+    engine = Engine(plan, profiles, None, EngineOptions(use_worktrees=False, max_parallel=PARALLEL,
+                                                        agent_factory=noop_factory))
     states = await engine.run()
     elapsed = time.process_time() - cpu, time.perf_counter() - start
     bad = sum(1 for s in states.values() if s is not TaskState.SUCCEEDED)

@@ -23,6 +23,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from engine.events import LogLines  # noqa: E402
+from engine.options import EngineOptions  # noqa: E402
 from engine.plan import Plan, TaskSpec  # noqa: E402
 from engine.profiles import ProfileSet  # noqa: E402
 from engine.scheduler import Engine  # noqa: E402
@@ -51,7 +52,7 @@ def make_plan() -> Plan:
 async def engine_once(plan: Plan, profiles: ProfileSet) -> tuple[float, int, dict[str, int], int]:
     gc.collect()
     start = time.perf_counter()
-    engine = Engine(plan, profiles, repo=None, use_worktrees=False, max_parallel=TASKS)
+    engine = Engine(plan, profiles, None, EngineOptions(use_worktrees=False, max_parallel=TASKS))
     sub = engine.bus.subscribe()
     per_task: dict[str, int] = {}
     events = 0

@@ -1,14 +1,16 @@
 """Admission: which profile runs a task, and whether it may start now (routing, slots, circuit breakers).
 
 When the plan has a task that lets the engine choose its profile, a profile with its own
-``max_parallel``, or a circuit breaker has been tripped, each task passes :meth:`Admission._admit` before
+``max_parallel``, or a circuit breaker has been tripped, each task passes :meth:`Admission.admit` before
 it starts: it is routed (:mod:`engine.routing`; a ``TaskRouted`` event and a pane line), and it waits
 (*held*, in a queue of its profile) while its profile runs its own ``max_parallel`` tasks or its breaker
 is open (:mod:`engine.breakers`). A held task goes back to the front of the queue when a slot of its
 profile frees or its breaker closes; a routed task whose profile's breaker opens is routed again.
 Without any of these the start path is the plain one. Every step stays O(1) per task.
 
-:class:`Admission` is mixed into :class:`~engine.scheduler.Engine`, whose state these methods use.
+:class:`Admission` owns the slots, the held queues and the breakers; the engine asks it before a start
+and tells it when an attempt ends. A held task that may start again goes back to the engine through the
+``requeue`` it is given (the engine's queues are the engine's).
 """
 from __future__ import annotations
 
@@ -20,11 +22,11 @@ from typing import Callable
 from engine.agents.base import FAILURE_KINDS, AgentExit
 from engine.breakers import CLOSED, HALF_OPEN, OPEN, Breaker
 from engine.durations import format_duration
+from engine.errors import CommandError
 from engine.events import BreakerChanged, EventBus, TaskRouted
 from engine.plan import TaskSpec
 from engine.profiles import AgentProfile
 from engine.routing import AUTO, Router
-from engine.run_commands import CommandError
 from engine.states import TaskState
 from engine.task_run import TaskRun
 
@@ -35,33 +37,44 @@ _RAN_STATES = frozenset({S.SUCCEEDED, S.FAILED, S.TIMED_OUT})
 
 
 class Admission:
-    """Routing, per-profile slots, held queues and circuit breakers of :class:`~engine.scheduler.Engine`
-    (a mixin of it)."""
+    """Routing, per-profile slots, held queues and circuit breakers of a run."""
 
-    # the attributes and methods of the Engine that these use (it sets and defines them)
-    bus: EventBus
-    router: Router
-    auto_profiles: tuple[str, ...]
-    breaker_threshold: int
-    breaker_cooldown: float
-    _profiles: dict[str, AgentProfile]
-    _breakers: dict[str, Breaker]
-    _limit: dict[str, int]
-    _running_by: dict[str, int]
-    _held: dict[str, deque[TaskRun]]
-    _held_any: deque[TaskRun]
-    _ready: deque[TaskRun]
-    _retry_due: deque[TaskRun]
-    _gated: bool
-    _finished: bool
-    _set: Callable[[TaskRun, TaskState, str], None]
-    _settle: Callable[[TaskRun], None]
-    _kick: Callable[[], None]
-    _emit: Callable[[TaskRun, str, list[str]], None]
-    _missing_program: Callable[[AgentProfile], str | None]
+    def __init__(
+        self, bus: EventBus, profiles: dict[str, AgentProfile], *, router: Router, auto_profiles: tuple[str, ...],
+        breaker_threshold: int, breaker_cooldown: float, gated: bool,
+        emit: Callable[[TaskRun, str, list[str]], None], missing_program: Callable[[AgentProfile], str | None],
+        requeue: Callable[[TaskRun], bool], kick: Callable[[], None],
+    ) -> None:
+        """``requeue`` puts a held task back at the front of the engine's queue (False for a stale entry);
+        ``kick`` starts what can start."""
+        self.bus = bus
+        self.router = router
+        self.auto_profiles = auto_profiles
+        self.breaker_threshold = breaker_threshold
+        self.breaker_cooldown = breaker_cooldown
+        self._profiles = profiles
+        self._emit = emit
+        self._missing_program = missing_program
+        self._requeue = requeue
+        self._kick = kick
+        self.breakers: dict[str, Breaker] = {}
+        # profiles with their own max_parallel, and the tasks running on each
+        self._limit = {name: p.max_parallel for name, p in profiles.items() if p.max_parallel}
+        self._running_by: dict[str, int] = dict.fromkeys(self._limit, 0)
+        self._held: dict[str, deque[TaskRun]] = {}  # per profile: tasks waiting for a slot or its breaker
+        self._held_any: deque[TaskRun] = deque()  # routed tasks with no candidate available for now
+        # admission has work to do (see the module's docstring); else tasks start on the plain path
+        self.gated = gated or bool(self._limit)
+        self._closed = False
+
+    def close(self) -> None:
+        """The run is over: no cool-down ends any more."""
+        for breaker in self.breakers.values():
+            breaker.cancel_timer()
+        self._closed = True
 
     # ------------------------------------------------------------------------ routing and slots
-    def _admit(self, run: TaskRun) -> bool:
+    def admit(self, run: TaskRun) -> bool:
         """Whether ``run`` may start now: routes it if it must be, holds it (False) while its profile is
         full or its breaker is open. A routed task none of whose candidates is installed is admitted
         without a profile: its attempt fails it."""
@@ -71,7 +84,7 @@ class Admission:
             if name is None:  # held, or (route_problem) failed by its attempt
                 return bool(run.route_problem)
         assert name is not None
-        breaker = self._breakers.get(name) if self._breakers else None
+        breaker = self.breakers.get(name) if self.breakers else None
         if breaker is not None and not breaker.admits():
             if breaker.state == OPEN:
                 until = time.strftime("%H:%M:%S", time.localtime(breaker.until)) if breaker.until else "a reset"
@@ -93,22 +106,22 @@ class Admission:
         return True
 
     def _breaker_blocks(self, name: str) -> bool:
-        breaker = self._breakers.get(name) if self._breakers else None
+        breaker = self.breakers.get(name) if self.breakers else None
         return breaker is not None and breaker.state == OPEN
 
-    def _candidates(self, spec: TaskSpec) -> tuple[str, ...]:
+    def candidates(self, spec: TaskSpec) -> tuple[str, ...]:
         return self.auto_profiles if spec.agents == (AUTO,) else spec.agents
 
     def _route(self, run: TaskRun) -> str | None:
         """Choose the profile of a routed task; None when it must wait (it is then held) or no candidate
         is installed (``route_problem`` says so, and ``profile`` is None)."""
         spec = run.spec
-        candidates = self._candidates(spec)
+        candidates = self.candidates(spec)
         available: list[str] = []
         notes: list[str] = []
         for name in candidates:
             problem = self._missing_program(self._profiles[name])
-            breaker = self._breakers.get(name) if self._breakers else None
+            breaker = self.breakers.get(name) if self.breakers else None
             if problem is not None:
                 notes.append(f"{name}: not installed" if self._profiles[name].kind != "anthropic"
                              else f"{name}: no API key")
@@ -134,21 +147,26 @@ class Admission:
         self._emit(run, "engine", [f"agent {choice.profile} chosen ({choice.strategy}): {choice.reason}"])
         return choice.profile
 
-    def _unroutable(self, run: TaskRun) -> None:
-        """Fail a routed task that has no installed candidate (its launch only brings it here)."""
-        reason = run.route_problem or "no candidate profile is available"
-        if run.state is S.READY:
-            self._set(run, S.FAILED, reason)
-        else:  # an automatic retry: the task stays as its last attempt ended
-            self._emit(run, "engine", [f"automatic retry dropped: {reason}"])
-        self._settle(run)
-
     def _hold(self, run: TaskRun, profile: str, why: str) -> None:
         """Park ``run`` until its profile (``""``: any breaker) can take it; the pane says why, once."""
         (self._held.setdefault(profile, deque()) if profile else self._held_any).append(run)
         if run.held != why:
             run.held = why
             self._emit(run, "engine", [why])
+
+    def took_slot(self, run: TaskRun) -> None:
+        """An attempt of ``run`` starts: it holds a slot of its profile if that profile has a limit."""
+        profile = run.profile
+        if profile in self._limit:
+            self._running_by[profile] += 1  # type: ignore[index]
+            run.counted = profile
+
+    def attempt_end(self, run: TaskRun) -> None:
+        """An attempt (or its start) is over: its profile's slot frees, a trial without a verdict is void."""
+        if run.counted is not None:
+            self._slot_freed(run)
+        if run.trial:  # a half-open breaker's trial ended without a verdict: another task may try
+            self._trial_void(run)
 
     def _slot_freed(self, run: TaskRun) -> None:
         profile, run.counted = run.counted, None
@@ -157,7 +175,7 @@ class Admission:
         queue = self._held.get(profile)
         while queue:  # the oldest live one goes back to the front of the line
             waiting = queue.popleft()
-            if self._requeue(waiting, front=True):
+            if self._requeue(waiting):
                 break
 
     def _release(self, profile: str) -> None:
@@ -165,35 +183,23 @@ class Admission:
         queues = [q for q in (self._held.pop(profile, None), self._held_any) if q]
         for queue in queues:
             while queue:
-                self._requeue(queue.pop(), front=True)  # from the newest, so the oldest ends first
+                self._requeue(queue.pop())  # from the newest, so the oldest ends first
         self._kick()
-
-    def _requeue(self, run: TaskRun, front: bool) -> bool:
-        """Put a held task back in its queue; False for a stale entry (cancelled, or started meanwhile)."""
-        if run.in_flight:
-            return False
-        if run.retry_pending and run.retry_handle is None:
-            (self._retry_due.appendleft if front else self._retry_due.append)(run)
-            return True
-        if run.state is S.READY:
-            (self._ready.appendleft if front else self._ready.append)(run)
-            return True
-        return False
 
     # ------------------------------------------------------------------------ circuit breakers
     def _breaker(self, name: str) -> Breaker:
-        breaker = self._breakers.get(name)
+        breaker = self.breakers.get(name)
         if breaker is None:
             profile = self._profiles[name]
-            breaker = self._breakers[name] = Breaker(
+            breaker = self.breakers[name] = Breaker(
                 name,
                 profile.breaker_threshold or self.breaker_threshold,
                 profile.breaker_cooldown or self.breaker_cooldown,
             )
-            self._gated = True
+            self.gated = True
         return breaker
 
-    def _breaker_failure(self, run: TaskRun, name: str, kind: str, reason: str) -> None:
+    def breaker_failure(self, run: TaskRun, name: str, kind: str, reason: str) -> None:
         """An attempt on ``name`` failed for a reason outside the task."""
         breaker = self._breaker(name)
         if run.trial:
@@ -215,16 +221,16 @@ class Admission:
                                    f"on it until {until} (or a reset)"])
         self._release(name)  # routed tasks held for it choose again; the others are held for the breaker
 
-    def _breaker_verdict(self, run: TaskRun, state: TaskState, outcome: AgentExit) -> None:
+    def verdict(self, run: TaskRun, state: TaskState, outcome: AgentExit) -> None:
         """What the end of an attempt on ``run.profile`` tells the profile's breaker."""
         name = run.profile
         if name is None:
             return
         kind = outcome.failure_kind
         if kind in _EXTERNAL and state is S.FAILED:
-            self._breaker_failure(run, name, kind, outcome.final_message or "the agent failed")
+            self.breaker_failure(run, name, kind, outcome.final_message or "the agent failed")
             return
-        breaker = self._breakers.get(name)
+        breaker = self.breakers.get(name)
         if breaker is None or state not in _RAN_STATES:
             return  # cancelled or over budget: it tells nothing (a trial's end is seen in _attempt)
         run.trial = False
@@ -239,26 +245,26 @@ class Admission:
 
     def _trial_void(self, run: TaskRun) -> None:
         run.trial = False
-        breaker = self._breakers.get(run.profile or "")
+        breaker = self.breakers.get(run.profile or "")
         if breaker is not None and breaker.state == HALF_OPEN and breaker.trial:
             breaker.trial = False
             self._release(breaker.profile)
 
     def _cool_down(self, name: str) -> None:
-        breaker = self._breakers[name]
+        breaker = self.breakers[name]
         breaker.half_open()
-        if self._finished:
+        if self._closed:
             return
         self.bus.publish(BreakerChanged(
             name, HALF_OPEN, f"the cool-down of {format_duration(breaker.cooldown)} passed: one task tries "
             "the profile again"))
         self._release(name)
 
-    def reset_breaker(self, profile: str) -> None:
+    def reset(self, profile: str) -> None:
         """Close the circuit breaker of ``profile`` (the developer's command): its held tasks start."""
         if profile not in self._profiles:
             raise CommandError(f"no agent profile {profile!r}")
-        breaker = self._breakers.get(profile)
+        breaker = self.breakers.get(profile)
         if breaker is None or breaker.state == CLOSED:
             raise CommandError(f"the circuit breaker of profile {profile!r} is not open")
         breaker.close()
@@ -268,9 +274,9 @@ class Admission:
     def breaker_state(self, profile: str) -> Breaker | None:
         """The breaker of ``profile`` (state, failures in a row, last reason, cool-down end), or None
         while it never saw a failure outside its tasks."""
-        return self._breakers.get(profile)
+        return self.breakers.get(profile)
 
     @property
     def open_breakers(self) -> list[str]:
         """The profiles whose breaker is open or half-open."""
-        return [name for name, b in self._breakers.items() if b.state != CLOSED]
+        return [name for name, b in self.breakers.items() if b.state != CLOSED]

@@ -16,3 +16,7 @@ class ConfigError(UserError):
 
 class RepoError(UserError):
     pass
+
+
+class CommandError(Exception):
+    """A command to a running plan that cannot be carried out now; the text is for the user."""

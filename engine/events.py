@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, AsyncIterator
 
 from engine.states import TaskState
+from engine.usage import Usage
 
 if TYPE_CHECKING:
     from engine.checks import CheckResult
@@ -174,14 +175,11 @@ class LogLines:
 
 @dataclass(slots=True)
 class UsageUpdate:
-    """The task's usage so far (totals over all its attempts, not a delta)."""
+    """The task's usage so far (totals over all its attempts, not a delta; its ``cost_usd`` None while the
+    cost is unknown, never a made-up number)."""
 
     task_id: str
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cache_write: int = 0
-    cache_read: int = 0
-    cost_usd: float | None = None  # None: cost unknown (never a made-up number)
+    usage: Usage
     at: float = field(default_factory=time.time)
 
 

@@ -20,6 +20,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol
 
+from engine.usage import Usage
+
 FORMATS = ("text", "claude-stream-json", "codex-json")
 
 DETAIL_LIMIT = 200
@@ -29,15 +31,6 @@ DETAIL_LIMIT = 200
 _TOOL_DETAIL_KEYS = (
     "command", "file_path", "path", "notebook_path", "pattern", "url", "query", "description", "prompt",
 )
-
-
-@dataclass
-class Usage:
-    tokens_in: int = 0  # input tokens (not counting cache)
-    tokens_out: int = 0
-    cache_write: int = 0  # cache_creation_input_tokens
-    cache_read: int = 0  # cache_read_input_tokens / cached_input_tokens
-    cost_usd: float | None = None  # None = unknown, never invented
 
 
 @dataclass

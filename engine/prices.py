@@ -16,7 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Mapping
 
-from engine.output_formats import Usage
+from engine.usage import Usage
 
 PRICE_FIELDS = ("input", "output", "cache_write", "cache_read")
 CACHE_WRITE_FACTOR = 1.25  # Anthropic's 5-minute cache write: 1.25 × the input price

@@ -4,11 +4,12 @@ One scheduling loop starts ready tasks while there are free slots; each attempt 
 asyncio task and, when it ends, settles the task and releases its dependents. Bookkeeping is
 O(1) per task and per dependency edge, so the cost of a task does not grow with the plan.
 
-:class:`Engine` holds the run: its construction, the scheduling loop, the attempts and the
-bookkeeping. Its other parts are mixins, each in a module of its own: admission (routing, per-profile
-slots, circuit breakers; :mod:`engine.admission`), budgets (:mod:`engine.budget_rules`) and the
-developer's commands (:mod:`engine.run_commands`). The live state of a task is a
-:class:`~engine.task_run.TaskRun`.
+:class:`Engine` holds the run: its construction (:class:`~engine.options.EngineOptions`), the
+scheduling loop, the attempts, the bookkeeping and the developer's commands (pause, resume, cancel,
+retry, send, reset a breaker: an impossible one raises :class:`~engine.errors.CommandError` with a
+sentence for the user). It holds two parts, each in a module of its own: :class:`~engine.admission.Admission`
+(routing, per-profile slots, circuit breakers) and :class:`~engine.budgets.Budgets` (spending and
+limits). The live state of a task, its clock included, is a :class:`~engine.task_run.TaskRun`.
 
 After the agent of an attempt succeeds, the task's check runs (:mod:`engine.checks`): the task succeeds
 only if it passes; if it fails and the task has retries left, the next attempt gets its output in its
@@ -27,27 +28,28 @@ import time
 from collections import deque
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 from engine.admission import Admission
 from engine.agents.base import Agent, AgentContext, AgentExit, CannotTakeMessage
 from engine.agents.command import CommandAgent
-from engine.breakers import DEFAULT_COOLDOWN, DEFAULT_THRESHOLD, Breaker
-from engine.budget_rules import BudgetRules
+from engine.breakers import Breaker
+from engine.budgets import Budgets
 from engine.checks import DEFAULT_CHECK_TIMEOUT, CheckResult, CheckRunner, feedback_text
 from engine.durations import format_duration
+from engine.errors import CommandError
 from engine.events import (
     BudgetReached, CheckFinished, EventBus, LogLines, PromptSent, RunFinished, RunStarted, TaskInfo, TaskOptions,
     TaskResult, TaskStateChanged,
 )
+from engine.options import EngineOptions
 from engine.plan import Plan, TaskSpec
 from engine.prices import PriceTable
 from engine.profiles import AgentProfile, ProfileSet
-from engine.roles import BUILTIN_ROLES, DIFF_LIMIT, DependencyDiff, Role, compose_prompt, reviews_text
-from engine.routing import DEFAULT_MIN_TASKS, Router, TrackRecord
-from engine.run_commands import RunCommands
+from engine.roles import BUILTIN_ROLES, DIFF_LIMIT, DependencyDiff, compose_prompt, reviews_text
+from engine.routing import Router
 from engine.states import TERMINAL, TRANSITIONS, InvalidTransition, TaskState
 from engine.task_run import NO_USAGE, TaskRun
+from engine.usage import Usage
 from engine.worktrees import WorktreeError, WorktreeManager, resolve_commit
 
 S = TaskState
@@ -56,7 +58,6 @@ _STOPPED_STATES = frozenset({S.CANCELLED, S.TIMED_OUT, S.BUDGET_EXCEEDED})
 _SUCCESS = (S.SUCCEEDED, "exit 0")
 _ATTEMPT = tuple(f"attempt {n}" for n in range(64))  # the reason of a change to running, made once
 _RETRIED = frozenset({S.FAILED, S.TIMED_OUT})  # the states an automatic retry follows
-AgentFactory = Callable[[TaskSpec, AgentProfile, AgentContext], Agent]
 
 
 def new_run_id() -> str:
@@ -96,57 +97,24 @@ class _UnmadeAgent:
         raise CannotTakeMessage("the agent could not be started")
 
 
-class Engine(Admission, BudgetRules, RunCommands):
-    def __init__(
-        self,
-        plan: Plan,
-        profiles: ProfileSet,
-        repo: str | Path | None,
-        *,
-        run_id: str | None = None,
-        max_parallel: int | None = None,
-        worktree_root: Path | None = None,
-        use_worktrees: bool = True,
-        agent_factory: AgentFactory = default_agent_factory,
-        backoff_base: float = 1.0,
-        backoff_max: float = 60.0,
-        stop_grace: float = 3.0,
-        bus: EventBus | None = None,
-        budget_usd: float | None = None,
-        budget_tokens: int | None = None,
-        roles: dict[str, Role] | None = None,
-        track_record: TrackRecord | None = None,
-        auto_profiles: tuple[str, ...] | list[str] | None = None,
-        min_track_record: int = DEFAULT_MIN_TASKS,
-        breaker_threshold: int = DEFAULT_THRESHOLD,
-        breaker_cooldown: float = DEFAULT_COOLDOWN,
-    ) -> None:
-        """``budget_usd`` / ``budget_tokens``: the run's spending limits, over the plan's.
-
-        ``roles``: the roles in force (default the built-in ones). ``track_record``: past results by
-        profile and role, for ``routing = "best"`` (without it, best falls back to round-robin).
-        ``auto_profiles``: the candidates of ``agent = "auto"`` (default every profile not of kind
-        shell). ``min_track_record``: past tasks before a record counts. ``breaker_threshold`` /
-        ``breaker_cooldown``: the circuit breakers' defaults (a profile may set its own).
-        """
+class Engine:
+    def __init__(self, plan: Plan, profiles: ProfileSet, repo: str | Path | None,
+                 options: EngineOptions | None = None) -> None:
+        """Runs ``plan`` with ``profiles`` in ``repo`` (None: no repository, no worktrees); ``options``
+        (default :class:`EngineOptions` ``()``) say how."""
+        o = options or EngineOptions()
         self.plan = plan
         self.profiles = profiles
         self.repo = Path(repo) if repo is not None else None
-        self.run_id = run_id or new_run_id()
-        self.max_parallel = max_parallel or plan.max_parallel
-        self.use_worktrees = use_worktrees and self.repo is not None
-        self.worktree_root = worktree_root
-        self.agent_factory = agent_factory
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self.stop_grace = stop_grace
-        self.bus = bus or EventBus()
-        self.budget_usd = budget_usd if budget_usd is not None else plan.budget_usd
-        self.budget_tokens = budget_tokens if budget_tokens is not None else plan.budget_tokens
-        self.spent_tokens = 0  # the run's spending so far, every task and attempt
-        self.spent_usd = 0.0  # of the costs that are known
-        self.session_budget_hit: BudgetReached | None = None  # set once the run's budget is reached
-        self._session_cost_noted = False
+        self.run_id = o.run_id or new_run_id()
+        self.max_parallel = o.max_parallel or plan.max_parallel
+        self.use_worktrees = o.use_worktrees and self.repo is not None
+        self.worktree_root = o.worktree_root
+        self.agent_factory = o.agent_factory or default_agent_factory
+        self.backoff_base = o.backoff_base
+        self.backoff_max = o.backoff_max
+        self.stop_grace = o.stop_grace
+        self.bus = o.bus or EventBus()
         self.base_commit = ""
         self.tasks: dict[str, TaskRun] = {t.id: TaskRun(t) for t in plan.tasks}
         for run in self.tasks.values():
@@ -176,20 +144,22 @@ class Engine(Admission, BudgetRules, RunCommands):
         self._workdir = ""
         self._profiles = dict(profiles.profiles)  # plain dict: looked up at every task start
         self._programs_found: set[str] = set()  # profiles whose program was found on the run's PATH
-        self.roles = dict(BUILTIN_ROLES if roles is None else roles)
-        self.router = Router(track_record, min_track_record)
-        self.auto_profiles = tuple(auto_profiles) if auto_profiles is not None else tuple(
-            name for name, p in self._profiles.items() if p.kind != "shell")
-        self.breaker_threshold = breaker_threshold
-        self.breaker_cooldown = breaker_cooldown
-        self._breakers: dict[str, Breaker] = {}
-        # profiles with their own max_parallel, and the tasks running on each
-        self._limit = {name: p.max_parallel for name, p in self._profiles.items() if p.max_parallel}
-        self._running_by: dict[str, int] = dict.fromkeys(self._limit, 0)
-        self._held: dict[str, deque[TaskRun]] = {}  # per profile: tasks waiting for a slot or its breaker
-        self._held_any: deque[TaskRun] = deque()  # routed tasks with no candidate available for now
-        # admission has work to do (see the module's docstring); else tasks start on the plain path
-        self._gated = bool(self._limit) or any(t.agents for t in plan.tasks)
+        self.roles = dict(BUILTIN_ROLES if o.roles is None else o.roles)
+        self.admission = Admission(
+            self.bus, self._profiles,
+            router=Router(o.track_record, o.min_track_record),
+            auto_profiles=tuple(o.auto_profiles) if o.auto_profiles is not None else tuple(
+                name for name, p in self._profiles.items() if p.kind != "shell"),
+            breaker_threshold=o.breaker_threshold, breaker_cooldown=o.breaker_cooldown,
+            gated=any(t.agents for t in plan.tasks),
+            emit=self._emit, missing_program=self._missing_program, requeue=self._requeue, kick=self._kick,
+        )
+        self.budgets = Budgets(
+            self.bus, self._profiles,
+            o.budget_usd if o.budget_usd is not None else plan.budget_usd,
+            o.budget_tokens if o.budget_tokens is not None else plan.budget_tokens,
+            self._emit,
+        )
 
     # ----------------------------------------------------------------- running
     async def run(self, stay_open: bool = False) -> dict[str, TaskState]:
@@ -234,8 +204,7 @@ class Engine(Admission, BudgetRules, RunCommands):
             if self._attempts:  # the run itself was cancelled (e.g. Ctrl+C): stop every agent
                 self._cancel_everything("the run was stopped")
                 await asyncio.gather(*list(self._attempts), return_exceptions=True)
-            for breaker in self._breakers.values():
-                breaker.cancel_timer()
+            self.admission.close()
             self._finished = True
             states = {tid: run.state for tid, run in self.tasks.items()}
             self.bus.publish(RunFinished(self.run_id, states))
@@ -261,10 +230,10 @@ class Engine(Admission, BudgetRules, RunCommands):
 
     def _task_info(self, t: TaskSpec) -> TaskInfo:
         """The TaskInfo of a task with a role, a check or a routed profile."""
-        options = TaskOptions(t.role, t.check_text, self._candidates(t) if t.agents else (),
+        options = TaskOptions(t.role, t.check_text, self.admission.candidates(t) if t.agents else (),
                               t.routing if t.agents else "")
         return TaskInfo(t.id, t.title, t.agent, t.prompt, t.depends_on, t.timeout, t.retries,
-                        *self._limits(t, None if t.agents else t.agent), options)
+                        *self.budgets.limits(t, None if t.agents else t.agent), options)
 
     def close(self) -> None:
         """End a run started with ``stay_open`` once nothing is running."""
@@ -276,25 +245,23 @@ class Engine(Admission, BudgetRules, RunCommands):
         return self._finished
 
     def _start_what_can_start(self) -> None:
+        admission = self.admission
         while self._retry_due and self._running < self.max_parallel and not self._run_paused:
             run = self._retry_due.popleft()
-            if run.in_flight or not run.retry_pending or (self._gated and not self._admit(run)):
+            if run.in_flight or not run.retry_pending or (admission.gated and not admission.admit(run)):
                 continue
             run.retry_pending = False
             self._launch(run)
         while self._ready and self._running < self.max_parallel and not self._run_paused:
             run = self._ready.popleft()
-            if run.state is S.READY and not run.in_flight and (not self._gated or self._admit(run)):
+            if run.state is S.READY and not run.in_flight and (not admission.gated or admission.admit(run)):
                 self._launch(run)
 
     def _launch(self, run: TaskRun) -> None:
         self._running += 1
         run.in_flight = True
-        if self._gated:
-            profile = run.profile
-            if profile in self._limit:
-                self._running_by[profile] += 1
-                run.counted = profile
+        if self.admission.gated:
+            self.admission.took_slot(run)
         task = asyncio.create_task(self._attempt(run))
         self._attempts.add(task)
         task.add_done_callback(self._attempt_done)
@@ -336,7 +303,7 @@ class Engine(Admission, BudgetRules, RunCommands):
             if problem is not None:
                 self._set(run, S.FAILED, problem)
                 if missing:
-                    self._breaker_failure(run, name, "missing", problem)
+                    self.admission.breaker_failure(run, name, "missing", problem)
                 self._settle(run)
                 self._attempt_end(run)
                 return
@@ -372,7 +339,7 @@ class Engine(Admission, BudgetRules, RunCommands):
             if watchdog is not None:
                 watchdog.cancel()
             run.agent = None
-        self._stop_clock(run)
+        run.stop_clock()
         run.usage_done, run.usage_now = run.usage(), NO_USAGE
         state, reason = self._outcome(run, outcome)
         if run.worktree is None and not spec.check:  # nothing to commit or check: no await
@@ -382,17 +349,37 @@ class Engine(Admission, BudgetRules, RunCommands):
         else:
             await self._finish_attempt(run, state, reason, outcome)
         run.in_flight = False
-        if self._gated:
+        if self.admission.gated:
             self._attempt_end(run)
 
     def _attempt_end(self, run: TaskRun) -> None:
         """An attempt (or its start) is over: the task may start again, its profile's slot frees, a trial
         without a verdict is void. (An exception out of an attempt ends the whole run.)"""
         run.in_flight = False
-        if run.counted is not None:
-            self._slot_freed(run)
-        if run.trial:  # a half-open breaker's trial ended without a verdict: another task may try
-            self._trial_void(run)
+        if run.counted is not None or run.trial:
+            self.admission.attempt_end(run)
+
+    def _unroutable(self, run: TaskRun) -> None:
+        """Fail a routed task that has no installed candidate (its launch only brings it here)."""
+        reason = run.route_problem or "no candidate profile is available"
+        if run.state is S.READY:
+            self._set(run, S.FAILED, reason)
+        else:  # an automatic retry: the task stays as its last attempt ended
+            self._emit(run, "engine", [f"automatic retry dropped: {reason}"])
+        self._settle(run)
+
+    def _requeue(self, run: TaskRun) -> bool:
+        """Put a task admission held back at the front of its queue; False for a stale entry (cancelled,
+        or started meanwhile)."""
+        if run.in_flight:
+            return False
+        if run.retry_pending and run.retry_handle is None:
+            self._retry_due.appendleft(run)
+            return True
+        if run.state is S.READY:
+            self._ready.appendleft(run)
+            return True
+        return False
 
     def _outcome(self, run: TaskRun, outcome: AgentExit) -> tuple[TaskState, str]:
         if run.stop_reason is None and outcome.exit_code == 0:  # the common case first
@@ -440,8 +427,8 @@ class Engine(Admission, BudgetRules, RunCommands):
         self._set(run, state, reason)
         run.last_result = result
         self.bus.publish(result)
-        if outcome.failure_kind is not None or self._breakers:
-            self._breaker_verdict(run, state, outcome)
+        if outcome.failure_kind is not None or self.admission.breakers:
+            self.admission.verdict(run, state, outcome)
         if state in _RETRIED and run.auto_retries_used < run.spec.retries and not self._closing:
             run.auto_retries_used += 1
             delay = self._backoff(run.auto_retries_used)
@@ -467,13 +454,13 @@ class Engine(Admission, BudgetRules, RunCommands):
         run.agent = runner  # type: ignore[assignment]
         if run.stop_reason is not None:
             await runner.stop(0)
-        if run.state is S.RUNNING and run._resumed_at is None:
-            run._resumed_at = time.monotonic()  # the check's time is the task's time too
+        if run.state is S.RUNNING:
+            run.resume_clock()  # the check's time is the task's time too
         try:
             result = await runner.run()
         finally:
             run.agent = None
-        self._stop_clock(run)
+        run.stop_clock()
         if run.worktree is not None and self._worktrees is not None:
             try:
                 await asyncio.to_thread(self._worktrees.clean, run.worktree, profile.copy_files)
@@ -529,7 +516,7 @@ class Engine(Admission, BudgetRules, RunCommands):
     async def _watch_timeout(self, run: TaskRun) -> None:
         limit = run.spec.timeout or 0.0
         while True:
-            left = limit - self._attempt_seconds(run)
+            left = limit - run.attempt_seconds()
             if left <= 0:
                 break
             await asyncio.sleep(left)
@@ -538,10 +525,223 @@ class Engine(Admission, BudgetRules, RunCommands):
             self._emit(run, "engine", [f"timeout of {limit:g}s reached: stopping the agent"])
             await run.agent.stop(self.stop_grace)
 
-    def _attempt_seconds(self, run: TaskRun) -> float:
-        if run._resumed_at is None:
-            return run._attempt_carry
-        return run._attempt_carry + time.monotonic() - run._resumed_at
+    # ------------------------------------------------------------------------------ budgets
+    def _usage(self, run: TaskRun, usage: Usage) -> None:
+        """The attempt of ``run`` reports its usage: the budgets judge it, the engine acts on a verdict."""
+        budgets = self.budgets
+        total, hit = budgets.record(run, usage)
+        if hit is not None:
+            run.stop_reason = "budget"
+            run.budget_hit = hit
+            self._emit(run, "engine", [f"{hit.describe()}: stopping the agent"])
+            self.bus.publish(hit)
+            self._stop_agent(run)
+        if budgets.session_open:
+            hit = budgets.judge_session(run, total)
+            if hit is not None:
+                self._session_budget_reached(hit)
+
+    def _session_budget_reached(self, hit: BudgetReached) -> None:
+        """Nothing new starts; the running tasks finish."""
+        self.bus.publish(hit)
+        for other in self.tasks.values():
+            if other.state is S.PENDING or other.state is S.READY:
+                self._set(other, S.SKIPPED, "session budget reached")
+                self._unsettled -= 1
+        self._ready.clear()
+        for other in [r for r in self.tasks.values() if r.retry_pending]:
+            self._drop_retry(other)
+            self._emit(other, "engine", ["automatic retry dropped: session budget reached"])
+            self._settle(other)
+        self._kick()
+
+    def task_budget(self, task_id: str) -> tuple[float | None, int | None]:
+        """The (USD, tokens) limits of a task, None where it has none."""
+        run = self._get(task_id)
+        return self.budgets.limits(run.spec, run.profile)
+
+    @property
+    def budget_usd(self) -> float | None:
+        """The run's USD limit (the engine's, else the plan's), or None."""
+        return self.budgets.budget_usd
+
+    @property
+    def budget_tokens(self) -> int | None:
+        return self.budgets.budget_tokens
+
+    @property
+    def spent_tokens(self) -> int:
+        """The run's spending so far, every task and attempt."""
+        return self.budgets.spent_tokens
+
+    @property
+    def spent_usd(self) -> float:
+        """The run's spending in USD, of the costs that are known."""
+        return self.budgets.spent_usd
+
+    @property
+    def session_budget_hit(self) -> BudgetReached | None:
+        """Why nothing new starts, once the run's budget is reached."""
+        return self.budgets.session_hit
+
+    # ------------------------------------------------------------------------------ breakers
+    @property
+    def auto_profiles(self) -> tuple[str, ...]:
+        """The candidates of ``agent = "auto"``."""
+        return self.admission.auto_profiles
+
+    def reset_breaker(self, profile: str) -> None:
+        """Close the circuit breaker of ``profile`` (the developer's command): its held tasks start."""
+        self.admission.reset(profile)
+
+    def breaker_state(self, profile: str) -> Breaker | None:
+        """The breaker of ``profile`` (state, failures in a row, last reason, cool-down end), or None
+        while it never saw a failure outside its tasks."""
+        return self.admission.breaker_state(profile)
+
+    @property
+    def open_breakers(self) -> list[str]:
+        """The profiles whose breaker is open or half-open."""
+        return self.admission.open_breakers
+
+    # ------------------------------------------------------------------------------ the developer's commands
+    def _get(self, task_id: str) -> TaskRun:
+        try:
+            return self.tasks[task_id]
+        except KeyError:
+            raise CommandError(f"no task {task_id!r} in this run") from None
+
+    def pause(self, task_id: str | None = None) -> None:
+        """Pause one running task (its process group is stopped), or the whole run (no new starts)."""
+        if task_id is None:
+            self._run_paused = True
+            return
+        run = self._get(task_id)
+        if run.state is not S.RUNNING or run.agent is None:
+            raise CommandError(f"task {task_id!r} is {run.state}, not running: nothing to pause")
+        run.agent.pause()
+        self._set(run, S.PAUSED, "paused")
+
+    def resume(self, task_id: str | None = None) -> None:
+        if task_id is None:
+            self._run_paused = False
+            self._kick()
+            return
+        run = self._get(task_id)
+        if run.state is not S.PAUSED or run.agent is None:
+            raise CommandError(f"task {task_id!r} is {run.state}, not paused")
+        run.agent.resume()
+        self._set(run, S.RUNNING, "resumed")
+
+    @property
+    def run_paused(self) -> bool:
+        return self._run_paused
+
+    def cancel(self, task_id: str | None = None) -> None:
+        """Cancel one task, or every task that has not finished."""
+        if task_id is None:
+            self._cancel_everything("cancelled")
+            return
+        run = self._get(task_id)
+        if run.state.terminal and not run.retry_pending:
+            raise CommandError(f"task {task_id!r} has already ended ({run.state})")
+        self._cancel(run, "cancelled")
+
+    def _cancel_everything(self, reason: str) -> None:
+        self._run_paused = True  # nothing new starts while we stop the rest
+        for run in self.tasks.values():
+            if not run.state.terminal or run.retry_pending:
+                self._cancel(run, reason)
+
+    def _cancel(self, run: TaskRun, reason: str) -> None:
+        if run.retry_pending:  # waiting for an automatic retry: it stays as it ended
+            self._drop_retry(run)
+            self._emit(run, "engine", ["automatic retry cancelled"])
+            self._settle(run)
+        elif run.state in (S.PENDING, S.READY):
+            self._set(run, S.CANCELLED, reason)
+            self._settle(run)
+        elif run.state in (S.RUNNING, S.PAUSED) and run.stop_reason is None:
+            run.stop_reason = "cancel"
+            self._stop_agent(run)
+        self._kick()
+
+    def _stop_agent(self, run: TaskRun) -> None:
+        """Stop the task's agent in the background (TERM, grace, KILL of its process group)."""
+        if run.agent is not None:
+            stopper = asyncio.get_running_loop().create_task(run.agent.stop(self.stop_grace))
+            self._background.add(stopper)
+            stopper.add_done_callback(self._background.discard)
+
+    def _drop_retry(self, run: TaskRun) -> None:
+        if run.retry_handle is not None:
+            run.retry_handle.cancel()
+            run.retry_handle = None
+        if run in self._retry_due:
+            self._retry_due.remove(run)
+        run.retry_pending = False
+
+    def retry(self, task_id: str) -> None:
+        """Run a task that failed, timed out, was cancelled or went over its budget again; its skipped
+        dependents come back. The task's budget counts afresh from here."""
+        run = self._get(task_id)
+        if self._finished:
+            raise CommandError("the run has ended; start a new run to try again")
+        if self.budgets.session_hit is not None:
+            raise CommandError(f"the {self.budgets.session_hit.describe()}: no new task starts in this run")
+        if run.retry_pending:  # already on its way back: start it now
+            if run.retry_handle is not None:
+                self._drop_retry(run)
+                run.retry_pending = True
+                self._retry_due.append(run)
+            self._kick()
+            return
+        if run.state not in (S.FAILED, S.TIMED_OUT, S.CANCELLED, S.BUDGET_EXCEEDED):
+            raise CommandError(f"task {task_id!r} is {run.state}: only a failed, timed-out or cancelled task "
+                               "(or one over its budget) can be retried")
+        self._unsettled += 1
+        run.auto_retries_used = 0
+        if run.spec.agents:  # routed again as it starts
+            run.profile = None
+        Budgets.count_afresh(run)
+        self._make_ready(run)
+        self._revive_dependents(run)
+        if self._run_paused and not any(
+            r.state in (S.RUNNING, S.PAUSED) for r in self.tasks.values()
+        ):
+            self._run_paused = False  # a retry after "cancel all" means: go on
+        self._kick()
+
+    def _revive_dependents(self, run: TaskRun) -> None:
+        stack = list(run.dependents)
+        while stack:
+            child = stack.pop()
+            # a dependent comes back only if none of its other dependencies has failed for good
+            if child.state is S.SKIPPED and all(
+                self._may_succeed(self.tasks[dep]) for dep in child.spec.depends_on
+            ):
+                self._set(child, S.PENDING, f"dependency {run.id!r} is being retried")
+                self._unsettled += 1
+                child.waiting_deps = sum(
+                    1 for dep in child.spec.depends_on if self.tasks[dep].state is not S.SUCCEEDED
+                )
+                stack.extend(child.dependents)
+
+    @staticmethod
+    def _may_succeed(run: TaskRun) -> bool:
+        """Succeeded, still to run or running, or waiting for an automatic retry."""
+        return run.state is S.SUCCEEDED or not run.state.terminal or run.retry_pending
+
+    async def send(self, task_id: str, text: str) -> None:
+        """Give a running agent a follow-up message."""
+        run = self._get(task_id)
+        if run.state not in (S.RUNNING, S.PAUSED) or run.agent is None:
+            raise CommandError(f"task {task_id!r} is {run.state}: a message goes to a running agent")
+        try:
+            await run.agent.send(text)
+        except CannotTakeMessage as exc:
+            raise CommandError(str(exc)) from None
+        self._emit(run, "engine", [f"message sent: {text}"])
 
     # ------------------------------------------------------------ bookkeeping
     def _set(self, run: TaskRun, new: TaskState, reason: str = "") -> None:
@@ -551,23 +751,14 @@ class Engine(Admission, BudgetRules, RunCommands):
         run.state = new
         run.reason = reason
         if new is S.RUNNING:
-            if old is not S.PAUSED:
-                run._attempt_carry = 0.0
-            run._resumed_at = time.monotonic()
+            run.start_clock(old is not S.PAUSED)
         elif old is S.RUNNING:
-            self._stop_clock(run)
+            run.stop_clock()
         if new in TERMINAL:
             run.finished_at = now = time.time()
             self.bus.publish(TaskStateChanged(run.id, old, new, run.attempts, reason, now))
         else:
             self.bus.publish(TaskStateChanged(run.id, old, new, run.attempts, reason))
-
-    def _stop_clock(self, run: TaskRun) -> None:
-        if run._resumed_at is not None:
-            spent = time.monotonic() - run._resumed_at
-            run.run_seconds += spent
-            run._attempt_carry += spent
-            run._resumed_at = None
 
     def _make_ready(self, run: TaskRun) -> None:
         self._set(run, S.READY)

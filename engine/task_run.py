@@ -6,7 +6,7 @@ import time
 
 from engine.agents.base import Agent
 from engine.events import BudgetReached, TaskResult
-from engine.output_formats import Usage
+from engine.usage import Usage
 from engine.plan import TaskSpec
 from engine.states import TaskState
 from engine.worktrees import Worktree
@@ -63,6 +63,31 @@ class TaskRun:
 
     def __repr__(self) -> str:
         return f"TaskRun({self.id!r}, {self.state.value}, attempts={self.attempts})"
+
+    # ------------------------------------------------------------------ the clock
+    def start_clock(self, new_attempt: bool) -> None:
+        """A running stretch begins: a new attempt's (its time counts from zero) or a paused one's."""
+        if new_attempt:
+            self._attempt_carry = 0.0
+        self._resumed_at = time.monotonic()
+
+    def resume_clock(self) -> None:
+        """The clock runs again if it was stopped (the check's time is the task's time too)."""
+        if self._resumed_at is None:
+            self._resumed_at = time.monotonic()
+
+    def stop_clock(self) -> None:
+        if self._resumed_at is not None:
+            spent = time.monotonic() - self._resumed_at
+            self.run_seconds += spent
+            self._attempt_carry += spent
+            self._resumed_at = None
+
+    def attempt_seconds(self) -> float:
+        """Seconds the current attempt has spent running (what its timeout counts)."""
+        if self._resumed_at is None:
+            return self._attempt_carry
+        return self._attempt_carry + time.monotonic() - self._resumed_at
 
     def elapsed(self) -> float:
         """Seconds spent running (pauses do not count)."""

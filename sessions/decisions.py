@@ -7,8 +7,8 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+from engine.errors import CommandError
 from engine.events import TaskResult
-from engine.run_commands import CommandError
 from engine.scheduler import Engine
 from engine.states import TaskState
 from engine.task_run import TaskRun

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from engine.config import load_config
 from engine.errors import UserError
+from engine.options import EngineOptions
 from engine.plan import load_plan
 from engine.profiles import check_api_key
 from engine.routing import AUTO
@@ -33,7 +34,7 @@ def prepare(plan_path: Path, repo: str | None, max_parallel: int | None,
     """Everything that can be wrong with the input is found here, before anything starts.
 
     ``note`` receives what the user should know (worktrees of earlier runs that were kept);
-    ``engine_options`` go to the :class:`Engine` (tests shorten its backoff and stop grace;
+    ``engine_options`` are fields of the engine's :class:`EngineOptions` (tests shorten its backoff and stop grace;
     ``budget_usd`` / ``budget_tokens`` are the session's limits, over the plan's). A plan whose tasks
     call the Anthropic API while no API key is set is refused here, and so is a task that lets the engine
     choose its profile (``agent = "auto"`` or a list) when none of its candidates is installed.
@@ -69,6 +70,6 @@ def prepare(plan_path: Path, repo: str | None, max_parallel: int | None,
     if len(stale) > STALE_LISTED:
         note(f"{len(stale) - STALE_LISTED} more worktrees of earlier runs kept (git worktree list shows them all)")
     engine_options.setdefault("agent_factory", partial(default_agent_factory, prices=config.price_table()))
-    return Engine(plan, config.profiles, root, max_parallel=max_parallel, **engine_options)
+    return Engine(plan, config.profiles, root, EngineOptions(max_parallel=max_parallel, **engine_options))
 
 

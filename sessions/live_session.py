@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from engine.run_commands import CommandError
+from engine.errors import CommandError
 from engine.scheduler import Engine
 from engine.states import TaskState
 from sessions.lifecycle import OpenSession, RecordedRun, finish_session, status_for

@@ -108,7 +108,6 @@ def test_no_import_circles() -> None:
     assert circles == []
 
 
-@pytest.mark.xfail(strict=True, reason="Engine still inherits Admission, BudgetRules and RunCommands")
 def test_no_mixins_in_the_engine() -> None:
     """The engine is made of parts it holds: its classes inherit from no class of the engine's own."""
     own_classes = set()

@@ -34,9 +34,9 @@ from anthropic import AsyncAnthropic
 
 from engine.agents.base import AgentContext, AgentExit, CannotTakeMessage
 from engine.agents.file_tools import TOOLS, Workspace, describe_call
-from engine.output_formats import Usage
 from engine.prices import PriceTable, load_prices
 from engine.profiles import AgentProfile
+from engine.usage import Usage
 
 STREAM = "agent"
 DETAIL_MAX = 300

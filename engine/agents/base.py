@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from engine.output_formats import Usage
+from engine.usage import Usage
 
 
 class CannotTakeMessage(Exception):

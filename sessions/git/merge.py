@@ -24,8 +24,7 @@ from dataclasses import dataclass
 
 import git
 
-from engine.errors import RepoError
-from engine.run_commands import CommandError
+from engine.errors import CommandError, RepoError
 from engine.worktrees import BRANCH_PREFIX, WorktreeManager, identity_env, open_repo, parse_numstat_z
 
 __all__ = ["AcceptResult", "FileDiff", "ReviewError", "TaskDiff", "accept", "discard", "task_diff"]

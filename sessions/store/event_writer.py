@@ -209,9 +209,8 @@ class EventWriter:
                 await self._state(ev)
             elif kind is UsageUpdate:
                 task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
-                batch.usage[task_id] = (
-                    ev.tokens_in, ev.tokens_out, ev.cache_write, ev.cache_read, ev.cost_usd, task_id,
-                )
+                u = ev.usage
+                batch.usage[task_id] = (u.tokens_in, u.tokens_out, u.cache_write, u.cache_read, u.cost_usd, task_id)
                 batch.count += 1
             elif kind is TaskResult:
                 await self._result(ev)

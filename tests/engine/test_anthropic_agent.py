@@ -22,10 +22,10 @@ from engine.agents.base import AgentContext, CannotTakeMessage
 from engine.config import load_config
 from engine.errors import ConfigError
 from engine.events import UsageUpdate
-from engine.output_formats import Usage
 from engine.prices import load_prices
 from engine.profiles import AgentProfile, AnthropicSettings, ProfileSet, builtin_profiles, check_api_key
 from engine.states import TaskState
+from engine.usage import Usage
 
 pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
 
@@ -486,8 +486,9 @@ async def test_through_the_engine(stub: AnthropicStub, repo: Path, runner) -> No
     assert not (repo / "hello.txt").exists()  # the user's checkout is not touched
     lines = [line for line in rec.lines("greet", "agent") if not line.startswith("! the model")]
     assert lines == ["Writing the greeting.", "→ write_file: hello.txt", "← ok (1 lines)", "Wrote hello.txt."]
-    usage = rec.usage("greet")[-1]
-    assert isinstance(usage, UsageUpdate)
+    update = rec.usage("greet")[-1]
+    assert isinstance(update, UsageUpdate)
+    usage = update.usage
     assert (usage.tokens_in, usage.tokens_out) == (20, 10)
     assert usage.cost_usd == pytest.approx((20 * 3 + 10 * 15) / 1e6)
     assert stub.bodies[0]["messages"][0]["content"][0]["text"] == "write hello.txt"

@@ -22,9 +22,9 @@ from engine.agents.command import CommandAgent
 from engine.agents.failures import classify_output
 from engine.config import load_config
 from engine.errors import ConfigError
+from engine.errors import CommandError
 from engine.events import BreakerChanged, TaskRouted
 from engine.profiles import AgentProfile, ProfileSet
-from engine.run_commands import CommandError
 from engine.states import TaskState
 from sessions.lifecycle import begin_session
 from sessions.live_session import LiveSession

@@ -20,13 +20,12 @@ from tests.helpers.processes import live_group_members, pid_alive
 from tests.helpers.repos import git
 from engine.agents.base import AgentContext, AgentExit
 from engine.agents.command import CommandAgent
-from engine.errors import PlanError
+from engine.errors import CommandError, PlanError
 from engine.events import BudgetReached, RunStarted
-from engine.output_formats import Usage
 from engine.plan import load_plan
 from engine.profiles import AgentProfile, ProfileSet
-from engine.run_commands import CommandError
 from engine.states import TaskState
+from engine.usage import Usage
 from sessions.lifecycle import status_for
 from sessions.store.store import Store
 from sessions.store.schema import LATEST, migrate
@@ -227,7 +226,7 @@ async def test_developer_retry_gets_a_fresh_budget_and_revives_dependents(repo: 
     assert states == {"t": S.SUCCEEDED, "child": S.SUCCEEDED}
     assert rec.states("t") == [S.READY, S.RUNNING, S.BUDGET_EXCEEDED, S.READY, S.RUNNING, S.SUCCEEDED]
     assert attempts == [1, 2]
-    assert rec.usage("t")[-1].tokens_in == 560  # usage still adds up over attempts
+    assert rec.usage("t")[-1].usage.tokens_in == 560  # usage still adds up over attempts
     assert engine.spent_tokens == 560
 
 
@@ -618,4 +617,4 @@ async def test_anthropic_agent_over_its_budget_is_stopped_mid_response(
     assert states == {"t": S.BUDGET_EXCEEDED}, rec.summary()
     [hit] = budget_events(rec)
     assert (hit.unit, hit.limit) == ("tokens", 1000) and hit.spent >= 1000
-    assert rec.usage("t")[-1].cost_usd is not None  # sonnet has a price: the cost is known
+    assert rec.usage("t")[-1].usage.cost_usd is not None  # sonnet has a price: the cost is known

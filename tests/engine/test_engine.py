@@ -16,9 +16,10 @@ from tests.helpers.processes import leaders_with_marker, live_group_members, pid
 from tests.helpers.repos import git
 from engine.agents.base import AgentContext, AgentExit
 from engine.agents.command import CommandAgent
+from engine.errors import CommandError
 from engine.events import FileStat, LogLines, RunFinished, RunStarted, TaskResult, TaskStateChanged, UsageUpdate
+from engine.options import EngineOptions
 from engine.profiles import AgentProfile, ProfileSet
-from engine.run_commands import CommandError
 from engine.scheduler import Engine
 from engine.states import TaskState
 
@@ -172,7 +173,8 @@ async def test_always_failing_task_uses_every_retry(repo: Path, runner) -> None:
 
 
 def test_backoff_is_exponential_with_jitter(repo: Path) -> None:
-    engine = Engine(plan_of({"id": "t", "prompt": "true"}), ProfileSet(), repo, backoff_base=1.0, backoff_max=10.0)
+    engine = Engine(plan_of({"id": "t", "prompt": "true"}), ProfileSet(), repo,
+                    EngineOptions(backoff_base=1.0, backoff_max=10.0))
     for n, step in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (5, 10.0), (30, 10.0)]:
         for _ in range(20):
             assert step / 2 <= engine._backoff(n) <= step
@@ -607,7 +609,7 @@ async def test_claude_fake_agent(repo: Path, runner, fake_agents_on_path) -> Non
     assert "I'll take care of it." in shown and "Let me look around first." in shown
     assert not any(line.lstrip().startswith("{") for line in rec.lines("c")), shown
     assert rec.lines("c", "stdout") == []
-    usage = rec.usage("c")[-1]
+    usage = rec.usage("c")[-1].usage
     assert (usage.tokens_in, usage.tokens_out, usage.cache_write, usage.cache_read) == (130, 42, 50, 160)
     assert usage.cost_usd == pytest.approx(0.0123)
     result = rec.result("c")
@@ -625,7 +627,7 @@ async def test_codex_fake_agent(repo: Path, runner, fake_agents_on_path) -> None
     shown = rec.lines("x", "agent")
     assert shown and not any(line.lstrip().startswith("{") for line in rec.lines("x")), shown
     assert any("Made the changes." in line for line in shown)
-    usage = rec.usage("x")[-1]
+    usage = rec.usage("x")[-1].usage
     assert (usage.tokens_in, usage.tokens_out, usage.cache_read) == (800, 80, 1400)
     assert usage.cost_usd is None  # codex does not say: never invented
     result = rec.result("x")
@@ -641,7 +643,7 @@ async def test_usage_adds_up_over_attempts(repo: Path, runner, fake_agents_on_pa
     states, rec = await runner.run(make_engine(plan, repo, profiles))
     assert states == {"c": S.FAILED}
     assert rec.states("c") == [S.READY, S.RUNNING, S.FAILED, S.RUNNING, S.FAILED]
-    usage = rec.usage("c")[-1]
+    usage = rec.usage("c")[-1].usage
     assert (usage.tokens_in, usage.tokens_out) == (260, 84)
     assert usage.cost_usd == pytest.approx(0.0246)
-    assert rec.usage("c")[0].tokens_in == 100  # the first message, as it streamed
+    assert rec.usage("c")[0].usage.tokens_in == 100  # the first message, as it streamed

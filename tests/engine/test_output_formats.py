@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.output_formats import FORMATS, Parsed, Usage, make_parser
+from engine.output_formats import FORMATS, Parsed, make_parser
+from engine.usage import Usage
 from tests.helpers.paths import FAKE_AGENTS
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from engine.config import load_config
 from engine.errors import ConfigError
-from engine.output_formats import Usage
 from engine.prices import ModelPrice, PriceError, load_prices
+from engine.usage import Usage
 from tests.helpers.paths import ROOT
 
 

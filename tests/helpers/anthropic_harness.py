@@ -12,8 +12,8 @@ import pytest
 
 from engine.agents.anthropic_agent import AnthropicAgent
 from engine.agents.base import AgentContext
-from engine.output_formats import Usage
 from engine.profiles import AgentProfile, AnthropicSettings
+from engine.usage import Usage
 from tests.helpers.anthropic_stub import API_KEY, AnthropicStub
 from tests.helpers.events import EVENT_TIMEOUT
 

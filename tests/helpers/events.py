@@ -186,13 +186,14 @@ def plan_of(*tasks: dict[str, Any], profiles: Any = None, **top: Any):
 
 def make_engine(plan: Any, repo: Path | None, profiles: Any = None, **options: Any):
     """An Engine tuned for tests: tiny backoff and stop grace, so nothing waits for long."""
+    from engine.options import EngineOptions
     from engine.profiles import ProfileSet
     from engine.scheduler import Engine
 
     options.setdefault("backoff_base", 0.01)
     options.setdefault("backoff_max", 0.05)
     options.setdefault("stop_grace", 0.3)
-    return Engine(plan, profiles or ProfileSet(), repo, **options)
+    return Engine(plan, profiles or ProfileSet(), repo, EngineOptions(**options))
 
 
 def wait_for_file(path: Path | str) -> str:

@@ -10,6 +10,7 @@ from engine.events import (
     EventBus, FileStat, LogLines, RunFinished, RunStarted, TaskInfo, TaskResult, TaskStateChanged, UsageUpdate,
 )
 from engine.states import TaskState as S
+from engine.usage import Usage
 from sessions.store.event_writer import EventWriter
 from sessions.store.redact import REDACTED
 from sessions.store.store import Store
@@ -77,9 +78,9 @@ async def test_every_event_becomes_rows(store: Store) -> None:
         if n % 10 == 0:
             await asyncio.sleep(0)
 
-    bus.publish(UsageUpdate("a", tokens_in=100, tokens_out=10, cache_write=5, cache_read=1, cost_usd=0.01))
-    bus.publish(UsageUpdate("a", tokens_in=300, tokens_out=30, cache_write=6, cache_read=2, cost_usd=0.03))
-    bus.publish(UsageUpdate("b", tokens_in=7, tokens_out=8))
+    bus.publish(UsageUpdate("a", Usage(tokens_in=100, tokens_out=10, cache_write=5, cache_read=1, cost_usd=0.01)))
+    bus.publish(UsageUpdate("a", Usage(tokens_in=300, tokens_out=30, cache_write=6, cache_read=2, cost_usd=0.03)))
+    bus.publish(UsageUpdate("b", Usage(tokens_in=7, tokens_out=8)))
     files = (FileStat("src/a.py", 10, 2), FileStat("img.png", None, None))
     bus.publish(TaskResult("a", S.SUCCEEDED, 2, "cockpit/1/a", "/wt/a", "base", "head-a", files, 0,
                            final_message=f"done; key {SECRET}"))

@@ -11,7 +11,7 @@ import pytest
 
 from tests.helpers.events import eventually, make_engine, plan_of
 from tests.helpers.repos import checkout_snapshot, git
-from engine.run_commands import CommandError
+from engine.errors import CommandError
 from engine.worktrees import FALLBACK_EMAIL, FALLBACK_NAME, Worktree, WorktreeManager
 from sessions.lifecycle import begin_session
 from sessions.live_session import LiveSession

@@ -16,8 +16,7 @@ from engine.events import (
     TaskStateChanged,
 )
 from engine.checks import CheckResult
-from engine.output_formats import Usage
-from engine.budget_rules import usage_tokens
+from engine.usage import Usage
 from engine.scheduler import Engine
 from engine.states import TaskState
 
@@ -99,7 +98,7 @@ def cost_text(usage: Usage) -> str:
 
 def tokens_text(usage: Usage) -> str:
     """Every token (input, output, cache write and read) as ``12,345``; ``-`` when none."""
-    tokens = usage_tokens(usage)
+    tokens = usage.total
     return f"{tokens:,}" if tokens else "-"
 
 
@@ -138,9 +137,9 @@ def final_table(engine: Engine, results: dict[str, TaskResult], checks: dict[str
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     usages = [run.usage() for run in engine.tasks.values()]
-    if any(usage_tokens(u) or u.cost_usd is not None for u in usages):
+    if any(u.total or u.cost_usd is not None for u in usages):
         known = sum(1 for u in usages if u.cost_usd is not None)
-        unknown = sum(1 for u in usages if u.cost_usd is None and usage_tokens(u))
+        unknown = sum(1 for u in usages if u.cost_usd is None and u.total)
         cost = f"${engine.spent_usd:.4f}" if known else "cost unknown"
         if known and unknown:
             cost += f" (cost unknown for {unknown} task{'s' if unknown != 1 else ''})"

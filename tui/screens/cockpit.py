@@ -177,8 +177,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
         pane = self.panes.get(event.task_id)
         if pane is not None:
             # every token, as budgets, the headless table and the history count them (cache included)
-            tokens = event.tokens_in + event.tokens_out + event.cache_write + event.cache_read
-            pane.set_usage(usage_text(tokens, event.cost_usd))
+            pane.set_usage(usage_text(event.usage.total, event.usage.cost_usd))
 
     def on_result(self, event: TaskResult) -> None:
         pane = self.panes.get(event.task_id)

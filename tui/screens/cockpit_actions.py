@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Awaitable, Callable
 
-from engine.run_commands import CommandError
+from engine.errors import CommandError
 from engine.states import TaskState
 from tui.bindings import APP_BINDINGS, COCKPIT_BINDINGS
 from tui.display import state_word

@@ -24,8 +24,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
-from engine.budget_rules import usage_tokens
-from engine.run_commands import CommandError
+from engine.errors import CommandError
 from sessions.live_session import LiveSession
 from sessions.git.merge import FileDiff, TaskDiff, numstat_summary, task_diff
 from tui.widgets.diff_view import DiffView
@@ -108,7 +107,7 @@ class ReviewScreen(Screen[str | None]):
             self.query_one("#review-facts", Static).update(Content(f"no task {self.task_id!r} in this run"))
             return
         usage = run.usage()
-        tokens = usage_tokens(usage)
+        tokens = usage.total
         facts = [
             str(run.state), f"agent {run.profile or run.spec.agent}", _plural(run.attempts, "attempt"),
             f"{tokens:,} tokens · {_cost(usage.cost_usd)}" if tokens or usage.cost_usd is not None
