@@ -17,6 +17,7 @@ from sessions.store.rows import SessionRow
 from sessions.summary.builder import build_summary
 from sessions.launch import prepare
 
+# fields of EngineOptions, as prepare() and the launcher take them: tiny backoff and stop grace
 ENGINE_OPTIONS = {"backoff_base": 0.01, "backoff_max": 0.05, "stop_grace": 0.3}
 _plans = itertools.count(1)
 
