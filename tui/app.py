@@ -1,9 +1,17 @@
-"""CockpitApp: the start screen (objective and plan), then the cockpit of the running session.
+"""CockpitApp: the start screen (objective and plan), then the cockpit of the running session, then
+its summary form.
 
 The app gets a :class:`~sessions.launcher.SessionLauncher` (which owns the store and starts
 recorded sessions) and either the session already made (``cockpit run``), or a plan to launch
 as it starts, or neither (the start screen asks). When it goes away, every session it started and
 did not end is ended (:meth:`SessionLauncher.close`).
+
+The app alone moves between screens: each screen says what happened (its ``push_screen`` result, or
+a message such as :class:`CockpitScreen.SessionEnded`) and the app opens what comes next. Ending the
+session opens the summary form pre-filled (:func:`~sessions.summary.builder.session_summary`). Saved,
+a dialog says where the summary went and shows the effective work rate (human); the developer leaves,
+or goes back to the start screen for a new session. Left without saving, the app exits and the
+session stays pending completion (its draft is offered at the next start).
 """
 from __future__ import annotations
 
@@ -12,13 +20,18 @@ from pathlib import Path
 from textual.app import App
 from textual.message import Message
 
+from sessions.git.facts import GitFactsError
+from sessions.launcher import SessionLauncher
 from sessions.live_session import LiveSession
+from sessions.store.db import StoreError
 from sessions.store.rows import SessionRow
+from sessions.summary.builder import session_summary
+from sessions.summary.save import SavedSummary
 from tui.bindings import APP_BINDINGS
 from tui.commands import CockpitCommands
 from tui.screens.cockpit import CockpitScreen, TaskClock
 from tui.screens.summary_form import SummaryFormScreen
-from sessions.launcher import SessionLauncher
+from tui.screens.summary_saved import SummarySavedDialog
 
 
 class CockpitApp(App[SessionRow | None]):
@@ -48,9 +61,12 @@ class CockpitApp(App[SessionRow | None]):
         if self.live is not None:
             self.open_cockpit(self.live)
         else:
-            from tui.screens.start import StartScreen
+            self.open_start()
 
-            self.push_screen(StartScreen(self.launcher, self.repo), self._started)
+    def open_start(self, offer_completion: bool = True) -> None:
+        from tui.screens.start import StartScreen
+
+        self.push_screen(StartScreen(self.launcher, self.repo, offer_completion=offer_completion), self._started)
 
     def _started(self, live: LiveSession | None) -> None:
         if live is None:
@@ -68,15 +84,43 @@ class CockpitApp(App[SessionRow | None]):
         """A task's work was accepted or discarded in the review screen (which said so): mark its pane."""
         task_id, decision = message.task_id, message.decision  # type: ignore[attr-defined]
         for screen in self.screen_stack:
-            if isinstance(screen, CockpitScreen) and task_id in screen.panes:
-                screen.panes[task_id].set_decision(decision)
+            if isinstance(screen, CockpitScreen):
+                screen.set_decision(task_id, decision)
 
-    def on_session_ended(self, row: SessionRow) -> None:
-        """The session was ended from the cockpit: its summary form opens (see :mod:`tui.summary_flow`)."""
-        self.ended.append(row)
-        from tui.summary_flow import open_summary_after_end
+    def on_cockpit_screen_session_ended(self, message: CockpitScreen.SessionEnded) -> None:
+        """The session was ended from the cockpit: its summary form opens."""
+        self.ended.append(message.row)
+        self.run_worker(self._open_summary(message.row), group="summary-open")
 
-        open_summary_after_end(self, row)
+    async def _open_summary(self, row: SessionRow) -> None:
+        store = self.launcher.store
+        try:
+            summary, source = await session_summary(store, row)
+        except (StoreError, GitFactsError, ValueError) as exc:
+            self.notify(str(exc), title="Cannot open the summary form", severity="error", markup=False)
+            self.exit(row)
+            return
+
+        def closed(result: SavedSummary | None) -> None:
+            if result is None:
+                self.exit(row)  # pending completion: offered again at the next start
+                return
+
+            def answered(choice: str | None) -> None:
+                if choice == "new":
+                    self.back_to_start()
+                else:
+                    self.exit(result.row)
+
+            self.push_screen(SummarySavedDialog(result, offer_new=True), answered)
+
+        self.push_screen(SummaryFormScreen(store, row, self.launcher.settings, summary, source), closed)
+
+    def back_to_start(self) -> None:
+        """Close the cockpit of the ended session and open the start screen for a new one."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.open_start(offer_completion=False)
 
     async def action_quit(self) -> None:
         """Ctrl+Q: like q in the cockpit (the session is ended first); in the summary form, like

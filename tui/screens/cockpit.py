@@ -1,20 +1,24 @@
 """The cockpit: one live pane per task, the task list, the overall progress, and every intervention.
 
 Events come from the engine's bus through an :class:`~tui.event_pump.EventPump`, which only records
-them: log lines are buffered in their pane, state changes and notices are noted. One timer (every
-``FLUSH_INTERVAL`` seconds) then draws what changed: the states (pane, task list, progress), the
-notices (several tasks that ended together make one notification), and the lines of the panes that
-are visible, one ``write_lines`` call each. Another timer, once a second, updates every elapsed time.
-Every human action goes through the :class:`~sessions.live_session.LiveSession`, which records it.
+them: log lines are buffered in their pane, everything else goes to the screen's
+:class:`~tui.cockpit_model.CockpitModel`. One timer (every ``FLUSH_INTERVAL`` seconds) then draws
+what changed: the states (pane, task list, progress), the notices (several tasks that ended together
+make one notification), and the lines of the panes that are visible, one ``write_lines`` call each.
+Another timer, once a second, updates every elapsed time. Every human action goes through the
+:class:`~sessions.live_session.LiveSession`, which records it; a command the engine refuses
+(:class:`CommandError`) becomes a notification. When the session has ended, the screen says so with
+:class:`CockpitScreen.SessionEnded` and the app decides what comes next.
 """
 from __future__ import annotations
 
 import gc
-from typing import Callable
+from typing import Awaitable, Callable
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.events import DescendantFocus
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar
 
@@ -22,38 +26,38 @@ from engine.events import (
     BreakerChanged, BudgetReached, CheckFinished, LogLines, PromptSent, RunFinished, RunStarted, TaskResult,
     TaskRouted, TaskStateChanged, UsageUpdate,
 )
+from engine.errors import CommandError
 from engine.states import TaskState
 from sessions.live_session import LiveSession
-from tui.bindings import COCKPIT_BINDINGS
+from sessions.store.rows import SessionRow
+from tui.bindings import APP_BINDINGS, COCKPIT_BINDINGS
+from tui.cockpit_model import CockpitModel
 from tui.display import elapsed_text, state_word, usage_text
 from tui.event_pump import EventPump
 from tui.widgets.agent_pane import DEFAULT_MAX_LINES, AgentPane
 from tui.widgets.interventions_panel import InterventionsPanel
 from tui.widgets.pane_grid import PaneGrid
 from tui.widgets.task_table import TaskTable
-from tui.screens.cockpit_actions import CockpitActions
 
 S = TaskState
 TaskClock = Callable[[str], float]  # a task's running time in seconds
 
-# States that deserve the developer's attention: a notification and the terminal bell.
-# (severity, text for one task, text for several tasks that got there within one flush)
-NOTICE = {
-    S.SUCCEEDED: ("information", "{task} succeeded", "{tasks} succeeded"),
-    S.FAILED: ("error", "{task} failed ({reason})", "{tasks} failed"),
-    S.TIMED_OUT: ("error", "{task} timed out ({reason})", "{tasks} timed out"),
-    S.PAUSED: ("warning", "{task} is paused: waiting for you (p resumes it)",
-               "{tasks} are paused: waiting for you"),
-    S.BUDGET_EXCEEDED: ("error", "{task} was stopped: {reason}", "{tasks} were stopped at their budget"),
-}
 
+class CockpitScreen(Screen[None]):
+    """One pane per task and the keys that act on the focused task (or on the whole run)."""
 
-class CockpitScreen(CockpitActions, Screen[None]):
     CSS_PATH = "cockpit.tcss"
     BINDINGS = COCKPIT_BINDINGS
     ALLOW_IN_MAXIMIZED_VIEW = "Header, Footer, #runbar"
     FLUSH_INTERVAL = 0.08
     FLUSH_BUDGET = 2000  # lines written into panes per flush (at least one pane's whole tail)
+
+    class SessionEnded(Message):
+        """The session was ended from the cockpit (its row, as closed in the store)."""
+
+        def __init__(self, row: SessionRow) -> None:
+            super().__init__()
+            self.row = row
 
     def __init__(self, live: LiveSession, clock: TaskClock | None = None,
                  max_lines: int = DEFAULT_MAX_LINES) -> None:
@@ -63,23 +67,25 @@ class CockpitScreen(CockpitActions, Screen[None]):
         self.clock: TaskClock = clock or (lambda task_id: self.engine.tasks[task_id].elapsed())
         specs = self.engine.plan.tasks
         self.panes: dict[str, AgentPane] = {t.id: AgentPane(t.id, t.title, t.agent, max_lines) for t in specs}
-        self.states: dict[str, TaskState] = {t.id: S.PENDING for t in specs}
-        self.attempts: dict[str, int] = {t.id: 0 for t in specs}
+        self.model = CockpitModel(self.engine.run_id, self.engine.tasks)
         self.pump: EventPump | None = None
-        self.bus_closed = False
-        self.run_finished = False
-        self.ending = False
         self._started = False
         # panes with lines not drawn yet, oldest first (an ordered set: dict keys)
         self._dirty: dict[AgentPane, None] = {}
-        self._restyle: set[str] = set()  # tasks whose state changed since the last draw
-        self._notices: dict[TaskState, list[tuple[str, str]]] = {}  # state -> [(task, reason)]
-        self._status_changed = False
-        self.budget_reached = ""  # the session's budget, once reached
-        self.prompts: dict[str, PromptSent] = {}  # the newest effective prompt of each task, when changed
-        self.routes: dict[str, TaskRouted] = {}  # the profile the engine chose, for routed tasks
-        self.checks: dict[str, CheckFinished] = {}  # the newest check result of each task
         self._last_task: str | None = specs[0].id if specs else None
+
+    @property
+    def states(self) -> dict[str, TaskState]:
+        """Each task's state as the events have told it so far."""
+        return self.model.states
+
+    @property
+    def checks(self) -> dict[str, CheckFinished]:
+        return self.model.checks
+
+    @property
+    def ending(self) -> bool:
+        return self.model.ending
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -155,7 +161,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
 
     # ----------------------------------------------------- events (EventSink)
     def on_run_started(self, event: RunStarted) -> None:
-        self._status_changed = True
+        self.model.status_changed = True
 
     def on_lines(self, event: LogLines) -> None:
         pane = self.panes.get(event.task_id)
@@ -164,14 +170,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
             self._dirty.setdefault(pane)
 
     def on_state(self, event: TaskStateChanged) -> None:
-        task_id = event.task_id
-        if task_id not in self.panes:
-            return
-        self.states[task_id] = event.new
-        self.attempts[task_id] = max(self.attempts[task_id], event.attempt)
-        self._restyle.add(task_id)
-        if event.new in NOTICE:
-            self._notices.setdefault(event.new, []).append((task_id, event.reason or state_word(event.new)))
+        self.model.on_state(event)
 
     def on_usage(self, event: UsageUpdate) -> None:
         pane = self.panes.get(event.task_id)
@@ -190,26 +189,24 @@ class CockpitScreen(CockpitActions, Screen[None]):
         pane.set_result(" · ".join(parts))
 
     def on_budget(self, event: BudgetReached) -> None:
-        if event.scope == "session":
-            self.budget_reached = event.describe()
-            self._status_changed = True
+        if self.model.on_budget(event):
             self.notify(f"{event.describe()}: no new task starts", severity="error", timeout=10, markup=False)
             self.app.bell()
 
     def on_prompt(self, event: PromptSent) -> None:
-        self.prompts[event.task_id] = event
+        self.model.on_prompt(event)
 
     def on_routed(self, event: TaskRouted) -> None:
-        self.routes[event.task_id] = event
+        self.model.on_routed(event)
 
     def on_check(self, event: CheckFinished) -> None:
-        self.checks[event.task_id] = event
+        self.model.on_check(event)
         result = event.result
         self.notify(f"{event.task_id}: check {result.describe()}", markup=False,
                     severity="information" if result.ok else "warning", timeout=5)
 
     def on_breaker(self, event: BreakerChanged) -> None:
-        self._status_changed = True
+        self.model.status_changed = True
         if event.state == "open":
             self.notify(f"profile {event.profile}: circuit breaker open, its tasks wait ({event.reason}); "
                         "b resets it", severity="error", timeout=10, markup=False)
@@ -218,18 +215,17 @@ class CockpitScreen(CockpitActions, Screen[None]):
             self.notify(f"profile {event.profile}: circuit breaker {event.state}", timeout=4, markup=False)
 
     def on_run_finished(self, event: RunFinished) -> None:
-        self.run_finished = True
-        self._status_changed = True
+        self.model.on_run_finished()
 
     def on_bus_closed(self) -> None:
-        self.bus_closed = True
+        self.model.bus_closed = True
         self.flush_panes()
 
     def _apply_state(self, task_id: str, state: TaskState, attempts: int) -> None:
-        self.states[task_id] = state
-        self.attempts[task_id] = max(self.attempts[task_id], attempts)
-        self.panes[task_id].set_state(state, self.attempts[task_id])
-        self.table.set_state(task_id, state, self.attempts[task_id])
+        self.model.take_state(task_id, state, attempts)
+        attempts = self.model.attempts[task_id]
+        self.panes[task_id].set_state(state, attempts)
+        self.table.set_state(task_id, state, attempts)
         self._show_elapsed(task_id)
 
     # --------------------------------------------------------------- drawing
@@ -246,15 +242,16 @@ class CockpitScreen(CockpitActions, Screen[None]):
         Notices go out whatever screen is on top; states and lines are drawn when this screen is
         on the terminal, and lines only into visible panes (one write_lines each): hidden ones wait.
         """
-        if self._notices:
+        model = self.model
+        if model.has_notices:
             self._announce()
         if not self._drawn():
             return
-        if self._restyle or self._status_changed:
-            for task_id in self._restyle:
-                self._apply_state(task_id, self.states[task_id], self.attempts[task_id])
-            self._restyle.clear()
-            self._status_changed = False
+        if model.restyle or model.status_changed:
+            for task_id in model.restyle:
+                self._apply_state(task_id, model.states[task_id], model.attempts[task_id])
+            model.restyle.clear()
+            model.status_changed = False
             self._update_progress()
             self._update_run_status()
             self.offer_end()
@@ -280,14 +277,8 @@ class CockpitScreen(CockpitActions, Screen[None]):
 
     def _announce(self) -> None:
         """One notification per kind of news (and one bell), however many tasks it is about."""
-        for state, items in self._notices.items():
-            severity, one, several = NOTICE[state]
-            if len(items) == 1:
-                text = one.format(task=items[0][0], reason=items[0][1])
-            else:
-                text = several.format(tasks=", ".join(task for task, _ in items))
+        for severity, text in self.model.take_notices():
             self.notify(text, severity=severity, timeout=6, markup=False)  # type: ignore[arg-type]
-        self._notices.clear()
         self.app.bell()
 
     def tick(self) -> None:
@@ -296,33 +287,15 @@ class CockpitScreen(CockpitActions, Screen[None]):
             self._show_elapsed(task_id)
 
     def _show_elapsed(self, task_id: str) -> None:
-        text = elapsed_text(self.clock(task_id), self.attempts[task_id])
+        text = elapsed_text(self.clock(task_id), self.model.attempts[task_id])
         self.panes[task_id].set_elapsed(text)
         self.table.set_time(task_id, text)
 
-    def settled_count(self) -> int:
-        tasks = self.engine.tasks
-        return sum(1 for tid, s in self.states.items() if s.terminal and not tasks[tid].retry_pending)
-
     def _update_progress(self) -> None:
-        self.progress.update(progress=self.settled_count())
+        self.progress.update(progress=self.model.settled_count())
 
     def _update_run_status(self) -> None:
-        counts: dict[TaskState, int] = {}
-        for state in self.states.values():
-            counts[state] = counts.get(state, 0) + 1
-        parts = [f"run {self.engine.run_id}"]
-        for state in (S.RUNNING, S.PAUSED, S.READY):
-            if counts.get(state):
-                parts.append(f"{counts[state]} {state_word(state)}")
-        parts.append(f"{self.settled_count()}/{len(self.states)} settled")
-        if self.budget_reached:
-            parts.append(self.budget_reached.upper())
-        if self.run_finished:
-            parts.append("run ended")
-        elif self.engine.run_paused:
-            parts.append("RUN PAUSED")
-        self.query_one("#run-status", Label).update(" · ".join(parts), layout=False)
+        self.query_one("#run-status", Label).update(self.model.run_status(self.engine.run_paused), layout=False)
 
     # ---------------------------------------------------------------- focus
     def on_descendant_focus(self, event: DescendantFocus) -> None:
@@ -381,3 +354,194 @@ class CockpitScreen(CockpitActions, Screen[None]):
             pane = self.panes[task_id]
             pane.focus()
             self.maximize(pane, container=False)
+
+    # -------------------------------------------------------- interventions
+    def _command(self, what: str, call: Callable[[], Awaitable[None]], done: str = "") -> None:
+        """Run a LiveSession command in a worker; a refusal of the engine becomes a notification."""
+
+        async def run() -> None:
+            try:
+                await call()
+            except CommandError as exc:
+                self.notify(str(exc), title=f"Cannot {what}", severity="warning", markup=False)
+                return
+            if done:
+                self.notify(done, timeout=3, markup=False)
+            self.model.status_changed = True
+            await self.reload_interventions()
+
+        self.run_worker(run(), group="commands")
+
+    async def reload_interventions(self) -> None:
+        await self.interventions.reload(self.live.store, self.live.row.id)
+
+    def action_pause_task(self) -> None:
+        task_id = self._task_or_notice()
+        if task_id is None:
+            return
+        if self.engine.tasks[task_id].state is S.PAUSED:
+            self._command("resume", lambda: self.live.resume(task_id))
+        else:
+            self._command("pause", lambda: self.live.pause(task_id))
+
+    def action_pause_run(self) -> None:
+        if self.engine.run_paused:
+            self._command("resume the run", lambda: self.live.resume(None), "The run goes on")
+        else:
+            self._command("pause the run", lambda: self.live.pause(None),
+                          "Run paused: no new task starts (P resumes)")
+
+    def action_cancel_task(self) -> None:
+        task_id = self._task_or_notice()
+        if task_id is not None:
+            self._command("cancel", lambda: self.live.cancel(task_id))
+
+    def action_cancel_all(self) -> None:
+        from tui.screens.dialogs import ConfirmDialog
+
+        left = self.model.unfinished()
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._command("cancel", lambda: self.live.cancel(None))
+
+        self.app.push_screen(ConfirmDialog(
+            "Cancel every task that has not ended?", f"{left} task{'s' if left != 1 else ''} not ended.",
+            yes="Cancel all"), answered)
+
+    def action_retry_task(self) -> None:
+        task_id = self._task_or_notice()
+        if task_id is not None:
+            self._command("retry", lambda: self.live.retry(task_id))
+
+    def action_send_message(self) -> None:
+        from tui.screens.dialogs import SendMessageDialog
+
+        task_id = self._task_or_notice()
+        if task_id is None:
+            return
+
+        def answered(text: str | None) -> None:
+            if text:
+                self._command("send the message", lambda: self.live.send(task_id, text),
+                              f"Message sent to {task_id}")
+
+        self.app.push_screen(SendMessageDialog(task_id), answered)
+
+    def action_note(self) -> None:
+        from tui.screens.dialogs import NoteDialog
+
+        task_id = self.current_task()
+
+        def answered(note: tuple[str, str] | None) -> None:
+            if note:
+                kind, text = note
+                self._command("note it", lambda: self.live.note(task_id, kind, text), "Noted")
+
+        self.app.push_screen(NoteDialog(task_id), answered)
+
+    def action_review(self) -> None:
+        task_id = self._task_or_notice()
+        if task_id is None:
+            return
+        state = self.engine.tasks[task_id].state
+        if not state.terminal:
+            self.notify(f"Task {task_id} is {state_word(state)}: review it once it has ended",
+                        severity="warning", markup=False)
+            return
+        from tui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen(self.live, task_id))
+
+    def set_decision(self, task_id: str, decision: str) -> None:
+        """The developer accepted or discarded the task's work (in the review screen): its pane says so."""
+        pane = self.panes.get(task_id)
+        if pane is not None:
+            pane.set_decision(decision)
+
+    def action_log_view(self) -> None:
+        from tui.screens.log_view import LogViewScreen
+
+        task_id = self._task_or_notice()
+        if task_id is not None:
+            self.app.push_screen(LogViewScreen(self.live.store, self.live.row.id, self.engine.run_id, task_id))
+
+    def action_reset_breaker(self) -> None:
+        """Close an open circuit breaker: the focused task's profile's, else the only open one."""
+        open_ = self.engine.open_breakers
+        if not open_:
+            self.notify("No circuit breaker is open", timeout=3, markup=False)
+            return
+        task_id = self.current_task()
+        run = self.engine.tasks.get(task_id) if task_id else None
+        profile = getattr(run, "profile", None) or (run.spec.agent if run is not None else None)
+        if profile not in open_:
+            if len(open_) > 1:
+                self.notify(f"Open breakers: {', '.join(open_)}: focus a task of the one to reset",
+                            severity="warning", markup=False)
+                return
+            profile = open_[0]
+        self._command("reset the breaker", lambda: self.live.reset_breaker(profile),
+                      f"Circuit breaker of {profile} reset: its tasks may start")
+
+    def action_task_info(self) -> None:
+        from tui.screens.task_info import TaskInfoScreen
+
+        task_id = self._task_or_notice()
+        if task_id is None:
+            return
+        facts, prompt = self.model.task_facts(task_id)
+        self.app.push_screen(TaskInfoScreen(task_id, facts, prompt))
+
+    def action_history(self) -> None:
+        from tui.screens.history import HistoryScreen
+
+        self.app.push_screen(HistoryScreen(self.live.store, self.live.row.repo))
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen, help_rows
+
+        active = {ab.binding.id: ab.binding for ab in self.active_bindings.values() if ab.binding.id}
+        rows = help_rows(COCKPIT_BINDINGS + APP_BINDINGS, active, self.app.get_key_display)
+        self.app.push_screen(HelpScreen(rows))
+
+    # ------------------------------------------------------------ the end
+    def offer_end(self) -> None:
+        """Once every task has ended (none waits for a retry), say once that the session can end."""
+        if not self.model.should_offer_end():
+            return
+        key = next((self.app.get_key_display(ab.binding) for ab in self.active_bindings.values()
+                    if ab.binding.id == "cockpit.end_session"), "e")
+        self.notify(f"All tasks ended: end the session? ({key})", title="Plan finished", timeout=20,
+                    markup=False)
+
+    def _confirm_end(self, question: str) -> None:
+        from tui.screens.dialogs import ConfirmDialog
+
+        detail = self.model.end_detail({task_id for task_id, pane in self.panes.items() if pane.decision})
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.end_session()
+
+        self.app.push_screen(ConfirmDialog(question, detail, yes="End session"), answered)
+
+    def action_end_session(self) -> None:
+        self._confirm_end(f"End session {self.live.row.label}?")
+
+    def action_quit_cockpit(self) -> None:
+        self._confirm_end(f"End session {self.live.row.label} and quit?")
+
+    def end_session(self) -> None:
+        """Stop what still runs, close the session in the store, then say so (the app goes on from there)."""
+        if self.model.ending:
+            return
+        self.model.ending = True
+
+        async def run() -> None:
+            self.notify("Ending the session…", timeout=3, markup=False)
+            row = await self.live.end()
+            self.flush_panes()
+            self.post_message(self.SessionEnded(row))
+
+        self.run_worker(run(), group="end-session")
