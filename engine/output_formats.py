@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol
 
+from engine.formatting import plural, usd
 from engine.usage import Usage
 
 FORMATS = ("text", "claude-stream-json", "codex-json")
@@ -244,9 +245,9 @@ def _result_line(event: dict[str, Any], cost: float | None) -> str:
     turns = event.get("num_turns")
     line = "✓ done" if ok else f"✗ {subtype if subtype and subtype != 'success' else 'error'}"
     if isinstance(turns, int) and not isinstance(turns, bool):
-        line += f" {'in' if ok else 'after'} {turns} turn{'' if turns == 1 else 's'}"
+        line += f" {'in' if ok else 'after'} {plural(turns, 'turn')}"
     if cost is not None:
-        line += f", ${cost:.4f}"
+        line += f", {usd(cost)}"
     reason = "" if ok else _error_reason(event)
     return f"{line}: {reason}" if reason else line
 
@@ -487,7 +488,7 @@ def _summary(text: str) -> str:
     body = text.strip()
     first, newline, rest = body.partition("\n")
     more = rest.count("\n") + 1 if newline else 0
-    return _shorten(first.rstrip("\r")) + (f" (+{more} line{'' if more == 1 else 's'})" if more else "")
+    return _shorten(first.rstrip("\r")) + (f" (+{plural(more, 'line')})" if more else "")
 
 
 def _shorten(text: str, limit: int = DETAIL_LIMIT) -> str:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import git
 
 from engine.errors import CommandError, RepoError
+from engine.formatting import diff_size_text
 from engine.worktrees import BRANCH_PREFIX, WorktreeManager, identity_env, open_repo, parse_numstat_z
 
 __all__ = ["AcceptResult", "FileDiff", "ReviewError", "TaskDiff", "accept", "discard", "task_diff"]
@@ -77,11 +78,7 @@ class TaskDiff:
 
     def summary(self) -> str:
         """``+A −R in N files``"""
-        return numstat_summary(self.added, self.removed, len(self.files))
-
-
-def numstat_summary(added: int, removed: int, files: int) -> str:
-    return f"+{added} \u2212{removed} in {files} file{'' if files == 1 else 's'}"
+        return diff_size_text(self.added, self.removed, len(self.files))
 
 
 def task_diff(repo: str | os.PathLike[str], start_commit: str, head_commit: str) -> TaskDiff:

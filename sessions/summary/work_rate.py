@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from engine.formatting import plural
 from sessions.store.rows import SessionRow
 
 OUTCOME_VALUE = {"fully": 1.0, "partially": 0.5, "not-used": 0.0}
@@ -22,7 +23,7 @@ class WorkRate:
     def text(self) -> str:
         if self.value is None:
             return "no assessed sessions yet"
-        return f"{self.value:.0%} over {self.count} session{'s' if self.count != 1 else ''}"
+        return f"{self.value:.0%} over {plural(self.count, 'session')}"
 
 
 @dataclass(frozen=True)

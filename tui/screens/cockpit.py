@@ -25,7 +25,8 @@ from engine.events import (
 from engine.states import TaskState
 from sessions.live_session import LiveSession
 from tui.bindings import COCKPIT_BINDINGS
-from tui.display import elapsed_text, state_word, usage_text
+from engine.formatting import diff_size_text, state_word, usage_text
+from tui.display import elapsed_text
 from tui.event_pump import EventPump
 from tui.widgets.agent_pane import DEFAULT_MAX_LINES, AgentPane
 from tui.widgets.interventions_panel import InterventionsPanel
@@ -185,8 +186,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
             return
         parts = [] if event.exit_code is None else [f"exit {event.exit_code}"]
         if event.files:
-            parts.append(f"+{event.added} −{event.removed} in {len(event.files)} "
-                         f"file{'s' if len(event.files) != 1 else ''}")
+            parts.append(diff_size_text(event.added, event.removed, len(event.files)))
         pane.set_result(" · ".join(parts))
 
     def on_budget(self, event: BudgetReached) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 from engine.errors import CommandError
 from engine.states import TaskState
 from tui.bindings import APP_BINDINGS, COCKPIT_BINDINGS
-from tui.display import state_word
+from engine.formatting import plural, state_word
 
 if TYPE_CHECKING:
     from tui.screens.cockpit import CockpitScreen
@@ -87,7 +87,7 @@ class CockpitActions(_Base):
                 self._command("cancel", lambda: self.live.cancel(None))
 
         self.app.push_screen(ConfirmDialog(
-            "Cancel every task that has not ended?", f"{left} task{'s' if left != 1 else ''} not ended.",
+            "Cancel every task that has not ended?", f"{plural(left, 'task')} not ended.",
             yes="Cancel all"), answered)
 
     def action_retry_task(self) -> None:
@@ -224,7 +224,7 @@ class CockpitActions(_Base):
         from tui.screens.dialogs import ConfirmDialog
 
         left = self._unfinished()
-        detail = (f"{left} task{'s' if left != 1 else ''} still running will be cancelled."
+        detail = (f"{plural(left, 'task')} still running will be cancelled."
                   if left else "Every task has ended.")
         unreviewed = self._unreviewed()
         if unreviewed:

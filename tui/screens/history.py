@@ -37,6 +37,7 @@ from textual.validation import Function
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static, TabbedContent, TabPane
 from textual.widgets.data_table import RowKey
 
+from engine.formatting import total_cost_text
 from sessions.reports.history import History, HistoryRow, RowFilter, disagrees, parse_date, read_history, sort_rows
 from sessions.store.store import Store
 from tui.bindings import APP_BINDINGS, HISTORY_BINDINGS
@@ -168,15 +169,9 @@ class _Cells:
             shared(git, mark, "right"),
             shared(str(row.interventions), "", "right"),
             shared(f"{row.accepted}/{row.discarded}" if row.tasks else "-", "", "right"),
-            shared(_money(row), "", "right"),
+            shared(total_cost_text(row.cost_usd, row.cost_complete), "", "right"),
         )
         return cells + (shared(short_repo(row.repo)),) if self.with_repo else cells
-
-
-def _money(row: HistoryRow) -> str:
-    if row.cost_usd is None:
-        return "-" if row.cost_complete else "?"
-    return f"${row.cost_usd:,.2f}" + ("" if row.cost_complete else "+")
 
 
 def row_cells(row: HistoryRow, styles: CellStyles, with_repo: bool = False) -> tuple[Text, ...]:

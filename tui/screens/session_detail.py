@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Markdown, Static
 
+from engine.formatting import plural, usd_short
 from sessions.reports.assessment import OUTCOME_LABELS
 from sessions.reports.history import disagrees
 from sessions.store.store import Store
@@ -89,12 +90,6 @@ def newest_survival(rows: list[tuple[str, float, str]]) -> SurvivalResult | None
 
 def _clock(at: float) -> str:
     return time.strftime("%H:%M", time.localtime(at))
-
-
-def _cost(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
 
 
 class SessionDetailScreen(Screen[tuple[int, str] | None]):
@@ -197,9 +192,9 @@ class SessionDetailScreen(Screen[tuple[int, str] | None]):
         parts.append(f" · {len(self.tasks)} tasks ({decided.count('accepted')} accepted, "
                      f"{decided.count('discarded')} discarded)" if self.tasks else " · no tasks recorded")
         n = len(self.interventions)
-        parts.append(f" · {n} intervention{'' if n == 1 else 's'}")
+        parts.append(f" · {plural(n, 'intervention')}")
         if self.tasks:
-            parts.append(f" · {_cost(cost)}" + ("" if usage.cost_complete else " (some costs unknown)"))
+            parts.append(f" · {usd_short(cost)}" + ("" if usage.cost_complete else " (some costs unknown)"))
         if row.source == "import":
             parts.append(" · imported")
         parts.append("\n")
@@ -261,7 +256,7 @@ class SessionDetailScreen(Screen[tuple[int, str] | None]):
         table.add_rows(
             (Text(t.key), Text(t.agent), Text(t.state), Text("-" if t.added is None else f"+{t.added}", justify="right"),
              Text(t.decision or "undecided", style=styles.get(t.decision or "", "dim")),
-             Text(_cost(t.cost_usd), justify="right"))
+             Text(usd_short(t.cost_usd), justify="right"))
             for t in self.tasks
         )
 
