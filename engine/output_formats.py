@@ -45,29 +45,17 @@ class OutputParser(Protocol):
     def parse(self, line: str) -> Parsed: ...
 
 
-def make_parser(fmt: str) -> OutputParser:
-    """A fresh parser for one attempt's output in format ``fmt`` (one of :data:`FORMATS`)."""
+def make_parser(fmt: str) -> OutputParser | None:
+    """A fresh parser for one attempt's output in format ``fmt`` (one of :data:`FORMATS`); None for
+    ``text``, whose lines are the program's own and are shown as they come (the agent keeps the last
+    non-blank one as the final message)."""
+    if fmt == "text":
+        return None
     try:
         factory = _FACTORIES[fmt]
     except KeyError:
         raise ValueError(f"unknown output format {fmt!r} (known: {', '.join(FORMATS)})") from None
     return factory()
-
-
-# --- plain text ---------------------------------------------------------------------------------
-
-
-class TextParser:
-    """Every line as is; the final message is the last non-blank line so far."""
-
-    def __init__(self) -> None:
-        self._last: str | None = None
-
-    def parse(self, line: str) -> Parsed:
-        line = _chomp(line)
-        if line.strip():
-            self._last = line
-        return Parsed([line], final_message=self._last)
 
 
 # --- JSON lines, shared -------------------------------------------------------------------------
@@ -500,7 +488,6 @@ def _compact_json(value: Any) -> str:
 
 
 _FACTORIES: dict[str, Callable[[], OutputParser]] = {
-    "text": TextParser,
     "claude-stream-json": ClaudeStreamParser,
     "codex-json": CodexJsonParser,
 }

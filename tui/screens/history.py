@@ -15,8 +15,8 @@ then work on those rows in memory (:class:`~sessions.reports.history.RowFilter`,
 table does not measure them again. Cells are ``rich.text.Text``: nothing a user wrote is read as
 markup, and the table has no markup to parse.
 
-The screen posts :class:`HistoryScreen.Loaded` once the table holds its rows, and
-:class:`HistoryScreen.Filtered` each time a filter changed what it shows.
+The screen posts :class:`HistoryScreen.Loaded` once the table holds its rows (what
+``bench/history.py`` times its first paint by).
 """
 from __future__ import annotations
 
@@ -208,14 +208,6 @@ class HistoryScreen(Screen[None]):
             super().__init__()
             self.rows = rows
 
-    class Filtered(Message):
-        """A filter changed: the table shows ``shown`` of ``total`` sessions."""
-
-        def __init__(self, shown: int, total: int) -> None:
-            super().__init__()
-            self.shown = shown
-            self.total = total
-
     def __init__(self, store: Store, repo: str | None, every_repo: bool = False) -> None:
         super().__init__()
         self.store = store
@@ -382,8 +374,6 @@ class HistoryScreen(Screen[None]):
         self._show_totals()
         self._stale = {"trends", "agents"}
         self._refresh_active_tab()
-        if self.history is not None:
-            self.post_message(self.Filtered(len(shown), len(self.history.rows)))
 
     def _chosen_row(self) -> HistoryRow | None:
         """The session the cursor was moved to (None while it stays on the first row: then the table

@@ -27,7 +27,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 from engine.errors import CommandError
 from engine.formatting import diff_size_text, plural, usd_short
 from sessions.live_session import LiveSession
-from sessions.git.merge import FileDiff, TaskDiff, task_diff
+from sessions.git.merge import TaskDiff, task_diff
 from tui.widgets.diff_view import DiffView
 
 __all__ = ["DiscardDialog", "ReviewScreen"]
@@ -182,13 +182,6 @@ class ReviewScreen(Screen[str | None]):
         if diff.files:
             table.move_cursor(row=0)
             self._show_file(0)
-
-    @property
-    def current_file(self) -> FileDiff | None:
-        if self.diff is None or not self.diff.files:
-            return None
-        row = self.query_one("#review-files", DataTable).cursor_row
-        return self.diff.files[max(0, min(row, len(self.diff.files) - 1))]
 
     def _show_file(self, index: int) -> None:
         if self.diff is None or not 0 <= index < len(self.diff.files):
