@@ -1,9 +1,9 @@
 """The git command line for the survival measure: a small runner, ``git blame --porcelain`` and
 ``git patch-id --stable`` pipelines.
 
-Blame runs through the git CLI in a subprocess (per DESIGN.md it is faster than GitPython's blame),
-so several can run at once from a thread pool: each call is independent and holds no lock (reads
-run with ``GIT_OPTIONAL_LOCKS=0``). Pathspecs are literal (``GIT_LITERAL_PATHSPECS=1``): a file
+Blame runs through the git CLI in a subprocess (GitPython's blame builds Python objects line by line
+and is slower), so several can run at once from a thread pool: each call is independent and holds
+no lock (reads run with ``GIT_OPTIONAL_LOCKS=0``). Pathspecs are literal (``GIT_LITERAL_PATHSPECS=1``): a file
 named ``*.py`` means that file only.
 """
 

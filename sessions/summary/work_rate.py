@@ -1,7 +1,7 @@
 """Effective work rate as the human sees it: the mean assessed outcome of earlier sessions.
 
 Fully used counts 1.0, partially used 0.5, not used 0.0. "Too early" is not a value (the session
-stays pending and is asked about again later) and "n/a" is left out. See DESIGN.md, "Effective work rate".
+stays pending and is asked about again later) and "n/a" is left out.
 """
 from __future__ import annotations
 
