@@ -19,6 +19,7 @@ import time
 from collections import deque
 from typing import Callable
 
+from engine.formatting import plural
 from engine.agents.base import FAILURE_KINDS, AgentExit
 from engine.breakers import CLOSED, HALF_OPEN, OPEN, Breaker
 from engine.durations import format_duration
@@ -96,7 +97,7 @@ class Admission:
             return False
         limit = self._limit.get(name)
         if limit is not None and self._running_by[name] >= limit:
-            self._hold(run, name, f"waiting: profile {name!r} already runs {limit} task{'s' if limit != 1 else ''} "
+            self._hold(run, name, f"waiting: profile {name!r} already runs {plural(limit, 'task')} "
                                   "(its max_parallel)")
             return False
         if breaker is not None and breaker.state == HALF_OPEN:
@@ -213,7 +214,7 @@ class Admission:
         breaker.until = time.time() + breaker.cooldown
         breaker.timer = asyncio.get_running_loop().call_later(breaker.cooldown, self._cool_down, name)
         event = BreakerChanged(
-            name, OPEN, f"{breaker.failures} failure{'s' if breaker.failures != 1 else ''} in a row outside the "
+            name, OPEN, f"{plural(breaker.failures, 'failure')} in a row outside the "
             f"task ({kind}: {reason})", breaker.failures, kind, breaker.until)
         self.bus.publish(event)
         until = time.strftime("%H:%M:%S", time.localtime(breaker.until))

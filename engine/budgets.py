@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Callable
 
 from engine.events import BudgetReached, EventBus, UsageUpdate
+from engine.formatting import usd
 from engine.plan import TaskSpec
 from engine.profiles import AgentProfile
 from engine.task_run import TaskRun
@@ -72,7 +73,7 @@ class Budgets:
             if (self.budget_usd is not None and total.cost_usd is None and not self._session_cost_noted
                     and total.total > 0):
                 self._session_cost_noted = True
-                self._emit(run, "engine", [f"cost unknown: the session's ${self.budget_usd:.2f} budget counts "
+                self._emit(run, "engine", [f"cost unknown: the session's {usd(self.budget_usd, 2)} budget counts "
                                            "only the costs agents report"])
             return None
         self.session_hit = hit
@@ -108,6 +109,6 @@ class Budgets:
                     return BudgetReached("task", run.id, "usd", total.cost_usd - base_usd, max_usd)
             elif not run.cost_noted and tokens > 0:
                 run.cost_noted = True
-                self._emit(run, "engine", [f"cost unknown so far: the task's ${max_usd:.2f} budget cannot be "
+                self._emit(run, "engine", [f"cost unknown so far: the task's {usd(max_usd, 2)} budget cannot be "
                                            "judged until the agent reports a cost (it is not stopped)"])
         return None

@@ -18,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, AsyncIterator
 
+from engine.formatting import usd
 from engine.states import TaskState
 from engine.usage import Usage
 
@@ -200,7 +201,7 @@ class BudgetReached:
     def describe(self) -> str:
         """``budget reached: 1,234 tokens of 1,000`` / ``session budget reached: $0.5012 of $0.50``."""
         if self.unit == "usd":
-            amounts = f"${self.spent:.4f} of ${self.limit:.2f}"
+            amounts = f"{usd(self.spent)} of {usd(self.limit, 2)}"
         else:
             amounts = f"{int(self.spent):,} tokens of {int(self.limit):,}"
         return f"{'session ' if self.scope == 'session' else ''}budget reached: {amounts}"

@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol
 
+from engine.formatting import plural, usd
 from engine.usage import Usage
 
 FORMATS = ("text", "claude-stream-json", "codex-json")
@@ -44,29 +45,17 @@ class OutputParser(Protocol):
     def parse(self, line: str) -> Parsed: ...
 
 
-def make_parser(fmt: str) -> OutputParser:
-    """A fresh parser for one attempt's output in format ``fmt`` (one of :data:`FORMATS`)."""
+def make_parser(fmt: str) -> OutputParser | None:
+    """A fresh parser for one attempt's output in format ``fmt`` (one of :data:`FORMATS`); None for
+    ``text``, whose lines are the program's own and are shown as they come (the agent keeps the last
+    non-blank one as the final message)."""
+    if fmt == "text":
+        return None
     try:
         factory = _FACTORIES[fmt]
     except KeyError:
         raise ValueError(f"unknown output format {fmt!r} (known: {', '.join(FORMATS)})") from None
     return factory()
-
-
-# --- plain text ---------------------------------------------------------------------------------
-
-
-class TextParser:
-    """Every line as is; the final message is the last non-blank line so far."""
-
-    def __init__(self) -> None:
-        self._last: str | None = None
-
-    def parse(self, line: str) -> Parsed:
-        line = _chomp(line)
-        if line.strip():
-            self._last = line
-        return Parsed([line], final_message=self._last)
 
 
 # --- JSON lines, shared -------------------------------------------------------------------------
@@ -244,9 +233,9 @@ def _result_line(event: dict[str, Any], cost: float | None) -> str:
     turns = event.get("num_turns")
     line = "✓ done" if ok else f"✗ {subtype if subtype and subtype != 'success' else 'error'}"
     if isinstance(turns, int) and not isinstance(turns, bool):
-        line += f" {'in' if ok else 'after'} {turns} turn{'' if turns == 1 else 's'}"
+        line += f" {'in' if ok else 'after'} {plural(turns, 'turn')}"
     if cost is not None:
-        line += f", ${cost:.4f}"
+        line += f", {usd(cost)}"
     reason = "" if ok else _error_reason(event)
     return f"{line}: {reason}" if reason else line
 
@@ -487,7 +476,7 @@ def _summary(text: str) -> str:
     body = text.strip()
     first, newline, rest = body.partition("\n")
     more = rest.count("\n") + 1 if newline else 0
-    return _shorten(first.rstrip("\r")) + (f" (+{more} line{'' if more == 1 else 's'})" if more else "")
+    return _shorten(first.rstrip("\r")) + (f" (+{plural(more, 'line')})" if more else "")
 
 
 def _shorten(text: str, limit: int = DETAIL_LIMIT) -> str:
@@ -499,7 +488,6 @@ def _compact_json(value: Any) -> str:
 
 
 _FACTORIES: dict[str, Callable[[], OutputParser]] = {
-    "text": TextParser,
     "claude-stream-json": ClaudeStreamParser,
     "codex-json": CodexJsonParser,
 }

@@ -60,8 +60,3 @@ class InvalidTransition(RuntimeError):
     def __init__(self, task_id: str, old: TaskState, new: TaskState) -> None:
         super().__init__(f"task {task_id!r}: invalid state transition {old} -> {new}")
         self.task_id, self.old, self.new = task_id, old, new
-
-
-def check_transition(task_id: str, old: TaskState, new: TaskState) -> None:
-    if new not in TRANSITIONS[old]:
-        raise InvalidTransition(task_id, old, new)

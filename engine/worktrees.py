@@ -22,6 +22,7 @@ import git
 from engine.errors import RepoError
 from engine.paths import data_dir
 from engine.events import FileStat
+from engine.git_output import parse_numstat_z, stderr_line
 
 BRANCH_PREFIX = "cockpit/"
 FALLBACK_NAME = "Session Cockpit"
@@ -273,29 +274,10 @@ def stale_worktrees(root: str | Path, current_run: str | None = None) -> list[St
     return found
 
 
-def parse_numstat_z(out: str) -> tuple[FileStat, ...]:
-    """``git diff --numstat -z`` output: renames come as ``a\\tr\\t\\0old\\0new\\0``."""
-    stats: list[FileStat] = []
-    parts = out.split("\0")
-    i = 0
-    while i < len(parts):
-        entry = parts[i]
-        i += 1
-        if not entry:
-            continue
-        added, removed, path = entry.split("\t", 2)
-        if path == "":  # a rename: the old and new paths follow
-            path = parts[i + 1]
-            i += 2
-        binary = added == "-"
-        stats.append(FileStat(path, None if binary else int(added), None if binary else int(removed)))
-    return tuple(stats)
-
-
 def _git_error(exc: git.GitCommandError) -> str:
-    text = (exc.stderr or str(exc)).strip()
-    text = re.sub(r"^\s*stderr:\s*", "", text)
-    return text.strip("'\" \n").splitlines()[-1] if text else "git failed"
+    # GitPython hands stderr over as "\n  stderr: '<text>'"
+    text = re.sub(r"^\s*stderr:\s*'?", "", exc.stderr or "").rstrip("'\" \n")
+    return stderr_line(text) or f"git exited with {exc.status}"
 
 
 def _slug(name: str) -> str:

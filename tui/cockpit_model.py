@@ -15,7 +15,7 @@ from typing import Collection, Mapping
 from engine.events import BudgetReached, CheckFinished, PromptSent, TaskRouted, TaskStateChanged
 from engine.states import TaskState
 from engine.task_run import TaskRun
-from tui.display import state_word
+from engine.formatting import plural, state_word
 
 S = TaskState
 
@@ -162,7 +162,7 @@ class CockpitModel:
     def end_detail(self, decided: Collection[str]) -> str:
         """What the dialog that ends the session says will happen."""
         left = self.unfinished()
-        detail = f"{left} task{'s' if left != 1 else ''} still running will be cancelled." if left else "Every task has ended."
+        detail = f"{plural(left, 'task')} still running will be cancelled." if left else "Every task has ended."
         unreviewed = self.unreviewed(decided)
         if unreviewed:
             detail += (f" Not reviewed yet: {', '.join(unreviewed)} (v reviews a task; work left unreviewed "

@@ -32,6 +32,7 @@ from typing import Any
 import anthropic
 from anthropic import AsyncAnthropic
 
+from engine.formatting import plural
 from engine.agents.base import AgentContext, AgentExit, CannotTakeMessage
 from engine.agents.file_tools import TOOLS, Workspace, describe_call
 from engine.prices import PriceTable, load_prices
@@ -245,7 +246,7 @@ class AnthropicAgent:
             last["content"] = [*last["content"], *blocks]
         else:
             self.messages.append({"role": "user", "content": blocks})
-        self._emit([f"↳ {len(texts)} message{'s' if len(texts) > 1 else ''} from the developer "
+        self._emit([f"↳ {plural(len(texts), 'message')} from the developer "
                     "joined the conversation"])
 
     async def _wait_if_paused(self) -> None:

@@ -24,8 +24,7 @@ class CommandAgent:
         self.profile = profile
         self.ctx = ctx
         self.accepts_messages = profile.follow_up == "stdin"
-        self._parser = make_parser(profile.output)
-        self._plain = profile.output == "text"
+        self._parser = make_parser(profile.output)  # None: plain text, shown as it comes
         self._final = ""
         self._proc: GroupProcess | None = None
         self._stopped = False
@@ -60,7 +59,7 @@ class CommandAgent:
         if stream != "stdout":
             self.ctx.emit_lines(stream, lines)
             return
-        if self._plain:
+        if self._parser is None:
             for line in reversed(lines):
                 if line.strip():
                     self._final = line

@@ -1,9 +1,9 @@
 """The git command line for the survival measure: a small runner, ``git blame --porcelain`` and
 ``git patch-id --stable`` pipelines.
 
-Blame runs through the git CLI in a subprocess (per DESIGN.md it is faster than GitPython's blame),
-so several can run at once from a thread pool: each call is independent and holds no lock (reads
-run with ``GIT_OPTIONAL_LOCKS=0``). Pathspecs are literal (``GIT_LITERAL_PATHSPECS=1``): a file
+Blame runs through the git CLI in a subprocess (GitPython's blame builds Python objects line by line
+and is slower), so several can run at once from a thread pool: each call is independent and holds
+no lock (reads run with ``GIT_OPTIONAL_LOCKS=0``). Pathspecs are literal (``GIT_LITERAL_PATHSPECS=1``): a file
 named ``*.py`` means that file only.
 """
 
@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from engine.git_output import stderr_line
 from sessions.git.facts import GitFactsError
 
 __all__ = [
@@ -55,17 +56,6 @@ def _env() -> dict[str, str]:
     }
 
 
-def _one_line(stderr: bytes, fallback: str) -> str:
-    for raw in stderr.decode("utf-8", "replace").splitlines():
-        line = raw.strip()
-        if line:
-            for prefix in ("fatal: ", "error: "):
-                if line.startswith(prefix):
-                    line = line[len(prefix) :]
-            return line
-    return fallback
-
-
 class GitRunner:
     """Runs ``git`` in one repository; every method blocks."""
 
@@ -88,7 +78,7 @@ class GitRunner:
     def run(self, *args: str, input: bytes | None = None, ok: tuple[int, ...] = (0,)) -> bytes:
         code, out, err = self.status(*args, input=input)
         if code not in ok:
-            raise GitFactsError(_one_line(err, f"git {args[0]} failed in {self.cwd} (exit {code})"))
+            raise GitFactsError(stderr_line(err) or f"git {args[0]} failed in {self.cwd} (exit {code})")
         return out
 
     def text(self, *args: str, ok: tuple[int, ...] = (0,)) -> str:
@@ -141,7 +131,7 @@ class GitRunner:
                 producer.wait()
             if producer.returncode != 0:
                 errors.seek(0)
-                raise GitFactsError(_one_line(errors.read(), f"git log failed in {self.cwd}"))
+                raise GitFactsError(stderr_line(errors.read()) or f"git log failed in {self.cwd}")
         ids: dict[str, str] = {}
         for line in out.decode("ascii", "replace").splitlines():
             parts = line.split()
@@ -197,7 +187,7 @@ class GitRunner:
         limits = [f"-L{a},{b}" for a, b in line_ranges] if line_ranges else []
         code, out, err = self.status("blame", "--porcelain", *options, *limits, *revs, "--", path)
         if code != 0:
-            message = _one_line(err, f"git blame failed for {path}")
+            message = stderr_line(err) or f"git blame failed for {path}"
             if "no such path" in message:
                 return Blame(path=path, commits={}, lines=[], missing=True)
             raise GitFactsError(message)

@@ -28,6 +28,8 @@ from datetime import datetime
 import git
 from git.exc import GitCommandNotFound, InvalidGitRepositoryError, NoSuchPathError
 
+from engine.git_output import CHANGE_KINDS, GitOutputError, parse_numstat_z, parse_raw_numstat_z, stderr_line
+
 __all__ = [
     "CommitFact",
     "FileChange",
@@ -121,19 +123,8 @@ def _git(repo: git.Repo, cmd: str, *args: str, ok: tuple[int, ...] = (0,)) -> tu
     except GitCommandNotFound:
         raise GitFactsError("git is not installed or not on PATH") from None
     if status not in ok:
-        raise GitFactsError(_one_line(err) or f"git {cmd} failed in {_where(repo)} (exit {status})")
+        raise GitFactsError(stderr_line(err) or f"git {cmd} failed in {_where(repo)} (exit {status})")
     return status, out
-
-
-def _one_line(stderr: str) -> str:
-    for line in stderr.splitlines():
-        line = line.strip()
-        if line:
-            for prefix in ("fatal: ", "error: "):
-                if line.startswith(prefix):
-                    line = line[len(prefix) :]
-            return line
-    return ""
 
 
 def _resolve(repo: git.Repo, rev: str) -> str:
@@ -213,6 +204,7 @@ def session_commits(
             "--reverse",
             "-M",
             "--numstat",
+            "-z",
             "--no-color",
             "--no-ext-diff",
             "--no-textconv",
@@ -224,14 +216,12 @@ def session_commits(
         )[1]
     facts: list[CommitFact] = []
     for record in out.split(_RS)[1:]:
-        header, _, stats = record.partition("\n")
+        # with -z the header ends in NUL, then come a newline and the numstat records, NUL-ended
+        header, _, stats = record.partition("\0")
         sha, short, author, date, subject = header.split(_US, 4)
-        added = removed = 0
-        for line in stats.splitlines():
-            parts = line.split("\t", 2)
-            if len(parts) == 3:  # numstat; "-" for a binary file counts no lines
-                added += int(parts[0]) if parts[0].isdigit() else 0
-                removed += int(parts[1]) if parts[1].isdigit() else 0
+        files = parse_numstat_z(stats.lstrip("\n"))
+        added = sum(f.added or 0 for f in files)  # a binary file counts no lines
+        removed = sum(f.removed or 0 for f in files)
         facts.append(
             CommitFact(
                 sha=sha,
@@ -247,9 +237,6 @@ def session_commits(
 
 
 # --------------------------------------------------------------------------- files
-
-
-_CHANGE = {"A": "created", "C": "created", "D": "deleted", "M": "modified", "T": "modified", "R": "renamed"}
 
 
 def files_changed(
@@ -274,43 +261,21 @@ def files_changed(
 
 
 def _parse_raw_numstat(out: str) -> list[FileChange]:
-    tokens = out.split("\0")
-    if tokens and tokens[-1] == "":
-        tokens.pop()
-    changes: list[tuple[str, str, str | None]] = []  # (change, path, old_path)
-    counts: list[tuple[int | None, int | None]] = []
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        if token.startswith(":"):  # ":<mode> <mode> <sha> <sha> <status>" then one or two paths
-            status = token.rsplit(" ", 1)[-1]
-            kind = status[:1]
-            if kind in ("R", "C"):
-                old, new = tokens[i + 1], tokens[i + 2]
-                i += 3
-            else:
-                old, new = None, tokens[i + 1]
-                i += 2
-            if kind not in _CHANGE:
-                raise GitFactsError(f"unexpected git diff status {status!r} for {new}")
-            changes.append((_CHANGE[kind], new, old if kind == "R" else None))
-        else:  # "<added>\t<removed>\t<path>", or "<added>\t<removed>\t" then old and new path
-            added, removed, path = token.split("\t", 2)
-            i += 1 if path else 3
-            if added == "-":
-                counts.append((None, None))
-            else:
-                counts.append((int(added), int(removed)))
-    if len(changes) != len(counts):  # both halves come from one diffcore run; never expected
-        raise GitFactsError("could not read git diff output (raw and numstat records disagree)")
-    return [
-        FileChange(
-            path=path,
-            change=change,
-            old_path=old,
-            added=added,
-            removed=removed,
-            binary=added is None,
-        )
-        for (change, path, old), (added, removed) in zip(changes, counts)
-    ]
+    try:
+        records = parse_raw_numstat_z(out)
+    except GitOutputError:
+        raise GitFactsError("could not read git diff output (raw and numstat records disagree)") from None
+    changes = []
+    for r in records:
+        kind = r.status[:1]
+        if kind not in CHANGE_KINDS:
+            raise GitFactsError(f"unexpected git diff status {r.status!r} for {r.path}")
+        changes.append(FileChange(
+            path=r.path,
+            change=CHANGE_KINDS[kind],
+            old_path=r.old_path if kind == "R" else None,
+            added=r.added,
+            removed=r.removed,
+            binary=r.added is None,
+        ))
+    return changes

@@ -25,7 +25,9 @@ from dataclasses import dataclass
 import git
 
 from engine.errors import CommandError, RepoError
-from engine.worktrees import BRANCH_PREFIX, WorktreeManager, identity_env, open_repo, parse_numstat_z
+from engine.formatting import diff_size_text
+from engine.git_output import CHANGE_KINDS, GitOutputError, parse_raw_numstat_z, stderr_line
+from engine.worktrees import BRANCH_PREFIX, WorktreeManager, identity_env, open_repo
 
 __all__ = ["AcceptResult", "FileDiff", "ReviewError", "TaskDiff", "accept", "discard", "task_diff"]
 
@@ -35,7 +37,6 @@ _DIFF_OPTIONS = (
     "-M", "--no-color", "--no-ext-diff", "--no-textconv", "--no-relative",
     "--src-prefix=a/", "--dst-prefix=b/",
 )
-_CHANGE = {"A": "created", "C": "created", "D": "deleted", "M": "modified", "T": "modified", "R": "renamed"}
 _SHOWN = 3  # files named in a refusal before "and N more"
 
 
@@ -77,11 +78,7 @@ class TaskDiff:
 
     def summary(self) -> str:
         """``+A −R in N files``"""
-        return numstat_summary(self.added, self.removed, len(self.files))
-
-
-def numstat_summary(added: int, removed: int, files: int) -> str:
-    return f"+{added} \u2212{removed} in {files} file{'' if files == 1 else 's'}"
+        return diff_size_text(self.added, self.removed, len(self.files))
 
 
 def task_diff(repo: str | os.PathLike[str], start_commit: str, head_commit: str) -> TaskDiff:
@@ -109,26 +106,12 @@ def task_diff(repo: str | os.PathLike[str], start_commit: str, head_commit: str)
 
 
 def _parse_raw_numstat(out: str) -> list[tuple[str, str, str | None, int | None, int | None]]:
-    """``--raw --numstat -z`` output: first every raw record, then the numstat records, same order."""
-    tokens = out.split("\0")
-    if tokens and tokens[-1] == "":
-        tokens.pop()
-    changes: list[tuple[str, str, str | None]] = []
-    i = 0
-    while i < len(tokens) and tokens[i].startswith(":"):
-        status = tokens[i].rsplit(" ", 1)[-1]
-        kind = status[:1]
-        if kind in ("R", "C"):
-            old, new = tokens[i + 1], tokens[i + 2]
-            i += 3
-        else:
-            old, new = None, tokens[i + 1]
-            i += 2
-        changes.append((_CHANGE.get(kind, "modified"), new, old if kind == "R" else None))
-    stats = parse_numstat_z("\0".join(tokens[i:]) + "\0")
-    if len(stats) != len(changes):
-        raise ReviewError("could not read git's diff output (raw and numstat records disagree)")
-    return [(change, path, old, s.added, s.removed) for (change, path, old), s in zip(changes, stats)]
+    try:
+        records = parse_raw_numstat_z(out)
+    except GitOutputError:
+        raise ReviewError("could not read git's diff output (raw and numstat records disagree)") from None
+    return [(CHANGE_KINDS.get(r.status[:1], "modified"), r.path, r.old_path if r.status[:1] == "R" else None,
+             r.added, r.removed) for r in records]
 
 
 def _split_patch(patch: str) -> list[str]:
@@ -260,7 +243,7 @@ def _merge_tree(r: git.Repo, ref: str, branch: str, into: str) -> str:
             f"merging {branch} into {into} would conflict in {_some(conflicts) or 'some files'}; "
             "nothing was changed"
         )
-    raise ReviewError(f"cannot merge {branch} into {into}: {_one_line(err) or 'git merge-tree failed'}")
+    raise ReviewError(f"cannot merge {branch} into {into}: {stderr_line(err) or 'git merge-tree failed'}")
 
 
 def _refuse_overwritten_untracked(r: git.Repo, root: str, tree: str) -> None:
@@ -279,7 +262,7 @@ def _merge(r: git.Repo, ref: str, message: str, into: str) -> str:
     if status != 0:
         # Everything was checked, so this is a hook or a signing failure: put the checkout back.
         _exec(r, "merge", "--abort")
-        raise ReviewError(f"git merge into {into} failed: {_one_line(err) or f'exit {status}'}")
+        raise ReviewError(f"git merge into {into} failed: {stderr_line(err) or f'exit {status}'}")
     return _run(r, "rev-parse", "HEAD").strip()
 
 
@@ -300,7 +283,7 @@ def discard(repo: str | os.PathLike[str], branch: str, worktree_path: str) -> No
         if branch and _branch_exists(r, branch):
             status, _, err = _exec(r, "branch", "-D", branch)
             if status != 0:
-                raise ReviewError(f"could not delete the branch {branch}: {_one_line(err)}")
+                raise ReviewError(f"could not delete the branch {branch}: {stderr_line(err)}")
 
 
 def _worktree_of_branch(r: git.Repo, branch: str) -> str | None:
@@ -388,7 +371,7 @@ def _exec(r: git.Repo, cmd: str, *args: str, env: dict[str, str] | None = None) 
 def _run(r: git.Repo, cmd: str, *args: str) -> str:
     status, out, err = _exec(r, cmd, *args)
     if status != 0:
-        raise ReviewError(f"git {cmd} failed: {_one_line(err) or f'exit {status}'}")
+        raise ReviewError(f"git {cmd} failed: {stderr_line(err) or f'exit {status}'}")
     return out
 
 
@@ -402,16 +385,6 @@ def _commit(r: git.Repo, rev: str) -> str:
 def _branch_exists(r: git.Repo, branch: str) -> bool:
     status, _, _ = _exec(r, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")
     return status == 0
-
-
-def _one_line(stderr: str) -> str:
-    for line in (stderr or "").splitlines():
-        line = line.strip()
-        for prefix in ("fatal: ", "error: "):
-            line = line.removeprefix(prefix)
-        if line:
-            return line
-    return ""
 
 
 def _some(paths: list[str]) -> str:

@@ -1,4 +1,4 @@
-"""Looking back: one row per session, the totals, the trends and the agent table (issue 8).
+"""Looking back: one row per session, the totals, the trends and the agent table.
 
 The history screen and ``cockpit report`` both read :func:`load_history` (two SQL queries: the
 sessions with their rating, outcome, newest survival and intervention count; and the tasks' facts,
@@ -10,7 +10,7 @@ the database. 10,000 sessions load in about 0.2 s.
 Nothing here measures survival: a session's EWR(git) is the newest result cached in the
 ``survival`` table (by ``cockpit stuck`` or the screens), or None when there is none.
 
-Definitions (see "Effective work rate" in DESIGN.md):
+Definitions (the figures the history screen and the report show):
 
 * **Cost** of a session: the sum of its tasks' known costs (``cost_complete`` is False when a task
   used tokens and its cost is unknown), or for a session without tasks (an imported one) what its

@@ -40,6 +40,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine.event_dispatch import handler_table
 from engine.events import (
     CheckFinished, Event, LogLines, PromptSent, RunFinished, RunStarted, Subscription, TaskResult, TaskRouted,
     TaskStateChanged, UsageUpdate,
@@ -141,6 +142,7 @@ class EventWriter:
         self._conn: sqlite3.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
         self._writing: asyncio.Future[None] | None = None  # the batch the thread is committing
+        self._handlers = handler_table(self, missing=self._ignore)
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -191,57 +193,70 @@ class EventWriter:
 
     async def _take(self, events: list[Event], loop: asyncio.AbstractEventLoop) -> None:
         batch_size = self.batch_size
+        table = self._handlers
         for ev in events:
-            batch = self._batch
-            if not batch.count:
+            if not self._batch.count:
                 self._deadline = loop.time() + self.flush_interval
-            kind = type(ev)
-            if kind is LogLines:
-                task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
-                n = len(ev.lines)
-                batch.lines.extend(
-                    zip(repeat(task_id, n), repeat(ev.attempt, n), repeat(ev.stream, n), repeat(ev.at, n),
-                        redact_lines(ev.lines))
-                )
-                batch.count += n
-                batch.line_count += n
-            elif kind is TaskStateChanged:
-                await self._state(ev)
-            elif kind is UsageUpdate:
-                task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
-                u = ev.usage
-                batch.usage[task_id] = (u.tokens_in, u.tokens_out, u.cache_write, u.cache_read, u.cost_usd, task_id)
-                batch.count += 1
-            elif kind is TaskResult:
-                await self._result(ev)
-            elif kind is TaskRouted:
-                task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
-                batch.routes[task_id] = (ev.profile, f"{ev.strategy}: {ev.reason}", task_id)
-                batch.count += 1
-            elif kind is PromptSent:
-                task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
-                batch.prompts[task_id] = (redact(ev.prompt), task_id)
-                batch.count += 1
-            elif kind is CheckFinished:
-                task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
-                batch.checks[task_id] = (json.dumps(ev.result.as_dict()), task_id)
-                batch.count += 1
-            elif kind is RunStarted:
-                await self._flush()  # the thread runs what it is given in order: batches first
-                self._ids = await self._call(self._run_started_now, ev)
-            elif kind is RunFinished:
-                for key, state in ev.states.items():
-                    task_id = self._ids.get(key) or await self._ensure_task(key)
-                    old = batch.states.get(task_id, ("", 0))
-                    batch.states[task_id] = (state.value, old[1])
-                batch.finished_at = ev.at
-                batch.count += 1
+            await table[type(ev)](ev)
             if self._batch.count >= batch_size:
                 await self._flush()
 
     # -- mapping events to rows -------------------------------------------------------------------
 
-    async def _state(self, ev: TaskStateChanged) -> None:
+    async def _ignore(self, ev: object) -> None:
+        """The events the store keeps nothing of (budget and breaker notices are in the engine's lines)."""
+
+    async def on_lines(self, ev: LogLines) -> None:
+        task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
+        batch = self._batch
+        n = len(ev.lines)
+        batch.lines.extend(
+            zip(repeat(task_id, n), repeat(ev.attempt, n), repeat(ev.stream, n), repeat(ev.at, n),
+                redact_lines(ev.lines))
+        )
+        batch.count += n
+        batch.line_count += n
+
+    async def on_usage(self, ev: UsageUpdate) -> None:
+        task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
+        batch = self._batch
+        u = ev.usage
+        batch.usage[task_id] = (u.tokens_in, u.tokens_out, u.cache_write, u.cache_read, u.cost_usd, task_id)
+        batch.count += 1
+
+    async def on_routed(self, ev: TaskRouted) -> None:
+        task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
+        batch = self._batch
+        batch.routes[task_id] = (ev.profile, f"{ev.strategy}: {ev.reason}", task_id)
+        batch.count += 1
+
+    async def on_prompt(self, ev: PromptSent) -> None:
+        task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
+        batch = self._batch
+        batch.prompts[task_id] = (redact(ev.prompt), task_id)
+        batch.count += 1
+
+    async def on_check(self, ev: CheckFinished) -> None:
+        task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
+        batch = self._batch
+        batch.checks[task_id] = (json.dumps(ev.result.as_dict()), task_id)
+        batch.count += 1
+
+    async def on_run_started(self, ev: RunStarted) -> None:
+        await self._flush()  # the thread runs what it is given in order: batches first
+        self._ids = await self._call(self._run_started_now, ev)
+
+    async def on_run_finished(self, ev: RunFinished) -> None:
+        for key, state in ev.states.items():
+            task_id = self._ids.get(key) or await self._ensure_task(key)
+            batch = self._batch
+            old = batch.states.get(task_id, ("", 0))
+            batch.states[task_id] = (state.value, old[1])
+        batch = self._batch
+        batch.finished_at = ev.at
+        batch.count += 1
+
+    async def on_state(self, ev: TaskStateChanged) -> None:
         task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
         batch = self._batch
         old = batch.states.get(task_id)
@@ -252,7 +267,7 @@ class EventWriter:
             batch.attempt((task_id, ev.attempt), started, ended, ev.new.value)
         batch.count += 1
 
-    async def _result(self, ev: TaskResult) -> None:
+    async def on_result(self, ev: TaskResult) -> None:
         task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
         files = json.dumps([{"path": f.path, "added": f.added, "removed": f.removed} for f in ev.files])
         batch = self._batch

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterable
 
+from engine.formatting import cost_text, plural
 from sessions.git.facts import GitFactsError, files_changed, head_commit
 from sessions.store.store import Store
 from sessions.store.rows import SessionRow, TaskRow
@@ -62,8 +63,7 @@ def _usage_fact(task: TaskRow) -> str | None:
     tokens = task.tokens_in + task.tokens_out + task.cache_write + task.cache_read
     if not tokens and task.cost_usd is None:
         return None
-    cost = "cost unknown" if task.cost_usd is None else f"${task.cost_usd:.4f}"
-    return f"{tokens:,} tokens, {cost}"
+    return f"{tokens:,} tokens, {cost_text(task.cost_usd)}"
 
 
 def previous_label(row: SessionRow) -> str:
@@ -82,13 +82,12 @@ def work_completed(tasks: list[TaskRow]) -> str:
     """One ``###`` block per task: what became of it, how big it is, and its final message."""
     blocks = []
     for task in tasks:
-        facts = [f"{task.state}", f"{task.attempts} attempt{'s' if task.attempts != 1 else ''}"]
+        facts = [f"{task.state}", plural(task.attempts, "attempt")]
         usage = _usage_fact(task)
         if usage:
             facts.append(usage)
         if task.files:
-            facts.append(f"+{task.added or 0} -{task.removed or 0} in {len(task.files)} "
-                         f"file{'s' if len(task.files) != 1 else ''}")
+            facts.append(f"+{task.added or 0} -{task.removed or 0} in {plural(len(task.files), 'file')}")
         lines = [f"### {task.title or task.key}", f"- `{task.key}` ({task.agent}): {', '.join(facts)}"]
         if task.decision:
             reason = f": {task.decision_reason}" if task.decision_reason else ""

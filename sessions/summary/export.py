@@ -1,4 +1,4 @@
-"""Markdown export of session summaries (format: ``formats/session-summary.md``).
+"""Markdown export of session summaries (the format that :mod:`sessions.summary.model` holds).
 
 ``export_markdown`` writes the layout of the format's example byte for byte; a ``## Usage`` section
 (tokens in/out, cost) is added at the end only when it has something to say. Reading it back is

@@ -1,7 +1,7 @@
 """The session summary: plain dataclasses holding every field of the summary format, no I/O.
 
-The format is ``/work/shared/formats/session-summary.md``; ``sessions.summary.parse`` reads it and
-``sessions.summary.export`` writes it. Text fields hold Markdown verbatim (the body of their
+The format is the Markdown file of a session (``summary<label>.md``); ``sessions.summary.parse``
+reads it and ``sessions.summary.export`` writes it. Text fields hold Markdown verbatim (the body of their
 section, without leading or trailing blank lines); a blank value is ``""`` for text and ``None``
 for everything else.
 

@@ -1,4 +1,4 @@
-"""Markdown import of session summaries (format: ``formats/session-summary.md``).
+"""Markdown import of session summaries (the format that :mod:`sessions.summary.model` holds).
 
 ``parse_markdown`` reads the layout of ``sessions.summary.export`` and what people make of it:
 

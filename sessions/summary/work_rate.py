@@ -1,13 +1,14 @@
 """Effective work rate as the human sees it: the mean assessed outcome of earlier sessions.
 
 Fully used counts 1.0, partially used 0.5, not used 0.0. "Too early" is not a value (the session
-stays pending and is asked about again later) and "n/a" is left out. See DESIGN.md, "Effective work rate".
+stays pending and is asked about again later) and "n/a" is left out.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterable
 
+from engine.formatting import plural
 from sessions.store.rows import SessionRow
 
 OUTCOME_VALUE = {"fully": 1.0, "partially": 0.5, "not-used": 0.0}
@@ -22,7 +23,7 @@ class WorkRate:
     def text(self) -> str:
         if self.value is None:
             return "no assessed sessions yet"
-        return f"{self.value:.0%} over {self.count} session{'s' if self.count != 1 else ''}"
+        return f"{self.value:.0%} over {plural(self.count, 'session')}"
 
 
 @dataclass(frozen=True)

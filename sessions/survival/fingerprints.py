@@ -76,9 +76,6 @@ class Fingerprint:
         """How many meaningful lines the session added (the measure's denominator)."""
         return sum(sum(counts.values()) for counts in self.files.values())
 
-    def added_by_file(self) -> dict[str, int]:
-        return {path: sum(counts.values()) for path, counts in self.files.items()}
-
     def hashes(self) -> Counter[str]:
         """Every added line hash with its count, over all files."""
         total: Counter[str] = Counter()

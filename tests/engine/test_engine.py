@@ -600,6 +600,15 @@ async def test_killed_by_a_signal(repo: Path, runner) -> None:
     assert [e.reason for e in rec.transitions("t")][-1] == "killed by signal 9"
 
 
+async def test_a_plain_program_is_shown_as_it_is_and_its_last_non_blank_line_is_the_final_message(
+        repo: Path, runner) -> None:
+    plan = plan_of({"id": "t", "prompt": "printf '  hello  \\n{\"type\": \"result\"}\\n\\n   \\n'"})
+    states, rec = await runner.run(make_engine(plan, repo))
+    assert states == {"t": S.SUCCEEDED}
+    assert rec.lines("t", "stdout") == ["  hello  ", '{"type": "result"}', "", "   "]
+    assert rec.result("t").final_message == '{"type": "result"}'
+
+
 # -------------------------------------------------------------------------------- fake agents
 async def test_claude_fake_agent(repo: Path, runner, fake_agents_on_path) -> None:
     plan = plan_of({"id": "c", "agent": "claude", "prompt": "Please write hello.txt: hi from claude"})

@@ -13,9 +13,10 @@ from engine.errors import RepoError
 from engine.events import FileStat, RunStarted
 from engine.profiles import ProfileSet
 from engine.states import TaskState
+from engine.git_output import parse_numstat_z
 from engine.worktrees import (
     FALLBACK_EMAIL, FALLBACK_NAME, WorktreeManager, branch_name, default_worktree_root, open_repo,
-    parse_numstat_z, repo_root, resolve_commit, stale_worktrees,
+    repo_root, resolve_commit, stale_worktrees,
 )
 
 S = TaskState

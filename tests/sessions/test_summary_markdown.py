@@ -1,4 +1,4 @@
-"""Markdown export/import of session summaries (format: formats/session-summary.md)."""
+"""Markdown export/import of session summaries (the format of sessions.summary.model)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 9 in the cockpit: a task's effective prompt and facts (i), and resetting a breaker (b)."""
+"""Roles and circuit breakers in the cockpit: a task's effective prompt and facts (i), and resetting a breaker (b)."""
 from __future__ import annotations
 
 from pathlib import Path

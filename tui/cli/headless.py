@@ -11,20 +11,17 @@ import time
 from typing import TextIO
 
 from engine.durations import format_duration
+from engine.event_dispatch import handler_table
+from engine.formatting import STATE_MARK, cost_text, plural, tokens_text, usd
 from engine.events import (
     BreakerChanged, BudgetReached, CheckFinished, EventBus, LogLines, RunStarted, TaskResult, TaskRouted,
     TaskStateChanged,
 )
 from engine.checks import CheckResult
-from engine.usage import Usage
 from engine.scheduler import Engine
 from engine.states import TaskState
 
 S = TaskState
-_MARK = {
-    S.RUNNING: "▶", S.PAUSED: "‖", S.SUCCEEDED: "✓", S.FAILED: "✗", S.TIMED_OUT: "⏱",
-    S.CANCELLED: "■", S.SKIPPED: "↷", S.READY: "·", S.PENDING: "·", S.BUDGET_EXCEEDED: "$",
-}
 
 
 class ProgressPrinter:
@@ -43,63 +40,58 @@ class ProgressPrinter:
         self._said: set[tuple[str, str]] = set()  # (task, engine line) told by an event's own line
 
     async def consume(self, bus: EventBus) -> None:
+        handlers = handler_table(self)
         async for event in bus.subscribe():
-            self.handle(event)
+            handlers[type(event)](event)
 
-    def handle(self, event: object) -> None:
-        if isinstance(event, RunStarted):
-            self.width = max([4] + [len(t.id) for t in event.tasks])
-            self._print(f"run {event.run_id}: {len(event.tasks)} tasks in {event.repo} "
-                        f"from {event.base_commit[:10]}")
-            limits = [f"${event.budget_usd:.2f}" if event.budget_usd is not None else "",
-                      f"{event.budget_tokens:,} tokens" if event.budget_tokens is not None else ""]
-            if any(limits):
-                self._print(f"session budget: {' and '.join(x for x in limits if x)}")
-        elif isinstance(event, TaskStateChanged):
-            if event.new in (S.READY, S.PENDING):
-                return
-            reason = f"  {event.reason}" if event.reason and event.reason != str(event.new) else ""
-            self._print(f"{_MARK[event.new]} {event.task_id:<{self.width}} {event.new.value:<9}{reason}",
-                        at=event.at)
-        elif isinstance(event, BudgetReached):
-            if event.scope == "session":  # a task's own budget is told by its engine line
-                self._print(f"{event.describe()}: no new task starts; the waiting tasks are skipped",
-                            at=event.at)
-        elif isinstance(event, TaskResult):
-            self.results[event.task_id] = event
-        elif isinstance(event, TaskRouted):
-            self._print(f"→ {event.task_id:<{self.width}} agent {event.profile} ({event.strategy}): {event.reason}",
-                        at=event.at)
-            self._said.add((event.task_id, f"agent {event.profile} chosen ({event.strategy}): {event.reason}"))
-        elif isinstance(event, CheckFinished):
-            result = self.checks[event.task_id] = event.result
-            mark = "✓" if result.ok else "✗"
-            self._print(f"{mark} {event.task_id:<{self.width}} check     {result.describe()}", at=event.at)
-            self._said.add((event.task_id, f"check {result.describe()}"))
-        elif isinstance(event, BreakerChanged):
-            self._print(f"⚡ {event.describe()}", at=event.at)
-        elif isinstance(event, LogLines):
-            if event.stream == "engine" or (self.show_logs and event.stream != "engine"):
-                for line in event.lines:
-                    if event.stream == "engine" and (event.task_id, line) in self._said:
-                        self._said.discard((event.task_id, line))
-                        continue
-                    self._print(f"  {event.task_id:<{self.width}} {line}", at=event.at)
+    def on_run_started(self, event: RunStarted) -> None:
+        self.width = max([4] + [len(t.id) for t in event.tasks])
+        self._print(f"run {event.run_id}: {len(event.tasks)} tasks in {event.repo} "
+                    f"from {event.base_commit[:10]}")
+        limits = [usd(event.budget_usd, 2) if event.budget_usd is not None else "",
+                  f"{event.budget_tokens:,} tokens" if event.budget_tokens is not None else ""]
+        if any(limits):
+            self._print(f"session budget: {' and '.join(x for x in limits if x)}")
+
+    def on_state(self, event: TaskStateChanged) -> None:
+        if event.new in (S.READY, S.PENDING):
+            return
+        reason = f"  {event.reason}" if event.reason and event.reason != str(event.new) else ""
+        self._print(f"{STATE_MARK[event.new]} {event.task_id:<{self.width}} {event.new.value:<9}{reason}",
+                    at=event.at)
+
+    def on_budget(self, event: BudgetReached) -> None:
+        if event.scope == "session":  # a task's own budget is told by its engine line
+            self._print(f"{event.describe()}: no new task starts; the waiting tasks are skipped", at=event.at)
+
+    def on_result(self, event: TaskResult) -> None:
+        self.results[event.task_id] = event
+
+    def on_routed(self, event: TaskRouted) -> None:
+        self._print(f"→ {event.task_id:<{self.width}} agent {event.profile} ({event.strategy}): {event.reason}",
+                    at=event.at)
+        self._said.add((event.task_id, f"agent {event.profile} chosen ({event.strategy}): {event.reason}"))
+
+    def on_check(self, event: CheckFinished) -> None:
+        result = self.checks[event.task_id] = event.result
+        mark = "✓" if result.ok else "✗"
+        self._print(f"{mark} {event.task_id:<{self.width}} check     {result.describe()}", at=event.at)
+        self._said.add((event.task_id, f"check {result.describe()}"))
+
+    def on_breaker(self, event: BreakerChanged) -> None:
+        self._print(f"⚡ {event.describe()}", at=event.at)
+
+    def on_lines(self, event: LogLines) -> None:
+        if event.stream == "engine" or (self.show_logs and event.stream != "engine"):
+            for line in event.lines:
+                if event.stream == "engine" and (event.task_id, line) in self._said:
+                    self._said.discard((event.task_id, line))
+                    continue
+                self._print(f"  {event.task_id:<{self.width}} {line}", at=event.at)
 
     def _print(self, text: str, at: float | None = None) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(at or time.time()))
         print(f"{stamp}  {text}", file=self.out, flush=True)
-
-
-def cost_text(usage: Usage) -> str:
-    """``$0.0123``; ``-`` when the cost is unknown or nothing was spent."""
-    return "-" if usage.cost_usd is None else f"${usage.cost_usd:.4f}"
-
-
-def tokens_text(usage: Usage) -> str:
-    """Every token (input, output, cache write and read) as ``12,345``; ``-`` when none."""
-    tokens = usage.total
-    return f"{tokens:,}" if tokens else "-"
 
 
 def check_text(check: CheckResult | None) -> str:
@@ -127,7 +119,7 @@ def final_table(engine: Engine, results: dict[str, TaskResult], checks: dict[str
             + ((check_text((checks or {}).get(tid)),) if checked else ())
             + (format_duration(run.elapsed()) if run.attempts else "-",
                str(run.attempts), str(result.added) if result else "-", str(result.removed) if result else "-",
-               tokens_text(usage), cost_text(usage))
+               tokens_text(usage.total), cost_text(usage.cost_usd, "-"))
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
@@ -140,9 +132,9 @@ def final_table(engine: Engine, results: dict[str, TaskResult], checks: dict[str
     if any(u.total or u.cost_usd is not None for u in usages):
         known = sum(1 for u in usages if u.cost_usd is not None)
         unknown = sum(1 for u in usages if u.cost_usd is None and u.total)
-        cost = f"${engine.spent_usd:.4f}" if known else "cost unknown"
+        cost = usd(engine.spent_usd) if known else "cost unknown"
         if known and unknown:
-            cost += f" (cost unknown for {unknown} task{'s' if unknown != 1 else ''})"
+            cost += f" (cost unknown for {plural(unknown, 'task')})"
         lines.append(f"total: {engine.spent_tokens:,} tokens, {cost}")
     return "\n".join(lines)
 

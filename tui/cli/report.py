@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from engine.errors import UserError
+from engine.formatting import cost_text, plural, total_cost_text
 from engine.worktrees import repo_root
 from sessions.store.db_path import resolve_db_path
 from sessions.reports.history import (
@@ -88,16 +89,8 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def _money(value: float | None, complete: bool = True) -> str:
-    """``$1.37``; ``+`` when some task's cost is unknown, ``?`` when no cost of a task that used
-    tokens is known."""
-    if value is None:
-        return "-" if complete else "?"
-    return f"${value:,.2f}" + ("" if complete else "+")
-
-
 def _per_line(value: float | None) -> str:
-    return "-" if value is None else f"${value:.4f}"
+    return cost_text(value, "-")
 
 
 def _rating(value: int | None) -> str:
@@ -106,10 +99,6 @@ def _rating(value: int | None) -> str:
 
 def _lines(value: float) -> str:
     return f"{value:,.0f}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _scope_text(history: History) -> str:
@@ -129,14 +118,14 @@ def total_lines(t: HistoryTotals) -> list[str]:
     if t.ewr_git is None:
         git = "no session measured yet (cockpit stuck measures them)"
     else:
-        git = (f"{t.ewr_git:.0%} of {t.survival_added:,} lines over {_plural(t.ewr_git_count, 'session')} "
+        git = (f"{t.ewr_git:.0%} of {t.survival_added:,} lines over {plural(t.ewr_git_count, 'session', grouped=True)} "
                f"measured")
     return [
         f"EWR(human): {human}; last {t.recent_size}: {recent}",
         f"EWR(git):   {git}",
         f"tasks: {t.tasks:,} ({t.accepted:,} accepted, {t.discarded:,} discarded); "
         f"interventions: {t.interventions:,}",
-        f"cost: {_money(t.cost_usd)}; tokens: {t.tokens:,}; cost per surviving line: "
+        f"cost: {total_cost_text(t.cost_usd)}; tokens: {t.tokens:,}; cost per surviving line: "
         f"{_per_line(t.cost_per_surviving_line)}",
     ]
 
@@ -159,7 +148,7 @@ def agent_cells(a: AgentRow) -> tuple[str, ...]:
         a.agent or "-", f"{a.tasks:,}", f"{a.accepted}/{a.decided}", _pct(a.accepted_share), _pct(a.survival),
         _lines(a.attributed_surviving) if a.attributed_added else "-",
         "-" if a.interventions_per_task is None else f"{a.interventions_per_task:.2f}",
-        _money(a.cost_usd), _per_line(a.cost_per_surviving_line),
+        total_cost_text(a.cost_usd), _per_line(a.cost_per_surviving_line),
     )
 
 
@@ -170,7 +159,7 @@ AGENT_HEADER = ("agent", "tasks", "accepted", "share", "survival", "lines kept",
 def render_text(history: History) -> str:
     rows = history.rows
     t = history.totals()
-    out = [f"{_plural(t.sessions, 'session')} {_scope_text(history)}"]
+    out = [f"{plural(t.sessions, 'session', grouped=True)} {_scope_text(history)}"]
     if not rows:
         return out[0] + "\n"
     out += total_lines(t)
@@ -179,7 +168,7 @@ def render_text(history: History) -> str:
     for r in rows:
         table.append((
             r.label + (" !" if r.disagreement else ""), r.status, _rating(r.rating), r.outcome or "pending",
-            _git_text(r), str(r.interventions), f"{r.accepted}/{r.discarded}", _money(r.cost_usd, r.cost_complete),
+            _git_text(r), str(r.interventions), f"{r.accepted}/{r.discarded}", total_cost_text(r.cost_usd, r.cost_complete),
             " ".join(r.objective.split())[:50],
         ))
     out += _table(table, right={4, 5, 6, 7}, last_free=True)
@@ -207,17 +196,17 @@ def _md_table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: set[i
 
 def render_markdown(history: History) -> str:
     t = history.totals()
-    out = ["# Session Cockpit report", "", f"{_plural(t.sessions, 'session')} {_scope_text(history)}.", ""]
+    out = ["# Session Cockpit report", "", f"{plural(t.sessions, 'session', grouped=True)} {_scope_text(history)}.", ""]
     out += ["## Totals", ""]
     out += _md_table(("Figure", "Value"), [
-        ("EWR (human), all time", f"{_pct(t.ewr_human.value)} over {_plural(t.ewr_human.count, 'session')}"),
+        ("EWR (human), all time", f"{_pct(t.ewr_human.value)} over {plural(t.ewr_human.count, 'session', grouped=True)}"),
         (f"EWR (human), last {t.recent_size}",
-         f"{_pct(t.ewr_human_recent.value)} over {_plural(t.ewr_human_recent.count, 'session')}"),
+         f"{_pct(t.ewr_human_recent.value)} over {plural(t.ewr_human_recent.count, 'session', grouped=True)}"),
         ("EWR (git)", "no session measured yet" if t.ewr_git is None else
-         f"{_pct(t.ewr_git)} of {t.survival_added:,} lines over {_plural(t.ewr_git_count, 'session')} measured"),
+         f"{_pct(t.ewr_git)} of {t.survival_added:,} lines over {plural(t.ewr_git_count, 'session', grouped=True)} measured"),
         ("Tasks", f"{t.tasks:,} ({t.accepted:,} accepted, {t.discarded:,} discarded)"),
         ("Interventions", f"{t.interventions:,}"),
-        ("Cost", _money(t.cost_usd)),
+        ("Cost", total_cost_text(t.cost_usd)),
         ("Tokens", f"{t.tokens:,}"),
         ("Cost per surviving line", _per_line(t.cost_per_surviving_line)),
     ], right=set())
@@ -228,7 +217,7 @@ def render_markdown(history: History) -> str:
              "Cost", "Objective"),
             [(r.label + (" ⚠" if r.disagreement else ""), r.status, _rating(r.rating), r.outcome or "pending",
               _git_text(r), str(r.interventions), str(r.accepted), str(r.discarded),
-              _money(r.cost_usd, r.cost_complete), r.objective) for r in history.rows],
+              total_cost_text(r.cost_usd, r.cost_complete), r.objective) for r in history.rows],
             right={4, 5, 6, 7, 8},
         )
         if any(not r.cost_complete for r in history.rows):

@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from engine.formatting import cost_text
 from engine.errors import UserError
 from engine.worktrees import repo_root
 from sessions.store.db_path import resolve_db_path
@@ -106,16 +107,14 @@ async def show_session(db: str | None, key: str, repo: str | None, fmt: str) -> 
           + f" ({detail['summary_source']})")
     if detail["tokens_in"] is not None or detail["cost_usd"] is not None:
         spent = sum(detail[k] or 0 for k in ("tokens_in", "tokens_out", "cache_write", "cache_read"))
-        cost = "cost unknown" if detail["cost_usd"] is None else f"${detail['cost_usd']:.4f}"
-        print(f"usage:     {spent:,} tokens, {cost}" + ("" if detail["cost_complete"] else " (some costs unknown)"))
+        print(f"usage:     {spent:,} tokens, {cost_text(detail['cost_usd'])}" + ("" if detail["cost_complete"] else " (some costs unknown)"))
     stuck = detail["survival"]
     if stuck is not None:
         ratio = "-" if stuck["ratio"] is None else f"{stuck['ratio']:.0%}"
         print(f"survival:  {ratio} of {stuck['added']} lines at {stuck['head'][:10]} ({stuck['method']}"
               + (", reverted" if stuck["reverted"] else "") + ")")
     for t in detail["tasks"]:
-        cost = f"${t['cost_usd']:.4f}" if t["cost_usd"] is not None else "cost unknown"
-        print(f"  task {t['id']:<14} {t['state']:<10} {t['attempts']} attempt(s)  {cost}"
+        print(f"  task {t['id']:<14} {t['state']:<10} {t['attempts']} attempt(s)  {cost_text(t['cost_usd'])}"
               + (f"  {t['decision']}" if t["decision"] else ""))
     for i in detail["interventions"]:
         print(f"  {i['at']}  {i['type']:<8} {i['text']}")

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 
+from engine.formatting import plural
 from engine.errors import UserError
 from engine.worktrees import repo_root
 from sessions.store.db_path import resolve_db_path
@@ -114,4 +115,4 @@ def ewr_line(items: list[dict]) -> str:
         return "EWR(git): no session with lines to measure yet"
     surviving = sum(i["surviving"] for i in counted)
     n = len(counted)
-    return f"EWR(git): {_percent(surviving / added)} of {added:,} lines over {n} session{'s' if n != 1 else ''}"
+    return f"EWR(git): {_percent(surviving / added)} of {added:,} lines over {plural(n, 'session')}"

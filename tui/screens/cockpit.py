@@ -29,10 +29,11 @@ from engine.events import (
 from engine.errors import CommandError
 from engine.states import TaskState
 from sessions.live_session import LiveSession
+from engine.formatting import diff_size_text, plural, state_word, usage_text
 from sessions.store.rows import SessionRow
 from tui.bindings import APP_BINDINGS, COCKPIT_BINDINGS
 from tui.cockpit_model import CockpitModel
-from tui.display import elapsed_text, state_word, usage_text
+from tui.display import elapsed_text
 from tui.event_pump import EventPump
 from tui.widgets.agent_pane import DEFAULT_MAX_LINES, AgentPane
 from tui.widgets.interventions_panel import InterventionsPanel
@@ -184,8 +185,7 @@ class CockpitScreen(Screen[None]):
             return
         parts = [] if event.exit_code is None else [f"exit {event.exit_code}"]
         if event.files:
-            parts.append(f"+{event.added} −{event.removed} in {len(event.files)} "
-                         f"file{'s' if len(event.files) != 1 else ''}")
+            parts.append(diff_size_text(event.added, event.removed, len(event.files)))
         pane.set_result(" · ".join(parts))
 
     def on_budget(self, event: BudgetReached) -> None:
@@ -406,7 +406,7 @@ class CockpitScreen(Screen[None]):
                 self._command("cancel", lambda: self.live.cancel(None))
 
         self.app.push_screen(ConfirmDialog(
-            "Cancel every task that has not ended?", f"{left} task{'s' if left != 1 else ''} not ended.",
+            "Cancel every task that has not ended?", f"{plural(left, 'task')} not ended.",
             yes="Cancel all"), answered)
 
     def action_retry_task(self) -> None:

@@ -15,8 +15,8 @@ then work on those rows in memory (:class:`~sessions.reports.history.RowFilter`,
 table does not measure them again. Cells are ``rich.text.Text``: nothing a user wrote is read as
 markup, and the table has no markup to parse.
 
-The screen posts :class:`HistoryScreen.Loaded` once the table holds its rows, and
-:class:`HistoryScreen.Filtered` each time a filter changed what it shows.
+The screen posts :class:`HistoryScreen.Loaded` once the table holds its rows (what
+``bench/history.py`` times its first paint by).
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from textual.validation import Function
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static, TabbedContent, TabPane
 from textual.widgets.data_table import RowKey
 
+from engine.formatting import total_cost_text
 from sessions.reports.history import History, HistoryRow, RowFilter, disagrees, parse_date, read_history, sort_rows
 from sessions.store.store import Store
 from tui.bindings import APP_BINDINGS, HISTORY_BINDINGS
@@ -168,15 +169,9 @@ class _Cells:
             shared(git, mark, "right"),
             shared(str(row.interventions), "", "right"),
             shared(f"{row.accepted}/{row.discarded}" if row.tasks else "-", "", "right"),
-            shared(_money(row), "", "right"),
+            shared(total_cost_text(row.cost_usd, row.cost_complete), "", "right"),
         )
         return cells + (shared(short_repo(row.repo)),) if self.with_repo else cells
-
-
-def _money(row: HistoryRow) -> str:
-    if row.cost_usd is None:
-        return "-" if row.cost_complete else "?"
-    return f"${row.cost_usd:,.2f}" + ("" if row.cost_complete else "+")
 
 
 def row_cells(row: HistoryRow, styles: CellStyles, with_repo: bool = False) -> tuple[Text, ...]:
@@ -212,14 +207,6 @@ class HistoryScreen(Screen[None]):
         def __init__(self, rows: int) -> None:
             super().__init__()
             self.rows = rows
-
-    class Filtered(Message):
-        """A filter changed: the table shows ``shown`` of ``total`` sessions."""
-
-        def __init__(self, shown: int, total: int) -> None:
-            super().__init__()
-            self.shown = shown
-            self.total = total
 
     def __init__(self, store: Store, repo: str | None, every_repo: bool = False) -> None:
         super().__init__()
@@ -387,8 +374,6 @@ class HistoryScreen(Screen[None]):
         self._show_totals()
         self._stale = {"trends", "agents"}
         self._refresh_active_tab()
-        if self.history is not None:
-            self.post_message(self.Filtered(len(shown), len(self.history.rows)))
 
     def _chosen_row(self) -> HistoryRow | None:
         """The session the cursor was moved to (None while it stays on the first row: then the table

@@ -25,21 +25,12 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
 from engine.errors import CommandError
+from engine.formatting import diff_size_text, plural, usd_short
 from sessions.live_session import LiveSession
-from sessions.git.merge import FileDiff, TaskDiff, numstat_summary, task_diff
+from sessions.git.merge import TaskDiff, task_diff
 from tui.widgets.diff_view import DiffView
 
 __all__ = ["DiscardDialog", "ReviewScreen"]
-
-
-def _cost(cost: float | None) -> str:
-    if cost is None:
-        return "cost unknown"
-    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 class ReviewScreen(Screen[str | None]):
@@ -109,8 +100,8 @@ class ReviewScreen(Screen[str | None]):
         usage = run.usage()
         tokens = usage.total
         facts = [
-            str(run.state), f"agent {run.profile or run.spec.agent}", _plural(run.attempts, "attempt"),
-            f"{tokens:,} tokens · {_cost(usage.cost_usd)}" if tokens or usage.cost_usd is not None
+            str(run.state), f"agent {run.profile or run.spec.agent}", plural(run.attempts, "attempt"),
+            f"{tokens:,} tokens · {usd_short(usage.cost_usd, 'cost unknown')}" if tokens or usage.cost_usd is not None
             else "no usage reported",
         ]
         if decision:
@@ -126,7 +117,7 @@ class ReviewScreen(Screen[str | None]):
             )
 
     def _show_numstat(self, added: int, removed: int, files: int) -> None:
-        plus, minus, rest = numstat_summary(added, removed, files).split(" ", 2)
+        plus, minus, rest = diff_size_text(added, removed, files).split(" ", 2)
         self.query_one("#review-numstat", Static).update(Content.assemble(
             (plus, "$text-success"), " ", (minus, "$text-error"), " ", rest,
         ))
@@ -191,13 +182,6 @@ class ReviewScreen(Screen[str | None]):
         if diff.files:
             table.move_cursor(row=0)
             self._show_file(0)
-
-    @property
-    def current_file(self) -> FileDiff | None:
-        if self.diff is None or not self.diff.files:
-            return None
-        row = self.query_one("#review-files", DataTable).cursor_row
-        return self.diff.files[max(0, min(row, len(self.diff.files) - 1))]
 
     def _show_file(self, index: int) -> None:
         if self.diff is None or not 0 <= index < len(self.diff.files):

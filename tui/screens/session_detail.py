@@ -4,9 +4,8 @@ survival curve; assess it from here while its outcome is unknown, or edit its su
 Open it with ``app.push_screen(SessionDetailScreen(store, session_id), callback)``: the callback
 gets ``(session_id, outcome)`` when the session was assessed here, else None. Everything is read
 from the store in a worker as the screen opens (the summary as :func:`session_summary` gives it:
-the saved one, or the draft, or one built from the record); the screen posts
-:class:`SessionDetailScreen.Loaded` once it is all on screen, and
-:class:`SessionDetailScreen.Assessed` after an assessment was stored.
+the saved one, or the draft, or one built from the record); ``loaded`` is True once it is all on
+screen.
 
 Assessing takes the start screen's keys (f fully used, p partially, u not used, t too early, n n/a)
 and is offered while the session is pending: never assessed, or "too early" last time. A session
@@ -22,10 +21,10 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Markdown, Static
 
+from engine.formatting import plural, usd_short
 from sessions.reports.assessment import OUTCOME_LABELS
 from sessions.reports.history import disagrees
 from sessions.store.store import Store
@@ -91,26 +90,9 @@ def _clock(at: float) -> str:
     return time.strftime("%H:%M", time.localtime(at))
 
 
-def _cost(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
-
-
 class SessionDetailScreen(Screen[tuple[int, str] | None]):
     CSS_PATH = "session_detail.tcss"
     BINDINGS = DETAIL_BINDINGS
-
-    class Loaded(Message):
-        def __init__(self, session_id: int) -> None:
-            super().__init__()
-            self.session_id = session_id
-
-    class Assessed(Message):
-        def __init__(self, session_id: int, outcome: str) -> None:
-            super().__init__()
-            self.session_id = session_id
-            self.outcome = outcome
 
     def __init__(self, store: Store, session_id: int) -> None:
         super().__init__()
@@ -183,7 +165,6 @@ class SessionDetailScreen(Screen[tuple[int, str] | None]):
         await self.query_one("#detail-markdown", Markdown).update(self.markdown.replace(NORTH_STAR + RULE, "", 1))
         self.loaded = True
         self.refresh_bindings()
-        self.post_message(self.Loaded(row.id))
 
     def _show_facts(self) -> None:
         row = self.row
@@ -197,9 +178,9 @@ class SessionDetailScreen(Screen[tuple[int, str] | None]):
         parts.append(f" · {len(self.tasks)} tasks ({decided.count('accepted')} accepted, "
                      f"{decided.count('discarded')} discarded)" if self.tasks else " · no tasks recorded")
         n = len(self.interventions)
-        parts.append(f" · {n} intervention{'' if n == 1 else 's'}")
+        parts.append(f" · {plural(n, 'intervention')}")
         if self.tasks:
-            parts.append(f" · {_cost(cost)}" + ("" if usage.cost_complete else " (some costs unknown)"))
+            parts.append(f" · {usd_short(cost)}" + ("" if usage.cost_complete else " (some costs unknown)"))
         if row.source == "import":
             parts.append(" · imported")
         parts.append("\n")
@@ -261,7 +242,7 @@ class SessionDetailScreen(Screen[tuple[int, str] | None]):
         table.add_rows(
             (Text(t.key), Text(t.agent), Text(t.state), Text("-" if t.added is None else f"+{t.added}", justify="right"),
              Text(t.decision or "undecided", style=styles.get(t.decision or "", "dim")),
-             Text(_cost(t.cost_usd), justify="right"))
+             Text(usd_short(t.cost_usd), justify="right"))
             for t in self.tasks
         )
 
@@ -300,17 +281,9 @@ class SessionDetailScreen(Screen[tuple[int, str] | None]):
         self.refresh_bindings()
         label = self.row.label if self.row is not None else str(self.session_id)
         self.notify(f"Session {label}: {OUTCOME_LABELS.get(outcome, outcome)}", title="Assessed", markup=False)
-        self.post_message(self.Assessed(self.session_id, outcome))
 
     def action_edit_summary(self) -> None:
         if self.row is None or self.busy:
-            return
-        try:
-            from tui.screens.summary_form import SummaryFormScreen  # noqa: F401 - issue 5's form
-        except ImportError:
-            self.notify("Editing a past session's summary comes with `cockpit edit`; for now, "
-                        "`cockpit export` writes it and `cockpit import` brings it back.",
-                        title="Edit", markup=False, timeout=8)
             return
         if self.row.status == "active":
             self.notify("The session is still running: its summary form opens when it ends.", title="Edit",

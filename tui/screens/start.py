@@ -19,6 +19,7 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, TextArea
 
+from engine.formatting import plural
 from engine.errors import UserError
 from sessions.reports.assessment import pending_sessions
 from sessions.completion import PendingCompletion, close_left_open, pending_completion
@@ -176,7 +177,7 @@ class StartScreen(Screen[LiveSession | None]):
         left = len(self.query_one(AssessmentList).sessions) - len(self.answers)
         self.query_one("#assessment-section").display = False
         if left:
-            self.notify(f"{left} session{'s' if left != 1 else ''} skipped: asked again next time",
+            self.notify(f"{plural(left, 'session')} skipped: asked again next time",
                         timeout=4, markup=False)
         self.query_one("#objective", Input).focus()
 
@@ -184,7 +185,7 @@ class StartScreen(Screen[LiveSession | None]):
     def offer_form(self, pending: PendingCompletion, others: int) -> None:
         from tui.screens.dialogs import ConfirmDialog
 
-        more = f" ({others} more session{'s' if others != 1 else ''} without a summary: cockpit edit LABEL)" \
+        more = f" ({plural(others, 'more session')} without a summary: cockpit edit LABEL)" \
             if others else ""
 
         def answered(yes: bool | None) -> None:

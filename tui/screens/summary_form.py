@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static, TextArea
 
+from engine.formatting import usd
 from engine.errors import UserError
 from sessions.reports.assessment import OUTCOME_LABELS
 from sessions.summary.completeness import completeness
@@ -80,7 +81,7 @@ def usage_line(s: SessionSummary) -> str:
         parts.append(f"tokens in {s.tokens_in:,}")
     if s.tokens_out is not None:
         parts.append(f"out {s.tokens_out:,}")
-    parts.append("cost unknown" if s.cost_usd is None else f"cost ${s.cost_usd:.4f}")
+    parts.append("cost unknown" if s.cost_usd is None else f"cost {usd(s.cost_usd)}")
     return " · ".join(parts)
 
 

@@ -19,7 +19,8 @@ from textual.reactive import Reactive
 from textual.widgets import Label, Log
 
 from engine.states import TaskState
-from tui.display import STREAM_PREFIX, attempts_text, state_word
+from engine.formatting import state_word
+from tui.display import STREAM_PREFIX, attempts_text
 from tui.line_wrap import wrap_lines
 
 DEFAULT_MAX_LINES = 1000

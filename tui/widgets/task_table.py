@@ -7,7 +7,7 @@ from textual.widgets import DataTable
 
 from engine.plan import TaskSpec
 from engine.states import TaskState
-from tui.display import STATE_WIDTH, state_cell
+from engine.formatting import STATE_WIDTH, state_cell
 
 # (label, key, width): fixed widths where a cell changes, so an update needs no relayout
 COLUMNS = (("task", "id", None), ("state", "state", STATE_WIDTH + 2), ("time", "time", 6), ("attempts", "attempts", 8),

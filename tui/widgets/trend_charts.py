@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid
 from textual_plotext import PlotextPlot
 
+from engine.formatting import usd
 from sessions.reports.history import TrendPoint
 
 MAX_POINTS = 120  # per chart; more sessions than that are averaged in runs
@@ -87,7 +88,7 @@ def series(points: Sequence[TrendPoint], field: str, max_points: int = MAX_POINT
 def _money_ticks(top: float) -> tuple[list[float], list[str]]:
     steps = [0, top / 2, top]
     digits = 4 if top < 0.1 else 2
-    return steps, [f"${v:.{digits}f}" for v in steps]
+    return steps, [usd(v, digits) for v in steps]
 
 
 class TrendCharts(Grid):
