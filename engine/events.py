@@ -164,7 +164,12 @@ class LogLines:
     """A batch of complete lines a task wrote, in order, all read at time ``at``.
 
     ``stream`` is ``stdout`` or ``stderr`` for the agent's own output, ``agent`` for readable lines
-    made from a structured output format, and ``engine`` for what the engine says about the task.
+    made from a structured output format, ``plan`` for an agent's plan (a checklist), and ``engine`` for
+    what the engine says about the task.
+
+    ``key``, when not empty, names what the lines show and says they replace the lines of the same key
+    shown before: a tool call's one line as its status changes, the whole plan. A live view rewrites
+    them in place; a log (the store, the headless printer) keeps each version in order.
     """
 
     task_id: str
@@ -172,6 +177,7 @@ class LogLines:
     lines: tuple[str, ...]
     attempt: int = 0
     at: float = field(default_factory=time.time)
+    key: str = ""
 
 
 @dataclass(slots=True)

@@ -17,19 +17,22 @@ LineSink = Callable[[str, list[str]], None]  # (stream, complete lines)
 
 
 class GroupProcess:
-    def __init__(self, proc: asyncio.subprocess.Process, on_lines: LineSink) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, on_lines: LineSink,
+                 on_close: Callable[[str], None] | None = None) -> None:
         self.proc = proc
         self.pgid = proc.pid  # start_new_session: the child leads its own group
         self.paused = False
         self._readers = [
-            asyncio.create_task(_pump(proc.stdout, "stdout", on_lines)),
-            asyncio.create_task(_pump(proc.stderr, "stderr", on_lines)),
+            asyncio.create_task(_pump(proc.stdout, "stdout", on_lines, on_close)),
+            asyncio.create_task(_pump(proc.stderr, "stderr", on_lines, on_close)),
         ]
 
     @classmethod
     async def start(
-        cls, argv: list[str], cwd: str, env: dict[str, str], on_lines: LineSink, stdin: bool = False
+        cls, argv: list[str], cwd: str, env: dict[str, str], on_lines: LineSink, stdin: bool = False,
+        on_close: Callable[[str], None] | None = None,
     ) -> "GroupProcess":
+        """``on_close(stream)`` is called when a stream reaches its end (its last lines came before)."""
         proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=cwd,
@@ -39,7 +42,7 @@ class GroupProcess:
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
         )
-        return cls(proc, on_lines)
+        return cls(proc, on_lines, on_close)
 
     def signal_group(self, sig: int) -> bool:
         try:
@@ -134,9 +137,18 @@ def _has_live_member(pgid: int) -> bool:
     return False
 
 
-async def _pump(stream: asyncio.StreamReader | None, name: str, on_lines: LineSink) -> None:
+async def _pump(stream: asyncio.StreamReader | None, name: str, on_lines: LineSink,
+                on_close: Callable[[str], None] | None = None) -> None:
     if stream is None:
         return
+    try:
+        await _read_lines(stream, name, on_lines)
+    finally:
+        if on_close is not None:
+            on_close(name)
+
+
+async def _read_lines(stream: asyncio.StreamReader, name: str, on_lines: LineSink) -> None:
     pending = bytearray()
     while True:
         chunk = await stream.read(CHUNK)

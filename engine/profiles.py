@@ -4,12 +4,19 @@ A profile is an argv with a ``{prompt}`` placeholder (the prompt is one argv ele
 a shell string built by us), an output format, an optional environment, optional files to copy into
 each worktree, and whether it takes follow-up messages on its standard input.
 
+A profile of kind ``acp`` names a program that speaks the Agent Client Protocol
+(:mod:`engine.agents.acp_agent`): its argv has no ``{prompt}`` (the prompt goes over the protocol), and
+its :class:`AcpSettings` (the field ``acp``) say what the cockpit offers it.
+
 A profile of kind ``anthropic`` has no program: it is a coding agent on the Anthropic Messages API
 (:mod:`engine.agents.anthropic_agent`), configured by its :class:`AnthropicSettings` (the field
 ``anthropic``, None for every other kind). ``budget_usd`` and ``budget_tokens`` are limits of one
 task's spending, for any kind that reports usage. ``max_parallel`` bounds the tasks running on the
 profile at once (on top of the plan's bound); ``breaker_threshold`` and ``breaker_cooldown`` tune its
-circuit breaker (:mod:`engine.breakers`).
+circuit breaker (:mod:`engine.breakers`). ``install`` tells how to install its program (named when the
+program is missing); ``checked_version`` is the oldest version of the program a built-in profile was
+checked with (named when the program fails at start); ``leave_out`` are paths the program leaves in the
+worktree that are not its work (its history and caches): they are never committed.
 
 Built-in profiles can be overridden or extended in ``cockpit.toml`` (see :mod:`engine.config`).
 """
@@ -20,7 +27,8 @@ import shutil
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
-KINDS = ("anthropic", "command", "shell")
+KINDS = ("acp", "anthropic", "command", "shell")
+PERMISSIONS = ("ask", "allow", "reject")
 FOLLOW_UP = ("none", "stdin")
 PROMPT = "{prompt}"
 API_KEY_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")  # what the Anthropic SDK reads, in order
@@ -41,6 +49,17 @@ class AnthropicSettings:
 
 
 @dataclass(frozen=True)
+class AcpSettings:
+    """What the cockpit offers an ``acp`` agent and how it answers it."""
+
+    mode: str | None = None  # the session mode to set after the session opens (e.g. codex-acp's "auto")
+    fs_read: bool = True  # serve fs/read_text_file (inside the worktree)
+    fs_write: bool = True  # serve fs/write_text_file (inside the worktree)
+    terminals: bool = True  # serve terminal/* (commands in the worktree, ended with the task)
+    permissions: str = "ask"  # ask (the developer, through the ask channel) | allow | reject
+
+
+@dataclass(frozen=True)
 class AgentProfile:
     name: str
     kind: str = "command"
@@ -52,6 +71,10 @@ class AgentProfile:
     max_parallel: int | None = None
     description: str = ""
     anthropic: AnthropicSettings | None = None  # kind "anthropic" only
+    acp: AcpSettings | None = None  # kind "acp" only
+    install: str = ""  # how to install the program, e.g. "npm install -g @openai/codex"
+    checked_version: str = ""  # the oldest version of the program the profile was checked with
+    leave_out: tuple[str, ...] = ()  # paths (git pathspecs) the program leaves that are not its work
     budget_usd: float | None = None  # spending limits of one task (enforced by the scheduler)
     budget_tokens: int | None = None
     breaker_threshold: int | None = None  # external failures in a row that open its breaker (None: 3)
@@ -85,7 +108,8 @@ class AgentProfile:
                 return None
         elif shutil.which(program, path=path) is not None:
             return None
-        return f"agent profile {self.name!r}: program {program!r} is not installed (not found on PATH)"
+        hint = f" (install it: {self.install})" if self.install else " (not found on PATH)"
+        return f"agent profile {self.name!r}: program {program!r} is not installed{hint}"
 
     def environment(self) -> dict[str, str]:
         return dict(self.env)
@@ -125,16 +149,47 @@ def builtin_profiles() -> dict[str, AgentProfile]:
             description="Claude Code in print mode",
         ),
         AgentProfile(
-            "codex", argv=("codex", "exec", "--json", "--full-auto", PROMPT), output="codex-json",
-            description="OpenAI Codex CLI, non-interactive",
+            "codex", argv=("codex", "exec", "--json", "--sandbox", "workspace-write", PROMPT), output="codex-json",
+            description="OpenAI Codex CLI, non-interactive, writing inside its worktree",
+            install="npm install -g @openai/codex", checked_version="0.171.0",
         ),
         AgentProfile(
             "aider",
-            argv=("aider", "--message", PROMPT, "--yes-always", "--no-pretty", "--no-stream"),
-            description="aider, one message",
+            # --no-stream: the token figures are then the API's, not aider's own count; --no-analytics and
+            # --no-show-model-warnings: --yes-always would otherwise answer their questions for the user;
+            # no auto-commits: aider's commit-message call is not in its token report (the cockpit commits)
+            argv=("aider", "--message", PROMPT, "--yes-always", "--no-pretty", "--no-stream", "--no-analytics",
+                  "--no-check-update", "--no-show-release-notes", "--no-show-model-warnings", "--no-gitignore",
+                  "--no-auto-commits"),
+            output="aider", env=(("COLUMNS", "1000"),),  # its reports are not wrapped at 80 columns
+            leave_out=(".aider*",),
+            description="aider, one message", install="pip install aider-chat", checked_version="0.86.2",
         ),
         AgentProfile(
-            "gemini", argv=("gemini", "-p", PROMPT, "--yolo"), description="Gemini CLI, non-interactive",
+            "gemini", argv=("gemini", "-p", PROMPT, "--yolo", "--skip-trust", "--output-format", "stream-json"),
+            output="gemini-stream-json", description="Gemini CLI, non-interactive",
+            install="npm install -g @google/gemini-cli", checked_version="0.61.0",
+        ),
+        AgentProfile(
+            "claude-acp", kind="acp", argv=("claude-code-acp",), acp=AcpSettings(),
+            description="Claude Code over the Agent Client Protocol (Zed's adapter)",
+            install="npm install -g @zed-industries/claude-code-acp",
+        ),
+        AgentProfile(
+            "codex-acp", kind="acp", argv=("codex-acp",), acp=AcpSettings(mode="auto"),
+            description="Codex over the Agent Client Protocol, writing inside its worktree (its sandbox needs bwrap)",
+            install="npm install -g @zed-industries/codex-acp",
+        ),
+        AgentProfile(
+            # reads through the client are off: gemini 0.61 cannot create a file when they are on (it
+            # does not recognise the protocol's "resource not found" for the file it is about to create)
+            "gemini-acp", kind="acp", argv=("gemini", "--acp"), acp=AcpSettings(fs_read=False),
+            description="Gemini CLI over the Agent Client Protocol",
+            install="npm install -g @google/gemini-cli",
+        ),
+        AgentProfile(
+            "opencode", kind="acp", argv=("opencode", "acp"), acp=AcpSettings(),
+            description="opencode over the Agent Client Protocol", install="npm install -g opencode-ai",
         ),
         AgentProfile(
             "sonnet", kind="anthropic", anthropic=AnthropicSettings(model="claude-sonnet-4-6"),

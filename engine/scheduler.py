@@ -73,6 +73,10 @@ def default_agent_factory(
         from engine.agents.anthropic_agent import AnthropicAgent  # the SDK loads only when needed
 
         return AnthropicAgent(profile, ctx, prices=prices)
+    if profile.kind == "acp":
+        from engine.agents.acp_agent import AcpAgent  # the protocol package loads only when needed
+
+        return AcpAgent(profile, ctx)
     return CommandAgent(profile, ctx)
 
 
@@ -475,7 +479,8 @@ class Engine:
         wt, mgr = run.worktree, self._worktrees
         assert wt is not None and mgr is not None
         message = f"cockpit: work left by task {run.id} (attempt {run.attempts}, {state})"
-        exclude = self._profiles[run.profile or run.spec.agent].copy_files
+        profile = self._profiles[run.profile or run.spec.agent]
+        exclude = profile.copy_files + profile.leave_out
 
         def commit_and_stat() -> tuple[str, tuple]:
             head = mgr.commit_leftovers(wt, message, exclude)
@@ -787,8 +792,8 @@ class Engine:
                 self._unsettled -= 1
                 stack.extend((grandchild, child.id) for grandchild in child.dependents)
 
-    def _emit(self, run: TaskRun, stream: str, lines: list[str]) -> None:
-        self.bus.publish(LogLines(run.id, stream, tuple(lines), run.attempts))
+    def _emit(self, run: TaskRun, stream: str, lines: list[str], key: str = "") -> None:
+        self.bus.publish(LogLines(run.id, stream, tuple(lines), run.attempts, key=key))
 
     def _env(self, run: TaskRun, profile: AgentProfile) -> dict[str, str]:
         env = dict(self._base_env)

@@ -13,6 +13,9 @@ class Usage:
     cache_write: int = 0  # cache_creation_input_tokens
     cache_read: int = 0  # cache_read_input_tokens / cached_input_tokens
     cost_usd: float | None = None  # None = unknown, never invented
+    # False: the agent reports no billed tokens; the counts above are then not zeros but unknown
+    tokens_known: bool = True
+    approximate: bool = False  # the agent reports rounded figures (aider's "1.2k")
 
     @property
     def total(self) -> int:

@@ -29,7 +29,7 @@ class AgentContext:
         workdir: str,
         env: dict[str, str] | Callable[[], dict[str, str]],
         attempt: int,
-        emit_lines: Callable[[str, list[str]], None],  # (stream, lines)
+        emit_lines: Callable[..., None],  # (stream, lines[, key]): see engine.events.LogLines
         report_usage: Callable[[Usage], None],  # the attempt's cumulative usage so far
         extra: dict[str, object] | None = None,
     ) -> None:

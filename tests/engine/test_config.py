@@ -47,7 +47,9 @@ def config_error(repo_dir: Path, path: Path) -> str:
 def test_builtins_without_any_file(repo_dir: Path) -> None:
     config = load_config(repo_dir)
     assert config.files == []
-    assert config.profiles.names() == ["aider", "claude", "codex", "gemini", "shell", "sonnet"]
+    assert config.profiles.names() == [
+        "aider", "claude", "claude-acp", "codex", "codex-acp", "gemini", "gemini-acp", "opencode", "shell", "sonnet",
+    ]
     assert config.profiles["claude"] == builtin_profiles()["claude"]
     assert load_config(None).profiles.names() == config.profiles.names()
 

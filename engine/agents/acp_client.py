@@ -1,0 +1,222 @@
+"""The client side of the Agent Client Protocol, as the cockpit serves it to one ACP agent.
+
+What the agent may ask of us, and how it is confined:
+
+- ``session/update``: shown through the :class:`~engine.agents.acp_transcript.Transcript`, usage counted
+  by :class:`~engine.agents.acp_usage.AcpUsage`.
+- ``fs/read_text_file`` and ``fs/write_text_file``: only inside the task's worktree (the same rules as
+  the API agent's tools: no ``..``, no ``.git``, no symbolic link leading out); a file that does not exist
+  is the protocol's "resource not found".
+- ``terminal/*``: commands run in the worktree (or a folder in it), in process groups the attempt ends
+  (:mod:`engine.agents.terminals`).
+- ``session/request_permission``: answered by the ``decide`` function the agent is given (the ask
+  channel, or a policy); an agent asking for another session is refused.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from acp import RequestError
+from acp.schema import (
+    AllowedOutcome, CreateTerminalResponse, DeniedOutcome, EnvVariable, KillTerminalResponse, ReadTextFileResponse,
+    ReleaseTerminalResponse, RequestPermissionResponse, TerminalExitStatus, TerminalOutputResponse,
+    WaitForTerminalExitResponse, WriteTextFileResponse,
+)
+
+from engine.agents.acp_transcript import Transcript, clean
+from engine.agents.acp_usage import AcpUsage
+from engine.agents.file_tools import ToolError, Workspace
+from engine.agents.terminals import TerminalError, Terminals
+
+READ_LIMIT = 10_000_000  # characters of one file read: more is refused rather than sent
+
+
+@dataclass(frozen=True)
+class PermissionOption:
+    id: str
+    name: str
+    kind: str  # allow_once | allow_always | reject_once | reject_always
+
+
+@dataclass(frozen=True)
+class PermissionRequest:
+    """A permission the agent asks for: the tool call it is about (one pane line) and its options."""
+
+    tool: str
+    kind: str  # the tool's kind (edit, execute, read, fetch, ...), "" when the agent does not say
+    paths: tuple[str, ...]
+    options: tuple[PermissionOption, ...]
+
+
+# Answers a permission request with the id of one of its options, or None to cancel it.
+Decide = Callable[[PermissionRequest], Awaitable[str | None]]
+
+
+class AcpClient:
+    """One agent's client: ``session_id`` is set once the session exists (before that nothing of ours
+    is asked of us), ``on_usage`` is called when the usage changed."""
+
+    def __init__(self, workdir: str, env: dict[str, str], transcript: Transcript, usage: AcpUsage,
+                 decide: Decide, on_usage: Callable[[], None], note: Callable[[str], None]) -> None:
+        self.workspace = Workspace(workdir, env)
+        self.workdir = workdir
+        self.transcript = transcript
+        self.usage = usage
+        self.terminals = Terminals(env)
+        self.session_id: str | None = None
+        self._decide = decide
+        self._on_usage = on_usage
+        self._note = note
+
+    def _check_session(self, session_id: str) -> None:
+        if self.session_id is None or session_id != self.session_id:
+            raise RequestError.invalid_params({"details": f"unknown session {session_id!r}"})
+
+    # ------------------------------------------------------------------ session updates
+    async def session_update(self, session_id: str, update: Any, **_: Any) -> None:
+        if session_id != self.session_id:
+            return
+        if getattr(update, "session_update", "") == "usage_update":
+            if self.usage.from_update(update):
+                self._on_usage()
+            return
+        self.transcript.update(update)
+
+    # ------------------------------------------------------------------ permissions
+    async def request_permission(self, session_id: str, tool_call: Any, options: list[Any],
+                                 **_: Any) -> RequestPermissionResponse:
+        self._check_session(session_id)
+        # a request may come before (or instead of) the tool call's announcement: show the call first
+        call = self.transcript.tool(tool_call)
+        request = PermissionRequest(
+            call.line(), call.kind, tuple(call.paths),
+            tuple(PermissionOption(str(o.option_id), clean(str(o.name)), str(o.kind)) for o in options),
+        )
+        chosen = await self._decide(request)
+        if chosen is None or chosen not in {o.id for o in request.options}:
+            return RequestPermissionResponse(outcome=DeniedOutcome(outcome="cancelled"))
+        return RequestPermissionResponse(outcome=AllowedOutcome(option_id=chosen, outcome="selected"))
+
+    # ------------------------------------------------------------------ files
+    def _confined(self, path: str) -> Path:
+        """The real path of the absolute ``path`` the agent gave, if it lies inside the worktree."""
+        if not isinstance(path, str) or not path:
+            raise RequestError.invalid_params({"details": "a path is required"})
+        given = Path(path)
+        for root in (Path(self.workdir), self.workspace.root):
+            if given.is_absolute() and given.is_relative_to(root):
+                relative = given.relative_to(root).as_posix()
+                break
+        else:
+            self._note(f"refused: the agent asked for {clean(path)[:200]}, outside the worktree")
+            raise RequestError.invalid_params({"details": f"{path}: outside the worktree, refused"})
+        try:
+            return self.workspace.resolve(relative or ".")
+        except ToolError as exc:
+            self._note(f"refused: {exc}")
+            raise RequestError.invalid_params({"details": str(exc)}) from None
+
+    async def read_text_file(self, session_id: str, path: str, line: int | None = None, limit: int | None = None,
+                             **_: Any) -> ReadTextFileResponse:
+        self._check_session(session_id)
+        real = self._confined(path)
+        try:
+            text = await asyncio.to_thread(_read, real)
+        except FileNotFoundError:
+            raise RequestError.resource_not_found(path) from None
+        except (OSError, UnicodeError) as exc:
+            raise RequestError.internal_error({"details": f"{path}: {exc}"}) from None
+        if line is not None or limit is not None:
+            lines = text.splitlines(keepends=True)
+            start = max(0, (line or 1) - 1)
+            text = "".join(lines[start: start + limit if limit is not None else None])
+        return ReadTextFileResponse(content=text)
+
+    async def write_text_file(self, session_id: str, path: str, content: str, **_: Any) -> WriteTextFileResponse:
+        self._check_session(session_id)
+        real = self._confined(path)
+        if real == self.workspace.root or real.is_dir():
+            raise RequestError.invalid_params({"details": f"{path}: is a directory"})
+        try:
+            await asyncio.to_thread(_write, real, content)
+        except OSError as exc:
+            raise RequestError.internal_error({"details": f"{path}: {exc.strerror or exc}"}) from None
+        return WriteTextFileResponse()
+
+    # ------------------------------------------------------------------ terminals
+    async def create_terminal(self, session_id: str, command: str, args: list[str] | None = None,
+                              env: list[EnvVariable] | None = None, cwd: str | None = None,
+                              output_byte_limit: int | None = None, **_: Any) -> CreateTerminalResponse:
+        self._check_session(session_id)
+        folder = self._confined(cwd) if cwd else self.workspace.root
+        if not folder.is_dir():
+            raise RequestError.invalid_params({"details": f"{cwd}: not a folder"})
+        extra = {str(v.name): str(v.value) for v in env or []}
+        try:
+            terminal_id = await self.terminals.create(command, args, extra, str(folder), output_byte_limit)
+        except TerminalError as exc:
+            raise RequestError.invalid_params({"details": str(exc)}) from None
+        return CreateTerminalResponse(terminal_id=terminal_id)
+
+    async def terminal_output(self, session_id: str, terminal_id: str, **_: Any) -> TerminalOutputResponse:
+        self._check_session(session_id)
+        terminal = self._terminal(terminal_id)
+        status = _exit_status(terminal) if terminal.done.is_set() else None
+        return TerminalOutputResponse(output=terminal.output, truncated=terminal.truncated, exit_status=status)
+
+    async def wait_for_terminal_exit(self, session_id: str, terminal_id: str,
+                                     **_: Any) -> WaitForTerminalExitResponse:
+        self._check_session(session_id)
+        try:
+            terminal = await self.terminals.wait(terminal_id)
+        except TerminalError as exc:
+            raise RequestError.invalid_params({"details": str(exc)}) from None
+        return WaitForTerminalExitResponse(exit_code=terminal.exit_code, signal=terminal.signal)
+
+    async def kill_terminal(self, session_id: str, terminal_id: str, **_: Any) -> KillTerminalResponse:
+        self._check_session(session_id)
+        self._terminal(terminal_id)
+        await self.terminals.kill(terminal_id)
+        return KillTerminalResponse()
+
+    async def release_terminal(self, session_id: str, terminal_id: str, **_: Any) -> ReleaseTerminalResponse:
+        self._check_session(session_id)
+        self._terminal(terminal_id)
+        await self.terminals.release(terminal_id)
+        return ReleaseTerminalResponse()
+
+    def _terminal(self, terminal_id: str):  # noqa: ANN202 - a Terminal
+        try:
+            return self.terminals.get(terminal_id)
+        except TerminalError as exc:
+            raise RequestError.invalid_params({"details": str(exc)}) from None
+
+    # ------------------------------------------------------------------ the rest of the protocol
+    async def ext_method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        raise RequestError.method_not_found(method)
+
+    async def ext_notification(self, method: str, params: dict[str, Any]) -> None:
+        return None
+
+    def on_connect(self, conn: Any) -> None:
+        return None
+
+
+def _read(path: Path) -> str:
+    if path.is_dir():
+        raise IsADirectoryError(21, "is a directory")
+    if path.stat().st_size > READ_LIMIT * 4:
+        raise OSError(27, f"file larger than {READ_LIMIT * 4} bytes")
+    return path.read_text(encoding="utf-8")
+
+
+def _write(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+
+
+def _exit_status(terminal: Any) -> TerminalExitStatus:
+    return TerminalExitStatus(exit_code=terminal.exit_code, signal=terminal.signal)

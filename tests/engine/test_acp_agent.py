@@ -1,0 +1,263 @@
+"""ACP agents through the engine, against the stand-in agent (tests/helpers/acp_standin.py), which is
+written with the agent side of the same package: what the cockpit shows, serves, refuses and counts."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.helpers.events import make_engine, plan_of
+from tests.helpers.paths import ROOT
+from tests.helpers.processes import live_group_members
+from tests.helpers.repos import git
+from engine.events import LogLines
+from engine.profiles import AcpSettings, AgentProfile, ProfileSet
+from engine.states import TaskState
+
+S = TaskState
+
+
+def standin(tmp_path: Path, script: dict[str, Any], name: str = "standin", **settings: Any) -> ProfileSet:
+    """Profiles with one of kind acp that runs the stand-in on ``script``."""
+    path = tmp_path / f"{name}-script.json"
+    path.write_text(json.dumps(script))
+    log = tmp_path / f"{name}-requests.jsonl"
+    profile = AgentProfile(
+        name, kind="acp", argv=(sys.executable, "-m", "tests.helpers.acp_standin"),
+        env=(("ACP_STANDIN_SCRIPT", str(path)), ("ACP_STANDIN_LOG", str(log)), ("PYTHONPATH", str(ROOT))),
+        acp=AcpSettings(**settings),
+    )
+    profiles = ProfileSet()
+    profiles.profiles[name] = profile
+    return profiles
+
+
+def requests(tmp_path: Path, name: str = "standin") -> list[dict[str, Any]]:
+    path = tmp_path / f"{name}-requests.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def said(rec, task_id: str) -> list[str]:
+    """The agent's lines that are not keyed (messages, thoughts, what the stand-in reports back)."""
+    return [line for e in rec.of(LogLines) if e.task_id == task_id and e.stream == "agent" and not e.key
+            for line in e.lines]
+
+
+def keyed(rec, task_id: str) -> list[tuple[str, tuple[str, ...]]]:
+    return [(e.key, e.lines) for e in rec.of(LogLines) if e.task_id == task_id and e.key]
+
+
+async def run_one(tmp_path: Path, repo: Path, runner, script: dict[str, Any], prompt: str = "do it", **settings: Any):
+    profiles = standin(tmp_path, script, **settings)
+    plan = plan_of({"id": "t", "prompt": prompt, "agent": "standin"}, profiles=profiles)
+    engine = make_engine(plan, repo, profiles=profiles)
+    states, rec = await runner.run(engine)
+    return states["t"], rec, engine
+
+
+async def test_messages_are_joined_into_lines_and_thoughts_set_apart(tmp_path, repo, runner) -> None:
+    state, rec, _ = await run_one(tmp_path, repo, runner, {"turns": [[
+        {"thought": "Let me think.\nA second thought.", "chunk": 4},
+        {"message": "Hello, this is a long message\nthat spans two lines", "chunk": 3},
+    ]]})
+    assert state is S.SUCCEEDED
+    assert rec.lines("t", "agent") == [
+        "· Let me think.", "· A second thought.", "Hello, this is a long message", "that spans two lines",
+    ]
+    assert rec.result("t").final_message == "Hello, this is a long message\nthat spans two lines"
+    sent = [r for r in requests(tmp_path) if r["request"] == "session/prompt"]
+    assert sent == [{"request": "session/prompt", "data": {"text": "do it"}}]
+    new = next(r for r in requests(tmp_path) if r["request"] == "session/new")
+    assert Path(new["data"]["cwd"]).name == "t"  # the task's worktree
+
+
+async def test_each_tool_call_is_one_line_updated_in_place(tmp_path, repo, runner) -> None:
+    state, rec, _ = await run_one(tmp_path, repo, runner, {"turns": [[
+        {"tool": "c1", "title": "Write the notes", "kind": "edit", "paths": ["notes.md"]},
+        {"update": "c1", "status": "in_progress"},
+        {"tool": "c1", "title": "Write the notes", "kind": "edit", "status": "in_progress"},  # announced twice
+        {"update": "c1", "status": "completed"},
+        {"tool": "c2", "title": "npm test", "kind": "execute", "status": "in_progress"},
+        {"update": "c2", "status": "failed", "text": "3 tests failed\nmore"},
+    ]]})
+    assert state is S.SUCCEEDED
+    assert keyed(rec, "t") == [
+        ("tool:c1", ("○ Write the notes [edit] · notes.md",)),
+        ("tool:c1", ("◐ Write the notes [edit] · notes.md",)),
+        ("tool:c1", ("✓ Write the notes [edit] · notes.md",)),
+        ("tool:c2", ("◐ npm test [execute]",)),
+        ("tool:c2", ("✗ npm test [execute]: 3 tests failed more",)),
+    ]
+
+
+async def test_the_plan_is_a_checklist_replaced_whole(tmp_path, repo, runner) -> None:
+    state, rec, _ = await run_one(tmp_path, repo, runner, {"turns": [[
+        {"plan": [["Read the code", "in_progress"], ["Write the fix", "pending"]]},
+        {"plan": [["Read the code", "completed"], ["Write the fix", "in_progress"]]},
+    ]]})
+    assert state is S.SUCCEEDED
+    assert keyed(rec, "t") == [
+        ("plan", ("◐ Read the code", "☐ Write the fix")),
+        ("plan", ("☑ Read the code", "◐ Write the fix")),
+    ]
+    assert all(e.stream == "plan" for e in rec.of(LogLines) if e.key == "plan")
+
+
+async def test_files_are_served_inside_the_worktree_only(tmp_path, repo, runner) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret\n")
+    state, rec, engine = await run_one(tmp_path, repo, runner, {"turns": [[
+        {"write": "docs/new.md", "content": "# New\n"},
+        {"read": "docs/new.md"},
+        {"read": "missing.txt"},
+        {"read": "x", "absolute": str(outside)},
+        {"write": "x", "absolute": str(outside), "content": "pwned"},
+        {"write": ".git/config", "content": "pwned"},
+        {"read": "../outside.txt"},
+    ]]})
+    assert state is S.SUCCEEDED
+    lines = rec.lines("t", "agent")
+    assert lines[0] == "wrote docs/new.md" and lines[1] == "read: # New"
+    assert "error: Resource not found (-32002)" in lines
+    refused = [line for line in lines if line.startswith("error: Invalid params")]
+    assert len(refused) == 4, lines
+    assert outside.read_text() == "secret\n"
+    head = rec.result("t").head_commit
+    assert git(repo, "show", f"{head}:docs/new.md") == "# New"
+    assert sum("outside the worktree" in line for line in rec.lines("t", "engine")) == 2
+
+
+async def test_terminals_run_in_the_worktree_and_end_with_the_task(tmp_path, repo, runner) -> None:
+    pid_file = tmp_path / "sleeper.pid"
+    state, rec, _ = await run_one(tmp_path, repo, runner, {"turns": [[
+        {"terminal": "pwd; echo out; echo err >&2; exit 3"},
+        {"terminal": "printf", "args": ["%s-%s", "a", "b"]},
+        {"terminal": f"echo $$ > {pid_file}; exec sleep 60", "leave_running": True},
+        {"sleep": 0.3},
+        {"terminal": "echo nope", "absolute": "/", "cwd": "/"},
+    ]]})
+    assert state is S.SUCCEEDED
+    lines = rec.lines("t", "agent")
+    worktree = rec.result("t").worktree
+    assert lines[0] == f"exit 3: {worktree}"
+    assert lines[1:3] == ["out", "err"]
+    assert lines[3] == "exit 0: a-b"
+    assert lines[4].startswith("terminal term-3 left running")
+    assert lines[5].startswith("error: Invalid params")
+    pid = int(pid_file.read_text())
+    assert live_group_members(pid) == []  # the attempt ended: its terminals went with it
+
+
+async def test_permission_requests_follow_the_profile_policy(tmp_path, repo, runner) -> None:
+    script = {"turns": [[{"permission": "c1", "title": "rm -rf build", "kind": "execute"}]]}
+    state, rec, _ = await run_one(tmp_path, repo, runner, script, permissions="reject")
+    assert state is S.SUCCEEDED
+    assert said(rec, "t") == ["permission: no"]
+    assert keyed(rec, "t") == [("tool:c1", ("○ rm -rf build [execute]",))]
+    assert any("rejected (Reject) by the profile's policy" in line for line in rec.lines("t", "engine"))
+
+
+async def test_usage_billed_tokens_and_stated_cost(tmp_path, repo, runner) -> None:
+    state, rec, _ = await run_one(tmp_path, repo, runner, {"turns": [[
+        {"usage": {"used": 5000, "size": 200000}},
+        {"usage": {"used": 9000, "size": 200000, "cost": 0.25}},
+        {"stop": "end_turn", "usage": {"total_tokens": 1650, "input_tokens": 1000, "output_tokens": 300,
+                                       "thought_tokens": 50, "cached_read_tokens": 200, "cached_write_tokens": 100}},
+    ]]})
+    assert state is S.SUCCEEDED
+    last = rec.usage("t")[-1].usage
+    assert (last.tokens_in, last.tokens_out, last.cache_read, last.cache_write) == (1000, 350, 200, 100)
+    assert last.cost_usd == 0.25 and last.tokens_known
+
+
+async def test_context_occupancy_is_never_taken_for_tokens(tmp_path, repo, runner) -> None:
+    state, rec, _ = await run_one(tmp_path, repo, runner, {"turns": [[
+        {"usage": {"used": 9000, "size": 200000}},
+    ]]})
+    assert state is S.SUCCEEDED
+    last = rec.usage("t")[-1].usage
+    assert not last.tokens_known and last.cost_usd is None
+    assert (last.tokens_in, last.tokens_out) == (0, 0)
+
+
+async def test_gemini_quota_meta_counts_as_billed_tokens(tmp_path, repo, runner) -> None:
+    meta = {"quota": {"token_count": {"input_tokens": 300, "output_tokens": 30}, "model_usage": []}}
+    state, rec, _ = await run_one(tmp_path, repo, runner, {"turns": [[{"stop": "end_turn", "meta": meta}]]})
+    assert state is S.SUCCEEDED
+    last = rec.usage("t")[-1].usage
+    assert last.tokens_known and (last.tokens_in, last.tokens_out) == (300, 30)
+
+
+async def test_a_crash_fails_the_task_with_the_reason(tmp_path, repo, runner) -> None:
+    state, rec, _ = await run_one(tmp_path, repo, runner, {"turns": [[{"message": "working\n"}, {"crash": 7}]]})
+    assert state is S.FAILED
+    result = rec.result("t")
+    assert result.exit_code == 7
+    assert "the agent exited with code 7" in result.final_message
+
+
+async def test_garbage_on_the_output_fails_the_task(tmp_path, repo, runner) -> None:
+    state, rec, _ = await run_one(tmp_path, repo, runner, {"turns": [[
+        {"message": "hi\n"}, {"garbage": "\x1b[31mNOT JSON\x1b[0m"}, {"wait_cancel": True},
+    ]]})
+    assert state is S.FAILED
+    reason = rec.result("t").final_message
+    assert reason == "the agent wrote something that is not JSON-RPC on its output: 'NOT JSON'"
+
+
+async def test_auth_required_is_an_auth_failure(tmp_path, repo, runner) -> None:
+    state, rec, _ = await run_one(tmp_path, repo, runner, {"auth_required": True, "turns": []})
+    assert state is S.FAILED
+    assert "needs to be logged in" in rec.result("t").final_message
+
+
+async def test_the_profile_mode_is_set(tmp_path, repo, runner) -> None:
+    state, _, _ = await run_one(tmp_path, repo, runner, {"modes": ["read-only", "auto"], "turns": [[]]}, mode="auto")
+    assert state is S.SUCCEEDED
+    assert {"request": "session/set_mode", "data": {"mode": "auto"}} in requests(tmp_path)
+
+
+async def test_cancel_sends_the_protocol_cancel_then_ends_the_group(tmp_path, repo, runner) -> None:
+    profiles = standin(tmp_path, {"turns": [[{"message": "waiting\n"}, {"wait_cancel": True}]]})
+    plan = plan_of({"id": "t", "prompt": "wait", "agent": "standin"}, profiles=profiles)
+    engine = make_engine(plan, repo, profiles=profiles)
+    task, rec = runner.start(engine)
+    await rec.wait_line("t", "waiting")
+    pgid = engine.tasks["t"].agent._proc.pgid
+    engine.cancel("t")
+    await rec.finished()
+    assert rec.states("t")[-1] is S.CANCELLED
+    assert any(r["request"] == "session/cancel" for r in requests(tmp_path))
+    assert live_group_members(pgid) == []
+
+
+async def test_follow_ups_are_new_turns_in_the_same_session(tmp_path, repo, runner) -> None:
+    gate = tmp_path / "gate"
+    profiles = standin(tmp_path, {"turns": [
+        [{"message": "first\n"}, {"sleep": 0.5}],
+        [{"message": "second\n"}],
+    ]})
+    plan = plan_of({"id": "t", "prompt": "one", "agent": "standin"}, profiles=profiles)
+    engine = make_engine(plan, repo, profiles=profiles)
+    task, rec = runner.start(engine)
+    await rec.wait_line("t", "first")
+    await engine.send("t", "two")
+    await rec.finished()
+    assert rec.states("t")[-1] is S.SUCCEEDED
+    prompts = [r["data"]["text"] for r in requests(tmp_path) if r["request"] == "session/prompt"]
+    assert prompts == ["one", "two"]
+    assert sum(r["request"] == "session/new" for r in requests(tmp_path)) == 1
+    assert rec.lines("t", "agent") == ["first", "second"]
+    assert not gate.exists()
+
+
+async def test_a_missing_program_names_the_package(tmp_path, repo, runner) -> None:
+    profiles = ProfileSet()
+    plan = plan_of({"id": "t", "prompt": "x", "agent": "codex-acp"}, profiles=profiles)
+    engine = make_engine(plan, repo, profiles=profiles, )
+    engine._base_env = {"PATH": str(tmp_path)}
+    states, rec = await runner.run(engine)
+    assert states["t"] is S.FAILED
+    reason = rec.transitions("t")[-1].reason
+    assert "install it: npm install -g @zed-industries/codex-acp" in reason
