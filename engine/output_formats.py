@@ -9,6 +9,10 @@ Formats (see :data:`FORMATS`):
 - ``text``: lines are shown as they are; the final message is the last non-blank line.
 - ``claude-stream-json``: ``claude -p … --output-format stream-json --verbose``.
 - ``codex-json``: ``codex exec --json``.
+- ``aider``: aider's plain output, its ``Tokens: … Cost: …`` reports read (figures of 1000 and more are
+  rounded by aider, "1.2k": the usage says it is approximate), and an API error it gave up on noted as
+  the run's failure (aider exits 0 after one).
+- ``gemini-stream-json``: ``gemini -p … --output-format stream-json``.
 
 The JSON parsers never raise and never drop a line silently: a line that is not JSON, or JSON of
 a shape they do not know, is shown as it is.
@@ -17,13 +21,15 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol
 
+from engine.agents.failures import classify_output
 from engine.formatting import plural, usd
 from engine.usage import Usage
 
-FORMATS = ("text", "claude-stream-json", "codex-json")
+FORMATS = ("text", "claude-stream-json", "codex-json", "aider", "gemini-stream-json")
 
 DETAIL_LIMIT = 200
 """Longest detail shown on one summary line (a command, a path, a tool result's first line)."""
@@ -43,6 +49,12 @@ class Parsed:
 
 class OutputParser(Protocol):
     def parse(self, line: str) -> Parsed: ...
+
+
+def failure_of(parser: OutputParser | None) -> tuple[str | None, str] | None:
+    """``(failure kind or None, the line that tells it)`` when the output told of a failure that the
+    program's exit status hides (aider exits 0 after giving up on its API), else None."""
+    return getattr(parser, "failure", None)
 
 
 def make_parser(fmt: str) -> OutputParser | None:
@@ -265,7 +277,7 @@ class CodexJsonParser(_JsonLinesParser):
 
     Items are shown when they complete (a command also as it starts, a todo list whenever it
     changes). Each ``turn.completed`` carries that turn's usage, summed here; its
-    ``input_tokens`` include the cached ones. Codex reports no cost, so ``cost_usd`` stays None.
+    ``input_tokens`` include the cached ones, read and written. Codex reports no cost, so ``cost_usd`` stays None.
     """
 
     def __init__(self) -> None:
@@ -288,9 +300,11 @@ class CodexJsonParser(_JsonLinesParser):
         if not isinstance(usage, dict):
             return Parsed(["✓ turn done"])
         cached = _int(usage.get("cached_input_tokens"))
+        written = _int(usage.get("cache_write_input_tokens"))
         turn = Usage(
-            tokens_in=max(0, _int(usage.get("input_tokens")) - cached),
+            tokens_in=max(0, _int(usage.get("input_tokens")) - cached - written),
             tokens_out=_int(usage.get("output_tokens")),
+            cache_write=written,
             cache_read=cached,
         )
         self._total = _add(self._total, turn)
@@ -395,6 +409,163 @@ def _error_message(error: Any) -> str:
     return _summary(message) if message.strip() else "(no message)"
 
 
+# --- aider ----------------------------------------------------------------------------------------
+
+_AIDER_TOKENS = re.compile(
+    r"^Tokens: (?P<sent>[\d.]+k?) sent(?:, (?P<write>[\d.]+k?) cache write)?(?:, (?P<hit>[\d.]+k?) cache hit)?, "
+    r"(?P<received>[\d.]+k?) received\.(?: (?P<cost>Cost: .*))?$"
+)
+_AIDER_COST = re.compile(r"^Cost: \$(?P<message>[\d.]+) message, \$(?P<session>[\d.]+) session\.$")
+_AIDER_API_ERROR = re.compile(r"^litellm\.(?P<error>\w+Error)\b")
+
+
+class AiderParser:
+    """aider's plain output, shown as it is (the final message is the last non-blank line).
+
+    One ``Tokens:`` report follows each message to the model (the figures of that message: summed here);
+    its ``Cost:`` part gives the session's cost so far (taken as it is). A ``litellm.…Error`` line that
+    no report follows is an API error aider gave up on: :attr:`failure` then holds its kind
+    (:mod:`engine.agents.failures`) and the line.
+    """
+
+    def __init__(self) -> None:
+        self._last: str | None = None
+        self._total = Usage()
+        self.failure: tuple[str | None, str] | None = None
+
+    def parse(self, line: str) -> Parsed:
+        line = _chomp(line)
+        if line.strip():
+            self._last = line
+        parsed = Parsed([line], final_message=self._last)
+        text = line.strip()
+        tokens = _AIDER_TOKENS.match(text)
+        if tokens:
+            self.failure = None
+            self._add_report(tokens)
+            cost = tokens.group("cost")
+            if cost:
+                self._cost(cost)
+            parsed.usage = replace(self._total)
+            return parsed
+        cost = _AIDER_COST.match(text)
+        if cost:
+            self._cost(text)
+            parsed.usage = replace(self._total)
+            return parsed
+        error = _AIDER_API_ERROR.match(text)
+        if error:
+            self.failure = (classify_output([text]), _shorten(text, 300))
+        return parsed
+
+    def _add_report(self, match: re.Match[str]) -> None:
+        figures = {name: _aider_count(match.group(name)) for name in ("sent", "write", "hit", "received")}
+        approximate = any(rounded for _, rounded in figures.values())
+        sent, write, hit = figures["sent"][0], figures["write"][0], figures["hit"][0]
+        self._total = Usage(
+            tokens_in=self._total.tokens_in + max(0, sent - write - hit),
+            tokens_out=self._total.tokens_out + figures["received"][0],
+            cache_write=self._total.cache_write + write,
+            cache_read=self._total.cache_read + hit,
+            cost_usd=self._total.cost_usd,
+            approximate=self._total.approximate or approximate,
+        )
+
+    def _cost(self, text: str) -> None:
+        found = _AIDER_COST.match(text)
+        if found:
+            self._total = replace(self._total, cost_usd=_cost(float(found.group("session"))))
+
+
+def _aider_count(figure: str | None) -> tuple[int, bool]:
+    """aider's way of writing a count: ``812`` exact, ``1.2k`` and ``12k`` rounded; (count, rounded)."""
+    if not figure:
+        return 0, False
+    if figure.endswith("k"):
+        try:
+            return int(round(float(figure[:-1]) * 1000)), True
+        except ValueError:
+            return 0, False
+    try:
+        return int(figure), False
+    except ValueError:
+        return 0, False
+
+
+# --- Gemini CLI stream-json -----------------------------------------------------------------------
+
+
+class GeminiStreamParser(_JsonLinesParser):
+    """``gemini -p … --output-format stream-json``.
+
+    Assistant text comes in deltas: joined into lines here, shown as each line completes (the rest when
+    a tool is called or the run ends). The ``result`` line's ``stats`` are the run's totals (its
+    ``input_tokens`` include the cached ones, ``input`` does not); Gemini CLI reports no cost.
+    """
+
+    def __init__(self) -> None:
+        self._partial = ""
+        self._message: list[str] = []
+        self._handlers = {
+            "init": lambda event: Parsed([f"● init: model {_str(event.get('model')) or '?'}"]),
+            "message": self._message_event,
+            "tool_use": self._tool_use,
+            "tool_result": self._tool_result,
+            "error": lambda event: Parsed(self._flush() + [f"✗ {_error_message(event)}"]),
+            "result": self._result,
+        }
+
+    def _message_event(self, event: dict[str, Any]) -> Parsed | None:
+        role = _str(event.get("role"))
+        if role == "user":
+            return Parsed([])
+        if role != "assistant":
+            return None
+        text = self._partial + _str(event.get("content"))
+        if event.get("delta") is not True:
+            text += "\n"
+        complete, newline, self._partial = text.rpartition("\n")
+        lines = complete.split("\n") if newline else []
+        self._message.extend(lines)
+        return Parsed(lines)
+
+    def _flush(self) -> list[str]:
+        if not self._partial:
+            return []
+        line, self._partial = self._partial, ""
+        self._message.append(line)
+        return [line]
+
+    def _tool_use(self, event: dict[str, Any]) -> Parsed:
+        lines = self._flush()
+        self._message = []  # the final message is what the agent says after its last tool call
+        return Parsed(lines + [_tool_call_line(_str(event.get("tool_name")) or "tool", event.get("parameters"))])
+
+    def _tool_result(self, event: dict[str, Any]) -> Parsed:
+        if _str(event.get("status")) == "success":
+            output = _str(event.get("output"))
+            return Parsed([f"← {_summary(output)}" if output.strip() else "← ok"])
+        return Parsed([f"← ✗ {_error_message(event.get('error'))}"])
+
+    def _result(self, event: dict[str, Any]) -> Parsed:
+        lines = self._flush()
+        final = "\n".join(self._message).strip()
+        stats = event.get("stats")
+        usage = None
+        if isinstance(stats, dict):
+            cached = _int(stats.get("cached"))
+            usage = Usage(
+                tokens_in=_int(stats.get("input")) if "input" in stats else max(0, _int(stats.get("input_tokens")) - cached),
+                tokens_out=_int(stats.get("output_tokens")),
+                cache_read=cached,
+            )
+        if _str(event.get("status")) == "success":
+            lines.append("✓ done")
+        else:
+            lines.append(f"✗ error: {_error_message(event.get('error'))}")
+        return Parsed(lines, usage=usage, final_message=final or None)
+
+
 # --- small shared pieces ------------------------------------------------------------------------
 
 
@@ -490,4 +661,6 @@ def _compact_json(value: Any) -> str:
 _FACTORIES: dict[str, Callable[[], OutputParser]] = {
     "claude-stream-json": ClaudeStreamParser,
     "codex-json": CodexJsonParser,
+    "aider": AiderParser,
+    "gemini-stream-json": GeminiStreamParser,
 }

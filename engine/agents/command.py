@@ -14,7 +14,8 @@ from collections import deque
 
 from engine.agents.base import AgentContext, AgentExit, CannotTakeMessage
 from engine.agents.failures import TAIL, failure_in
-from engine.output_formats import make_parser
+from engine.agents.program_version import refused_flag
+from engine.output_formats import failure_of, make_parser
 from engine.process import GroupProcess
 from engine.profiles import AgentProfile
 
@@ -48,9 +49,18 @@ class CommandAgent:
             self._proc.pause()
         code = await self._proc.wait()
         if code > 0 and self._tail is not None and not self._stopped:
+            refused = await refused_flag(self.profile, self._tail, self.ctx.env)
+            if refused is not None:
+                self.ctx.emit_lines("engine", [refused])
+                return AgentExit(code, refused)
             found = failure_in(self._tail)
             if found is not None:  # the line that tells it is the final word of a run that failed
                 return AgentExit(code, self._final or found[1], found[0])
+        hidden = failure_of(self._parser)
+        if code == 0 and hidden is not None and not self._stopped:  # a failure its exit status hides
+            kind, line = hidden
+            self.ctx.emit_lines("engine", [f"the agent exited 0 after an API error it gave up on: {line}"])
+            return AgentExit(1, line, kind)
         return AgentExit(code, self._final)
 
     def _on_lines(self, stream: str, lines: list[str]) -> None:
