@@ -18,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, AsyncIterator
 
+from engine.asks import QuestionAnswered, QuestionAsked
 from engine.formatting import usd
 from engine.states import TaskState
 from engine.usage import Usage
@@ -253,7 +254,7 @@ class RunFinished:
 
 
 Event = (RunStarted | TaskStateChanged | LogLines | UsageUpdate | BudgetReached | TaskResult | RunFinished
-         | TaskRouted | PromptSent | CheckFinished | BreakerChanged)
+         | TaskRouted | PromptSent | CheckFinished | BreakerChanged | QuestionAsked | QuestionAnswered)
 
 
 class Subscription:

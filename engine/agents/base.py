@@ -2,13 +2,15 @@
 
 The engine makes one :class:`Agent` per attempt with an :class:`AgentContext`, awaits
 :meth:`Agent.run`, and may meanwhile call ``pause``, ``resume``, ``stop`` and ``send``.
-An agent reports what it writes and what it costs through the context's callbacks.
+An agent reports what it writes and what it costs through the context's callbacks, and asks for a
+decision (a permission) with ``await ctx.ask(Request(...))`` (:mod:`engine.asks`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from engine.asks import Answer, Asker, Request
 from engine.usage import Usage
 
 
@@ -20,7 +22,7 @@ class AgentContext:
     """What an agent gets to work with. ``env`` may be given as a function: it is called once, the
     first time an agent reads it (an in-process agent never pays for a copy of the environment)."""
 
-    __slots__ = ("task_id", "prompt", "workdir", "_env", "attempt", "emit_lines", "report_usage", "extra")
+    __slots__ = ("task_id", "prompt", "workdir", "_env", "attempt", "emit_lines", "report_usage", "extra", "ask")
 
     def __init__(
         self,
@@ -32,6 +34,7 @@ class AgentContext:
         emit_lines: Callable[..., None],  # (stream, lines[, key]): see engine.events.LogLines
         report_usage: Callable[[Usage], None],  # the attempt's cumulative usage so far
         extra: dict[str, object] | None = None,
+        ask: Asker | None = None,  # where the agent asks for a decision (engine.asks); None: nobody answers
     ) -> None:
         self.task_id = task_id
         self.prompt = prompt
@@ -41,12 +44,19 @@ class AgentContext:
         self.emit_lines = emit_lines
         self.report_usage = report_usage
         self.extra = extra if extra is not None else {}
+        self.ask: Asker = ask if ask is not None else _nobody_to_ask
 
     @property
     def env(self) -> dict[str, str]:
         if callable(self._env):
             self._env = self._env()
         return self._env
+
+
+async def _nobody_to_ask(request: Request) -> Answer:
+    """The answer of a context made without an ask channel (an agent run on its own): no."""
+    option = next((o for o in request.options if o.kind == "reject_once"), None)
+    return Answer(False, option, reason="there is no one to ask", by="policy")
 
 
 # Why an attempt failed when the reason lies outside the task (see engine.breakers):
