@@ -28,7 +28,6 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
 KINDS = ("acp", "anthropic", "command", "shell")
-PERMISSIONS = ("ask", "allow", "reject")
 FOLLOW_UP = ("none", "stdin")
 PROMPT = "{prompt}"
 API_KEY_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")  # what the Anthropic SDK reads, in order
@@ -56,7 +55,6 @@ class AcpSettings:
     fs_read: bool = True  # serve fs/read_text_file (inside the worktree)
     fs_write: bool = True  # serve fs/write_text_file (inside the worktree)
     terminals: bool = True  # serve terminal/* (commands in the worktree, ended with the task)
-    permissions: str = "ask"  # ask (the developer, through the ask channel) | allow | reject
 
 
 @dataclass(frozen=True)

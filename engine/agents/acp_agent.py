@@ -27,7 +27,7 @@ from typing import Any
 import acp
 from acp.schema import ClientCapabilities, FileSystemCapabilities, Implementation
 
-from engine.agents.acp_client import AcpClient, Decide, PermissionRequest
+from engine.agents.acp_client import AcpClient
 from engine.agents.acp_transcript import Transcript, clean
 from engine.agents.acp_usage import AcpUsage
 from engine.agents.base import AgentContext, AgentExit, CannotTakeMessage
@@ -47,11 +47,10 @@ class ProtocolBroken(Exception):
 class AcpAgent:
     accepts_messages = True
 
-    def __init__(self, profile: AgentProfile, ctx: AgentContext, decide: Decide | None = None) -> None:
+    def __init__(self, profile: AgentProfile, ctx: AgentContext) -> None:
         self.profile = profile
         self.settings = profile.acp or AcpSettings()
         self.ctx = ctx
-        self._decide = decide or _policy(self.settings.permissions, ctx)
         self._proc: GroupProcess | None = None
         self._reader = asyncio.StreamReader(limit=READ_LIMIT)
         self._broken: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -65,7 +64,7 @@ class AcpAgent:
         self._finished = False
         self.transcript = Transcript(self._emit, ctx.workdir)
         self.usage = AcpUsage()
-        self.client = AcpClient(ctx.workdir, ctx.env, self.transcript, self.usage, self._decide,
+        self.client = AcpClient(ctx.workdir, ctx.env, self.transcript, self.usage, ctx.ask,
                                 self._report_usage, lambda text: ctx.emit_lines("engine", [text]))
 
     # ------------------------------------------------------------------ running
@@ -280,25 +279,6 @@ class AcpAgent:
         self._follow_ups.append(text)
         if self._in_turn:
             self.ctx.emit_lines("engine", ["message queued: it is sent when the agent's turn ends"])
-
-
-def _policy(permissions: str, ctx: AgentContext) -> Decide:
-    """A profile's fixed answer to permission requests (``allow`` or ``reject``), with a line saying so."""
-    allow = permissions != "reject"
-
-    async def decide(request: PermissionRequest) -> str | None:
-        wanted = ("allow_once", "allow_always") if allow else ("reject_once", "reject_always")
-        for kind in wanted:
-            for option in request.options:
-                if option.kind == kind:
-                    verb = "allowed" if allow else "rejected"
-                    ctx.emit_lines("engine", [f"permission {verb} ({option.name}) by the profile's policy: {request.tool}"])
-                    return option.id
-        ctx.emit_lines("engine", [f"permission request cancelled (no option to {'allow' if allow else 'reject'}): "
-                                  f"{request.tool}"])
-        return None
-
-    return decide
 
 
 def _json_object(text: str) -> bool:

@@ -9,15 +9,17 @@ What the agent may ask of us, and how it is confined:
   is the protocol's "resource not found".
 - ``terminal/*``: commands run in the worktree (or a folder in it), in process groups the attempt ends
   (:mod:`engine.agents.terminals`).
-- ``session/request_permission``: answered by the ``decide`` function the agent is given (the ask
-  channel, or a policy); an agent asking for another session is refused.
+- ``session/request_permission``: asked on the ask channel (:mod:`engine.asks`) as a
+  :class:`~engine.asks.Request` with the agent's own options; the profile's policy, the developer or a
+  headless run's answer decides, and the agent gets the option of the kind decided (or a cancellation
+  when it offered none). A request for another session is refused.
 """
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import shlex
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from acp import RequestError
 from acp.schema import (
@@ -27,6 +29,7 @@ from acp.schema import (
 )
 
 from engine.agents.acp_transcript import Transcript, clean
+from engine.asks import OPTION_KINDS, TOOL_KINDS, AskOption, Asker, Request
 from engine.agents.acp_usage import AcpUsage
 from engine.agents.file_tools import ToolError, Workspace
 from engine.agents.terminals import TerminalError, Terminals
@@ -34,40 +37,19 @@ from engine.agents.terminals import TerminalError, Terminals
 READ_LIMIT = 10_000_000  # characters of one file read: more is refused rather than sent
 
 
-@dataclass(frozen=True)
-class PermissionOption:
-    id: str
-    name: str
-    kind: str  # allow_once | allow_always | reject_once | reject_always
-
-
-@dataclass(frozen=True)
-class PermissionRequest:
-    """A permission the agent asks for: the tool call it is about (one pane line) and its options."""
-
-    tool: str
-    kind: str  # the tool's kind (edit, execute, read, fetch, ...), "" when the agent does not say
-    paths: tuple[str, ...]
-    options: tuple[PermissionOption, ...]
-
-
-# Answers a permission request with the id of one of its options, or None to cancel it.
-Decide = Callable[[PermissionRequest], Awaitable[str | None]]
-
-
 class AcpClient:
     """One agent's client: ``session_id`` is set once the session exists (before that nothing of ours
     is asked of us), ``on_usage`` is called when the usage changed."""
 
     def __init__(self, workdir: str, env: dict[str, str], transcript: Transcript, usage: AcpUsage,
-                 decide: Decide, on_usage: Callable[[], None], note: Callable[[str], None]) -> None:
+                 ask: Asker, on_usage: Callable[[], None], note: Callable[[str], None]) -> None:
         self.workspace = Workspace(workdir, env)
         self.workdir = workdir
         self.transcript = transcript
         self.usage = usage
         self.terminals = Terminals(env)
         self.session_id: str | None = None
-        self._decide = decide
+        self._ask = ask
         self._on_usage = on_usage
         self._note = note
 
@@ -91,14 +73,22 @@ class AcpClient:
         self._check_session(session_id)
         # a request may come before (or instead of) the tool call's announcement: show the call first
         call = self.transcript.tool(tool_call)
-        request = PermissionRequest(
-            call.line(), call.kind, tuple(call.paths),
-            tuple(PermissionOption(str(o.option_id), clean(str(o.name)), str(o.kind)) for o in options),
+        offered = tuple(AskOption(str(o.option_id), str(o.kind), clean(str(o.name))[:200]) for o in options
+                        if str(o.kind) in OPTION_KINDS)
+        request = Request(
+            tool=clean(" ".join(call.title.split()))[:200] or call.kind or "tool",
+            kind=call.kind if call.kind in TOOL_KINDS else "other",
+            title=call.line(),
+            command=_command(getattr(tool_call, "raw_input", None)) if call.kind == "execute" else None,
+            paths=tuple(call.paths),
+            preview=_preview(getattr(tool_call, "content", None)),
+            options=offered,
+            tool_call_id=call.id,
         )
-        chosen = await self._decide(request)
-        if chosen is None or chosen not in {o.id for o in request.options}:
+        answer = await self._ask(request)
+        if answer.option is None or answer.option.id not in {o.id for o in offered}:
             return RequestPermissionResponse(outcome=DeniedOutcome(outcome="cancelled"))
-        return RequestPermissionResponse(outcome=AllowedOutcome(option_id=chosen, outcome="selected"))
+        return RequestPermissionResponse(outcome=AllowedOutcome(option_id=answer.option.id, outcome="selected"))
 
     # ------------------------------------------------------------------ files
     def _confined(self, path: str) -> Path:
@@ -216,6 +206,32 @@ def _read(path: Path) -> str:
 def _write(path: Path, content: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(content, encoding="utf-8")
+
+
+def _command(raw_input: Any) -> str | None:
+    """The command line of an execute tool call, from its raw input as agents give it: a string, or an
+    argv (codex-acp's ``["/bin/bash", "-lc", "npm test"]`` is the line it runs)."""
+    command = raw_input.get("command") if isinstance(raw_input, dict) else None
+    if isinstance(command, str):
+        return command
+    if isinstance(command, list) and all(isinstance(a, str) for a in command) and command:
+        if len(command) == 3 and command[1] in ("-c", "-lc") and command[0].rsplit("/", 1)[-1] in ("bash", "sh", "zsh"):
+            return command[2]
+        return shlex.join(command)
+    return None
+
+
+def _preview(content: Any) -> str:
+    """The change or text a tool call carries, for the question: each diff's file and new text."""
+    parts = []
+    for item in content or []:
+        if getattr(item, "type", "") == "diff":
+            parts.append(f"{getattr(item, 'path', '')}:\n{getattr(item, 'new_text', '') or ''}")
+        else:
+            text = getattr(getattr(item, "content", None), "text", None)
+            if isinstance(text, str):
+                parts.append(text)
+    return clean("\n".join(parts))
 
 
 def _exit_status(terminal: Any) -> TerminalExitStatus:

@@ -2,15 +2,20 @@
 written with the agent side of the same package: what the cockpit shows, serves, refuses and counts."""
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from tests.helpers.events import make_engine, plan_of
+from tests.helpers.events import eventually, make_engine, plan_of
 from tests.helpers.paths import ROOT
 from tests.helpers.processes import live_group_members
 from tests.helpers.repos import git
+from engine.agents.acp_agent import AcpAgent
+from engine.agents.base import AgentContext
+from engine.asks import AskChannel, QuestionAnswered, QuestionAsked
 from engine.events import LogLines
 from engine.profiles import AcpSettings, AgentProfile, ProfileSet
 from engine.states import TaskState
@@ -149,13 +154,41 @@ async def test_terminals_run_in_the_worktree_and_end_with_the_task(tmp_path, rep
     assert live_group_members(pid) == []  # the attempt ended: its terminals went with it
 
 
-async def test_permission_requests_follow_the_profile_policy(tmp_path, repo, runner) -> None:
+async def test_permission_requests_without_an_ask_channel_are_refused(tmp_path, repo, runner) -> None:
     script = {"turns": [[{"permission": "c1", "title": "rm -rf build", "kind": "execute"}]]}
-    state, rec, _ = await run_one(tmp_path, repo, runner, script, permissions="reject")
+    state, rec, _ = await run_one(tmp_path, repo, runner, script)
     assert state is S.SUCCEEDED
     assert said(rec, "t") == ["permission: no"]
     assert keyed(rec, "t") == [("tool:c1", ("○ rm -rf build [execute]",))]
-    assert any("rejected (Reject) by the profile's policy" in line for line in rec.lines("t", "engine"))
+
+
+async def test_permission_requests_go_through_the_ask_channel(tmp_path) -> None:
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    script = {"turns": [[
+        {"permission": "c1", "title": "Write a.txt", "kind": "edit"},  # the default policy allows edits
+        {"permission": "c2", "title": "rm -rf build", "kind": "execute"},  # and asks for commands
+        {"permission": "c3", "title": "rm -rf build", "kind": "execute"},  # remembered: not asked again
+    ]]}
+    profile = standin(tmp_path, script)["standin"]
+    events: list[Any] = []
+    channel = AskChannel(events.append)
+    lines: list[tuple[str, tuple[str, ...]]] = []
+    ctx = AgentContext("t", "go", str(workdir), {**os.environ, **dict(profile.env)}, 1,
+                       lambda stream, new, key="": lines.append((stream, tuple(new))), lambda usage: None,
+                       ask=channel.asker("t", 1, "standin", str(workdir)))
+    agent = AcpAgent(profile, ctx)
+    running = asyncio.ensure_future(agent.run())
+    asked = await eventually(lambda: next((e for e in events if isinstance(e, QuestionAsked)), None), what="a question")
+    assert asked.question.request.kind == "execute" and asked.question.request.tool == "rm -rf build"
+    assert [o.id for o in asked.question.options] == ["yes", "always", "no"]
+    channel.answer(asked.question.id, "allow_always", scope="task")
+    outcome = await running
+    assert outcome.exit_code == 0
+    told = [line for stream, new in lines if stream == "agent" for line in new if line.startswith("permission")]
+    assert told == ["permission: yes", "permission: always", "permission: always"]
+    answered = [e for e in events if isinstance(e, QuestionAnswered)]
+    assert [(e.answer.by, e.asked) for e in answered] == [("policy", False), ("developer", True), ("policy", False)]
 
 
 async def test_usage_billed_tokens_and_stated_cost(tmp_path, repo, runner) -> None:
