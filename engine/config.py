@@ -25,6 +25,15 @@ built-ins. The file holds agent profiles, roles, routing settings and prices::
     max_retries = 3                     # the SDK's own retries (429, 5xx, 529, connection errors)
     request_timeout = "10m"             # the SDK's timeout of one request
 
+    [agents.my-acp]                     # an agent that speaks the Agent Client Protocol
+    kind = "acp"
+    argv = ["my-agent", "--acp"]        # no {prompt}: the prompt goes over the protocol
+    mode = "auto"                       # optional: the session mode to set (one the agent offers)
+    fs_read = true                      # serve its file reads / writes / terminals (default true),
+    fs_write = true                     # always confined to the task's worktree
+    terminals = true
+    install = "npm install -g my-agent" # optional: named when the program is missing
+
     [agents.codex]
     max_parallel = 2                    # at most 2 tasks on this profile at once (on top of the plan's)
     breaker_threshold = 3               # external failures in a row that open its circuit breaker
@@ -60,7 +69,7 @@ from engine.paths import config_dir
 from engine.output_formats import FORMATS
 from engine.prices import PriceError, PriceTable, load_prices
 from engine.profiles import (
-    FOLLOW_UP, KINDS, PROMPT, AgentProfile, AnthropicSettings, ProfileSet, builtin_profiles,
+    FOLLOW_UP, KINDS, PROMPT, AcpSettings, AgentProfile, AnthropicSettings, ProfileSet, builtin_profiles,
 )
 from engine.roles import BUILTIN_ROLES, Role
 from engine.routing import AUTO, DEFAULT_MIN_TASKS
@@ -76,10 +85,12 @@ ANTHROPIC_KEYS = {
     "request_timeout",
 }
 NOT_FOR_ANTHROPIC = ("argv", "output", "follow_up")  # an API agent has no program
+ACP_KEYS = {"mode", "fs_read", "fs_write", "terminals"}
+NOT_FOR_ACP = ("output", "follow_up")  # the protocol carries both
 PROFILE_KEYS = {
     "extends", "kind", "argv", "output", "env", "copy_files", "follow_up", "max_parallel", "description",
-    "budget_usd", "budget_tokens", "breaker_threshold", "breaker_cooldown",
-} | ANTHROPIC_KEYS
+    "budget_usd", "budget_tokens", "breaker_threshold", "breaker_cooldown", "install",
+} | ANTHROPIC_KEYS | ACP_KEYS
 
 
 @dataclass(frozen=True)
@@ -253,22 +264,28 @@ def _profile(name: str, table: dict[str, Any], known: ProfileSet, where: str) ->
         if changes["kind"] == "shell" and "argv" not in table:
             changes["argv"] = ("bash", "-c", PROMPT)
     kind = changes.get("kind", profile.kind)
+    for key in sorted(ACP_KEYS & set(table)) if kind != "acp" else ():
+        raise ConfigError(f"{where}: unknown key {key!r} for a {kind} profile (it belongs to kind = \"acp\")")
     if kind == "anthropic":
         changes.update(_anthropic(table, profile, where))
+    elif kind == "acp":
+        changes.update(_acp(table, profile, where))
     else:
         for key in sorted(ANTHROPIC_KEYS & set(table)):
             raise ConfigError(
                 f"{where}: unknown key {key!r} for a {kind} profile (it belongs to kind = \"anthropic\")"
             )
-        if profile.kind == "anthropic":  # a command or shell profile made from an API one
-            changes["anthropic"] = None
+        if profile.kind in ("anthropic", "acp"):  # a command or shell profile made from another kind
+            changes["anthropic"] = changes["acp"] = None
             if "argv" not in table and "argv" not in changes:
                 raise ConfigError(f"{where}: a {kind} profile needs 'argv'")
     if "argv" in table:
         argv = table["argv"]
         if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
             raise ConfigError(f"{where}: argv must be a non-empty array of strings")
-        if not any(PROMPT in a for a in argv):
+        if kind == "acp" and any(PROMPT in a for a in argv):
+            raise ConfigError(f"{where}: an acp profile's argv holds no {PROMPT} (the prompt goes over the protocol)")
+        if kind != "acp" and not any(PROMPT in a for a in argv):
             raise ConfigError(f"{where}: argv must hold the placeholder {PROMPT} in one of its elements")
         changes["argv"] = tuple(argv)
     if "output" in table:
@@ -294,10 +311,11 @@ def _profile(name: str, table: dict[str, Any], known: ProfileSet, where: str) ->
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{where}: max_parallel must be a whole number of at least 1, not {value!r}")
         changes["max_parallel"] = value
-    if "description" in table:
-        if not isinstance(table["description"], str):
-            raise ConfigError(f"{where}: description must be a string")
-        changes["description"] = table["description"]
+    for key in ("description", "install"):
+        if key in table:
+            if not isinstance(table[key], str):
+                raise ConfigError(f"{where}: {key} must be a string")
+            changes[key] = table[key]
     if "budget_usd" in table:
         changes["budget_usd"] = _number(table["budget_usd"], f"{where}: budget_usd", "a number of dollars")
     if "budget_tokens" in table:
@@ -348,6 +366,31 @@ def _anthropic(table: dict[str, Any], profile: AgentProfile, where: str) -> dict
                 raise ConfigError(f"{where}: {key}: {exc}") from None
     anthropic = AnthropicSettings(**settings) if base is None else replace(base, **settings)
     return {"anthropic": anthropic, "argv": (), "output": "text", "follow_up": "none"}
+
+
+def _acp(table: dict[str, Any], profile: AgentProfile, where: str) -> dict[str, Any]:
+    """The changes that make ``profile`` an ``acp`` profile with the settings in ``table``."""
+    for key in NOT_FOR_ACP:
+        if key in table:
+            raise ConfigError(f"{where}: {key!r} does not apply to kind = \"acp\" (the protocol carries it)")
+    if profile.kind != "acp" and "argv" not in table:
+        raise ConfigError(f"{where}: a profile of kind \"acp\" needs 'argv' (the agent program, e.g. [\"codex-acp\"])")
+    settings: dict[str, Any] = {}
+    if "mode" in table:
+        mode = table["mode"]
+        if not isinstance(mode, str) or not mode.strip():
+            raise ConfigError(f"{where}: mode must be the id of one of the agent's session modes, not {mode!r}")
+        settings["mode"] = mode.strip()
+    for key in ("fs_read", "fs_write", "terminals"):
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise ConfigError(f"{where}: {key} must be true or false, not {table[key]!r}")
+            settings[key] = table[key]
+    base = profile.acp or AcpSettings()
+    changes: dict[str, Any] = {"acp": replace(base, **settings), "anthropic": None, "output": "text", "follow_up": "none"}
+    if profile.kind != "acp":
+        changes["argv"] = ()
+    return changes
 
 
 def _whole(value: object, where: str, least: int) -> int:

@@ -142,7 +142,7 @@ def test_shell_kind_without_argv_gets_bash(repo_dir: Path) -> None:
     ('[agents.x]\nargv = ["echo", 1, "{prompt}"]\n', "argv must be a non-empty array of strings"),
     ('[agents.x]\nenv = { A = "1" }\n', "[agents.x]: a new profile needs 'argv'"),
     ('[agents.x]\nargv = ["a", "{prompt}"]\noutput = "xml"\n',
-     "[agents.x]: output must be one of text, claude-stream-json, codex-json, not 'xml'"),
+     "[agents.x]: output must be one of text, claude-stream-json, codex-json, aider, gemini-stream-json, not 'xml'"),
     ('[agents.x]\nargv = ["a", "{prompt}"]\nkind = "robot"\n', "[agents.x]: kind must be one of "),
     ('[agents.x]\nargv = ["a", "{prompt}"]\nfollow_up = "yes"\n', "follow_up must be one of none, stdin"),
     ('[agents.x]\nextends = "nobody"\n', "[agents.x]: extends unknown profile 'nobody' (known: aider, claude"),
@@ -271,3 +271,35 @@ def test_session_settings_errors_name_file_table_and_key(repo_dir: Path) -> None
         assert message.startswith(f"{path}: ") and expected in message and "\n" not in message, message
     path.write_text("[assessment]\ntoo_early_days = 0.5\n[summary]\nfolder = false\n")
     assert load_session_settings(repo_dir) == SessionSettings(too_early_days=0.5, summary_folder=None)
+
+
+def test_an_acp_profile_from_the_file(repo_dir: Path) -> None:
+    write(repo_dir / "cockpit.toml", """
+        [agents.mine]
+        kind = "acp"
+        argv = ["my-agent", "--acp"]
+        mode = "auto"
+        fs_read = false
+        install = "npm install -g my-agent"
+
+        [agents.codex-acp]
+        terminals = false
+    """)
+    profiles = load_config(repo_dir).profiles
+    mine = profiles["mine"]
+    assert (mine.kind, mine.argv, mine.install) == ("acp", ("my-agent", "--acp"), "npm install -g my-agent")
+    assert (mine.acp.mode, mine.acp.fs_read, mine.acp.fs_write, mine.acp.terminals) == ("auto", False, True, True)
+    assert profiles["codex-acp"].acp.mode == "auto" and profiles["codex-acp"].acp.terminals is False
+
+
+@pytest.mark.parametrize("table, expected", [
+    ('kind = "acp"\nargv = ["a", "{prompt}"]', "an acp profile's argv holds no {prompt}"),
+    ('kind = "acp"', "needs 'argv'"),
+    ('kind = "acp"\nargv = ["a"]\noutput = "text"', "'output' does not apply to kind = \"acp\""),
+    ('kind = "acp"\nargv = ["a"]\nmode = 3', "mode must be the id"),
+    ('kind = "acp"\nargv = ["a"]\nfs_read = "yes"', "fs_read must be true or false"),
+    ('argv = ["a", "{prompt}"]\nmode = "x"', "unknown key 'mode' for a command profile"),
+])
+def test_acp_profile_errors(repo_dir: Path, table: str, expected: str) -> None:
+    path = write(repo_dir / "cockpit.toml", f"[agents.bad]\n{table}\n")
+    assert expected in config_error(repo_dir, path)
