@@ -72,12 +72,16 @@ def total_cost_text(cost_usd: float | None, complete: bool = True) -> str:
     return f"${cost_usd:,.2f}" + ("" if complete else "+")
 
 
-def usage_text(tokens: int, cost_usd: float | None) -> str:
+def usage_text(tokens: int, cost_usd: float | None, known: bool = True, approximate: bool = False) -> str:
     """Tokens and cost when known (``12.3k tok · $0.42``); ``cost unknown`` when there are tokens but
-    no price; "" before any usage."""
-    if tokens == 0 and cost_usd is None:
+    no price; ``tokens unknown`` for an agent that reports none (never zero); ``≈`` before figures the
+    agent rounded; "" before any usage."""
+    if known and tokens == 0 and cost_usd is None:
         return ""
-    parts = [f"{count_text(tokens)} tok"] if tokens else []
+    if not known:
+        parts = ["tokens unknown"]
+    else:
+        parts = [f"{'≈' if approximate else ''}{count_text(tokens)} tok"] if tokens else []
     parts.append("cost unknown" if cost_usd is None else usd(cost_usd, 2))
     return " · ".join(parts)
 

@@ -181,7 +181,7 @@ def builtin_profiles() -> dict[str, AgentProfile]:
         AgentProfile(
             # reads through the client are off: gemini 0.61 cannot create a file when they are on (it
             # does not recognise the protocol's "resource not found" for the file it is about to create)
-            "gemini-acp", kind="acp", argv=("gemini", "--acp"), acp=AcpSettings(fs_read=False),
+            "gemini-acp", kind="acp", argv=("gemini", "--acp", "--skip-trust"), acp=AcpSettings(fs_read=False),
             description="Gemini CLI over the Agent Client Protocol",
             install="npm install -g @google/gemini-cli",
         ),

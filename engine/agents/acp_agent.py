@@ -141,6 +141,7 @@ class AcpAgent:
         await self._call(self._conn.set_session_mode(session_id=session.session_id, mode_id=mode), "session/set_mode")
 
     async def _turn(self, text: str) -> str:
+        self.transcript.start_turn()
         self._in_turn = True
         try:
             response = await self._call(

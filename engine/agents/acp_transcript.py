@@ -120,6 +120,11 @@ class Transcript:
             if self._buffers[which]:
                 self._flush_one(which)
 
+    def start_turn(self) -> None:
+        """What the agent said between turns (some agents talk back to a mode change) stays apart."""
+        self.flush()
+        self._last_message = []
+
     def end_turn(self) -> None:
         self.flush()
         self.final_message = "\n".join(self._last_message).strip()
@@ -144,6 +149,7 @@ class Transcript:
     def tool(self, update: Any) -> ToolCall:
         """A tool call announced or updated (or the one a permission request is about); its state."""
         self.flush()
+        self._last_message = []  # the final message is what the agent says after its last tool call
         tool_id = clean(str(getattr(update, "tool_call_id", "") or "?"))[:200]
         call = self.tools.get(tool_id)
         created = call is None

@@ -167,7 +167,7 @@ class CockpitScreen(Screen[None]):
     def on_lines(self, event: LogLines) -> None:
         pane = self.panes.get(event.task_id)
         if pane is not None:
-            pane.add_lines(event.stream, event.lines)
+            pane.add_lines(event.stream, event.lines, event.key)
             self._dirty.setdefault(pane)
 
     def on_state(self, event: TaskStateChanged) -> None:
@@ -177,7 +177,8 @@ class CockpitScreen(Screen[None]):
         pane = self.panes.get(event.task_id)
         if pane is not None:
             # every token, as budgets, the headless table and the history count them (cache included)
-            pane.set_usage(usage_text(event.usage.total, event.usage.cost_usd))
+            usage = event.usage
+            pane.set_usage(usage_text(usage.total, usage.cost_usd, usage.tokens_known, usage.approximate))
 
     def on_result(self, event: TaskResult) -> None:
         pane = self.panes.get(event.task_id)

@@ -1,5 +1,6 @@
-"""One task's live pane: two header lines (state, elapsed time, attempts; agent, tokens and cost)
-and its log.
+"""One task's live pane: two header lines (state, elapsed time, attempts; agent, tokens and cost),
+its log (a tool call's line rewritten in place as its status changes), and the agent's plan, when it
+has one, as a checklist under the log.
 
 Lines are not written as they come: :meth:`AgentPane.add_lines` only appends them to a bounded
 buffer (the last ``max_lines``), and the cockpit calls :meth:`AgentPane.flush` every ~80 ms for the
@@ -16,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
 from textual.markup import escape
 from textual.reactive import Reactive
-from textual.widgets import Label, Log
+from textual.widgets import Label, Log, Static
 
 from engine.states import TaskState
 from engine.formatting import state_word
@@ -48,17 +49,43 @@ class PaneLog(Log, can_focus=False):
         super().__init__(max_lines=max_lines, classes=classes)
         self.written: deque[str] = deque(maxlen=max_lines)  # the lines as written, newest last
         self._wrapped_at = 0  # the width the rows on show were wrapped at
+        self._total = 0  # lines ever written
+        self._key_at: dict[str, int] = {}  # a keyed line's absolute index (see add_lines)
 
-    def add_lines(self, lines: list[str]) -> None:
+    def add_lines(self, lines: list[str], keys: list[str] | None = None) -> None:
         """Write ``lines``, wrapped to the log's width (the lines on show too, if the width changed since
-        they were wrapped and its resize has not been handled yet)."""
-        self.written.extend(lines)
+        they were wrapped and its resize has not been handled yet).
+
+        ``keys`` (one per line, "" for none): a line whose key was written before and is still kept
+        replaces that line where it stands (a tool call's status changed) instead of being added."""
+        added = lines
+        replaced = False
+        if keys is not None and any(keys):
+            added = []
+            for line, key in zip(lines, keys):
+                base = self._total - len(self.written)  # the absolute index of written[0]
+                at = self._key_at.get(key, -1) if key else -1
+                if at >= base:
+                    self.written[at - base] = line
+                    replaced = True
+                    continue
+                self.written.append(line)
+                added.append(line)
+                if key:
+                    self._key_at[key] = self._total
+                self._total += 1
+            if len(self._key_at) > 4 * self.written.maxlen:  # type: ignore[operator]
+                base = self._total - len(self.written)
+                self._key_at = {k: i for k, i in self._key_at.items() if i >= base}
+        else:
+            self.written.extend(lines)
+            self._total += len(lines)
         width = self.scrollable_content_region.width
-        if width != self._wrapped_at and len(self.written) > len(lines):
+        if replaced or (width != self._wrapped_at and len(self.written) > len(added)):
             self._rewrap(width)
         else:
             self._wrapped_at = width
-            self.write_lines(wrap_lines(lines, width))
+            self.write_lines(wrap_lines(added, width))
 
     def on_resize(self) -> None:
         width = self.scrollable_content_region.width
@@ -103,6 +130,8 @@ class AgentPane(Vertical, can_focus=True):
         self.attempts = 0
         self.lines_taken = 0  # every line ever given to the pane (shown or not)
         self._pending: deque[str] = deque(maxlen=max_lines)  # the newest lines not drawn yet
+        self._pending_keys: deque[str] | None = None  # their keys, once a keyed line came (see add_lines)
+        self.plan: tuple[str, ...] = ()  # the agent's plan, a checklist (shown under the log)
         self._shown: dict[str, str] = {}
         self._result = ""  # exit code and size of the work, once an attempt ended
         self._decision = ""  # accepted / discarded, once reviewed
@@ -117,21 +146,40 @@ class AgentPane(Vertical, can_focus=True):
             yield Label(escape(self.agent), classes="pane-agent")
             yield Label("", classes="pane-usage")
         yield PaneLog(max_lines=self.max_lines, classes="pane-log")
+        yield Static("", classes="pane-plan", markup=False)
 
     @property
     def log_widget(self) -> PaneLog:
         return self.query_one(PaneLog)
 
     # ------------------------------------------------------------------ lines
-    def add_lines(self, stream: str, lines: Iterable[str]) -> None:
-        """Buffer lines (the newest ``max_lines`` are kept); nothing is drawn until :meth:`flush`."""
+    def add_lines(self, stream: str, lines: Iterable[str], key: str = "") -> None:
+        """Buffer lines (the newest ``max_lines`` are kept); nothing is drawn until :meth:`flush`.
+
+        A ``key`` (see :class:`engine.events.LogLines`) makes the line replace the one of the same key
+        where it stands; the ``plan`` stream is the agent's checklist, shown under the log."""
+        if stream == "plan":
+            self.set_plan(tuple(lines))
+            return
         prefix = STREAM_PREFIX.get(stream)
         if prefix is not None:
             lines = [prefix + line for line in lines]
         elif not isinstance(lines, (list, tuple)):
             lines = list(lines)
+        if key and self._pending_keys is None:
+            self._pending_keys = deque([""] * len(self._pending), maxlen=self.max_lines)
         self._pending.extend(lines)
+        if self._pending_keys is not None:
+            self._pending_keys.extend([key] * len(lines))  # type: ignore[arg-type]
         self.lines_taken += len(lines)  # type: ignore[arg-type]
+
+    def set_plan(self, lines: tuple[str, ...]) -> None:
+        if lines == self.plan:
+            return
+        self.plan = lines
+        panel = self.query_one(".pane-plan", Static)
+        panel.update("\n".join(lines))
+        panel.set_class(bool(lines), "-shown")
 
     @property
     def has_pending(self) -> bool:
@@ -149,7 +197,11 @@ class AgentPane(Vertical, can_focus=True):
             return 0
         lines = list(self._pending)
         self._pending.clear()
-        self.log_widget.add_lines(lines)
+        keys = None
+        if self._pending_keys is not None:
+            keys = list(self._pending_keys)
+            self._pending_keys.clear()
+        self.log_widget.add_lines(lines, keys)
         return len(lines)
 
     # ----------------------------------------------------------------- header
