@@ -6,7 +6,8 @@ limit is its plan's ``budget_usd`` / ``budget_tokens``, else its profile's; it c
 first start or the developer's last retry (automatic retries count against the same budget). Reached,
 the agent is stopped (its whole process group for a program) and the task ends ``budget_exceeded``:
 never retried automatically, dependents skipped. A USD limit cannot be judged while the cost is
-unknown: one engine line says so and the task goes on. The run's limit (the plan's, or the engine's
+unknown, nor a token limit while the agent reports no billed tokens (an ACP agent that tells only how
+full its context is): one engine line says so and the task goes on. The run's limit (the plan's, or the engine's
 ``budget_usd`` / ``budget_tokens``) counts every task; reached, no new task starts (running ones
 finish), every waiting task is skipped ("session budget reached") and a :class:`BudgetReached` event
 says so.
@@ -101,13 +102,17 @@ class Budgets:
             return None
         base_tokens, base_usd = run.budget_base
         tokens = total.total - base_tokens
-        if max_tokens is not None and tokens >= max_tokens:
+        if max_tokens is not None and total.tokens_known and tokens >= max_tokens:
             return BudgetReached("task", run.id, "tokens", tokens, max_tokens)
+        if max_tokens is not None and not total.tokens_known and not run.tokens_noted:
+            run.tokens_noted = True
+            self._emit(run, "engine", [f"tokens unknown: the agent does not report the tokens it is billed, so the "
+                                       f"task's {max_tokens:,}-token budget cannot be enforced (it is not stopped)"])
         if max_usd is not None:
             if total.cost_usd is not None:
                 if total.cost_usd - base_usd >= max_usd:
                     return BudgetReached("task", run.id, "usd", total.cost_usd - base_usd, max_usd)
-            elif not run.cost_noted and tokens > 0:
+            elif not run.cost_noted and (tokens > 0 or not total.tokens_known):
                 run.cost_noted = True
                 self._emit(run, "engine", [f"cost unknown so far: the task's {usd(max_usd, 2)} budget cannot be "
                                            "judged until the agent reports a cost (it is not stopped)"])

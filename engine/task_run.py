@@ -22,7 +22,7 @@ class TaskRun:
         "spec", "id", "state", "attempts", "auto_retries_used", "waiting_deps", "dependents", "worktree",
         "agent", "stop_reason", "reason", "started_at", "finished_at", "run_seconds", "_resumed_at",
         "_attempt_carry", "retry_handle", "retry_pending", "usage_done", "usage_now", "last_result",
-        "budget_base", "budget_hit", "cost_noted", "profile", "route_problem", "in_flight", "counted",
+        "budget_base", "budget_hit", "cost_noted", "tokens_noted", "profile", "route_problem", "in_flight", "counted",
         "held", "trial", "feedback", "reviews",
     )
 
@@ -51,6 +51,7 @@ class TaskRun:
         self.budget_base: tuple[int, float] = (0, 0.0)  # (tokens, USD) spent before the developer's last retry
         self.budget_hit: BudgetReached | None = None  # why the current attempt is being stopped
         self.cost_noted = False  # "cost unknown: the USD budget cannot be judged" was said
+        self.tokens_noted = False  # "tokens unknown: the token budget cannot be enforced" was said
         # the profile that runs it (None: a routed task not yet routed)
         self.profile: str | None = None if spec.agents else spec.agent
         self.route_problem = ""  # why a routed task could not be given a profile

@@ -294,3 +294,14 @@ async def test_a_missing_program_names_the_package(tmp_path, repo, runner) -> No
     assert states["t"] is S.FAILED
     reason = rec.transitions("t")[-1].reason
     assert "install it: npm install -g @zed-industries/codex-acp" in reason
+
+
+async def test_a_token_budget_on_an_agent_without_billed_tokens_says_it_cannot_be_enforced(tmp_path, repo, runner) -> None:
+    profiles = standin(tmp_path, {"turns": [[{"usage": {"used": 90000, "size": 200000}}, {"message": "done\n"}]]})
+    profiles.profiles["standin"] = profiles["standin"].with_changes(budget_tokens=1000, budget_usd=0.5)
+    plan = plan_of({"id": "t", "prompt": "go", "agent": "standin"}, profiles=profiles)
+    states, rec = await runner.run(make_engine(plan, repo, profiles=profiles))
+    assert states["t"] is S.SUCCEEDED  # 90,000 tokens of context are not 90,000 tokens spent
+    engine_lines = rec.lines("t", "engine")
+    assert any("1,000-token budget cannot be enforced" in line for line in engine_lines)
+    assert any("$0.50 budget cannot be judged" in line for line in engine_lines)
