@@ -41,9 +41,12 @@ def count_text(n: int) -> str:
     return f"{n / 1_000_000:.1f}M"
 
 
-def tokens_text(tokens: int) -> str:
-    """Every token as ``12,345``; ``-`` when none."""
-    return f"{tokens:,}" if tokens else "-"
+def tokens_text(tokens: int, known: bool = True, approximate: bool = False) -> str:
+    """Every token as ``12,345``; ``-`` when none; ``unknown`` for an agent that reports none (never
+    zero); ``~`` before figures the agent rounded."""
+    if not known:
+        return "unknown"
+    return f"{'~' if approximate else ''}{tokens:,}" if tokens else "-"
 
 
 def usd(amount: float, places: int = 4) -> str:

@@ -119,7 +119,7 @@ def final_table(engine: Engine, results: dict[str, TaskResult], checks: dict[str
             + ((check_text((checks or {}).get(tid)),) if checked else ())
             + (format_duration(run.elapsed()) if run.attempts else "-",
                str(run.attempts), str(result.added) if result else "-", str(result.removed) if result else "-",
-               tokens_text(usage.total), cost_text(usage.cost_usd, "-"))
+               tokens_text(usage.total, usage.tokens_known, usage.approximate), cost_text(usage.cost_usd, "-"))
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
