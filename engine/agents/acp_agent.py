@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 import acp
@@ -38,6 +40,25 @@ from engine.profiles import AcpSettings, AgentProfile
 CANCEL_GRACE = 2.0  # seconds an agent gets to end its turn after session/cancel, before its group ends
 READ_LIMIT = 64 * 1024 * 1024  # bytes the connection's reader holds at most
 CLIENT_INFO = Implementation(name="session-cockpit", title="Session Cockpit", version="0.1.0")
+
+
+class _QuietProtocolLog(logging.Handler):
+    """The package logs each message it cannot handle (an agent's malformed update, say) with a traceback
+    on the root logger, which with no handler goes to standard error, over the cockpit's screen. Its
+    records are dropped here; every other record goes where it would have gone (Python's last resort)."""
+
+    package = str(Path(acp.__file__).parent)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.pathname.startswith(self.package):
+            return
+        last = logging.lastResort
+        if last is not None and record.levelno >= last.level:
+            last.handle(record)
+
+
+if not logging.getLogger().handlers:  # logging configured by someone else is theirs to direct
+    logging.getLogger().addHandler(_QuietProtocolLog())
 
 
 class ProtocolBroken(Exception):

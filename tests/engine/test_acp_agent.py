@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -305,3 +306,21 @@ async def test_a_token_budget_on_an_agent_without_billed_tokens_says_it_cannot_b
     engine_lines = rec.lines("t", "engine")
     assert any("1,000-token budget cannot be enforced" in line for line in engine_lines)
     assert any("$0.50 budget cannot be judged" in line for line in engine_lines)
+
+
+def test_a_malformed_update_prints_no_traceback_in_a_headless_run(tmp_path, repo) -> None:
+    bad = {"jsonrpc": "2.0", "method": "session/update",
+           "params": {"sessionId": "standin-1", "update": {"sessionUpdate": "no_such_update", "x": 1}}}
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"turns": [[{"garbage": json.dumps(bad)}, {"message": "still here\n"}]]}))
+    (repo / "cockpit.toml").write_text(
+        f'[agents.standin]\nkind = "acp"\nargv = {json.dumps([sys.executable, "-m", "tests.helpers.acp_standin"])}\n'
+        f'env = {{ ACP_STANDIN_SCRIPT = "{script}", PYTHONPATH = "{ROOT}" }}\n')
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[[task]]\nid = "t"\nagent = "standin"\nprompt = "go"\n')
+    done = subprocess.run([sys.executable, "-m", "tui.cli", "run", str(plan), "--headless", "--logs", "--repo", str(repo),
+                           "--db", str(tmp_path / "db.sqlite")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "still here" in done.stdout
+    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
