@@ -337,10 +337,7 @@ def _anthropic(table: dict[str, Any], profile: AgentProfile, where: str) -> dict
             raise ConfigError(f"{where}: {key!r} does not apply to kind = \"anthropic\" (it runs no program)")
     settings: dict[str, Any] = {}
     if "model" in table:
-        model = table["model"]
-        if not isinstance(model, str) or not model.strip():
-            raise ConfigError(f"{where}: model must be a model id such as \"claude-sonnet-4-6\", not {model!r}")
-        settings["model"] = model.strip()
+        settings["model"] = _text(table["model"], f"{where}: model", "a model id such as \"claude-sonnet-4-6\"")
     base = profile.anthropic
     if base is None and "model" not in settings:
         raise ConfigError(f"{where}: a profile of kind \"anthropic\" needs 'model' (e.g. \"claude-sonnet-4-6\")")
@@ -377,10 +374,7 @@ def _acp(table: dict[str, Any], profile: AgentProfile, where: str) -> dict[str, 
         raise ConfigError(f"{where}: a profile of kind \"acp\" needs 'argv' (the agent program, e.g. [\"codex-acp\"])")
     settings: dict[str, Any] = {}
     if "mode" in table:
-        mode = table["mode"]
-        if not isinstance(mode, str) or not mode.strip():
-            raise ConfigError(f"{where}: mode must be the id of one of the agent's session modes, not {mode!r}")
-        settings["mode"] = mode.strip()
+        settings["mode"] = _text(table["mode"], f"{where}: mode", "the id of one of the agent's session modes")
     for key in ("fs_read", "fs_write", "terminals"):
         if key in table:
             if not isinstance(table[key], bool):
@@ -391,6 +385,12 @@ def _acp(table: dict[str, Any], profile: AgentProfile, where: str) -> dict[str, 
     if profile.kind != "acp":
         changes["argv"] = ()
     return changes
+
+
+def _text(value: object, where: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where} must be {what}, not {value!r}")
+    return value.strip()
 
 
 def _whole(value: object, where: str, least: int) -> int:
