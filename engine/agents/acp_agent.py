@@ -34,6 +34,7 @@ from engine.agents.acp_transcript import Transcript, clean
 from engine.agents.acp_usage import AcpUsage
 from engine.agents.base import AgentContext, AgentExit, CannotTakeMessage
 from engine.agents.failures import TAIL, failure_in
+from engine.agents.program_version import refused_flag
 from engine.process import GroupProcess
 from engine.profiles import AcpSettings, AgentProfile
 
@@ -106,7 +107,8 @@ class AcpAgent:
         try:
             return await self._converse()
         except ProtocolBroken as exc:
-            return self._failed(str(exc))
+            refused = await refused_flag(self.profile, self._stderr, self.ctx.env) if not self._stopped else None
+            return self._failed(refused or str(exc))
         except acp.RequestError as exc:
             return self._failed(_request_error(exc))
         finally:

@@ -324,3 +324,11 @@ def test_a_malformed_update_prints_no_traceback_in_a_headless_run(tmp_path, repo
     assert done.returncode == 0, done.stdout + done.stderr
     assert "still here" in done.stdout
     assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
+
+
+async def test_an_agent_refusing_a_flag_at_start_names_its_version(tmp_path, repo, runner) -> None:
+    state, rec, _ = await run_one(tmp_path, repo, runner, {
+        "stderr": "error: unexpected argument '--acp' found", "exit_at_start": 2, "turns": []})
+    assert state is S.FAILED
+    version = ".".join(str(n) for n in sys.version_info[:3])
+    assert rec.result("t").final_message.startswith(f"{sys.executable} {version} refused the flag --acp")
