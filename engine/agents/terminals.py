@@ -68,6 +68,7 @@ class Terminals:
         self._terminals: dict[str, Terminal] = {}
         self._ids = itertools.count(1)
         self._closed = False
+        self._paused = False
 
     async def create(self, command: str, args: list[str] | None, env: dict[str, str], cwd: str,
                      limit: int | None) -> str:
@@ -88,6 +89,8 @@ class Terminals:
             raise TerminalError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
         terminal.waiter = asyncio.create_task(self._wait(terminal))
         self._terminals[terminal.id] = terminal
+        if self._paused:  # the task was paused while this one was starting
+            terminal.process.pause()
         return terminal.id
 
     async def _wait(self, terminal: Terminal) -> None:
@@ -123,11 +126,13 @@ class Terminals:
         self._terminals.pop(terminal_id, None)
 
     def pause(self) -> None:
+        self._paused = True
         for terminal in self._terminals.values():
             if terminal.process is not None and not terminal.done.is_set():
                 terminal.process.pause()
 
     def resume(self) -> None:
+        self._paused = False
         for terminal in self._terminals.values():
             if terminal.process is not None:
                 terminal.process.resume()

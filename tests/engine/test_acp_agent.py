@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.helpers.events import eventually, make_engine, plan_of
+from tests.helpers.events import eventually, make_engine, plan_of, wait_for_file
 from tests.helpers.paths import ROOT
-from tests.helpers.processes import live_group_members
+from tests.helpers.processes import live_group_members, proc_state
 from tests.helpers.repos import git
 from engine.agents.acp_agent import AcpAgent
 from engine.agents.base import AgentContext
@@ -267,7 +267,6 @@ async def test_cancel_sends_the_protocol_cancel_then_ends_the_group(tmp_path, re
 
 
 async def test_follow_ups_are_new_turns_in_the_same_session(tmp_path, repo, runner) -> None:
-    gate = tmp_path / "gate"
     profiles = standin(tmp_path, {"turns": [
         [{"message": "first\n"}, {"sleep": 0.5}],
         [{"message": "second\n"}],
@@ -283,7 +282,7 @@ async def test_follow_ups_are_new_turns_in_the_same_session(tmp_path, repo, runn
     assert prompts == ["one", "two"]
     assert sum(r["request"] == "session/new" for r in requests(tmp_path)) == 1
     assert rec.lines("t", "agent") == ["first", "second"]
-    assert not gate.exists()
+    assert any("message queued" in line for line in rec.lines("t", "engine"))
 
 
 async def test_a_missing_program_names_the_package(tmp_path, repo, runner) -> None:
@@ -332,3 +331,24 @@ async def test_an_agent_refusing_a_flag_at_start_names_its_version(tmp_path, rep
     assert state is S.FAILED
     version = ".".join(str(n) for n in sys.version_info[:3])
     assert rec.result("t").final_message.startswith(f"{sys.executable} {version} refused the flag --acp")
+
+
+async def test_pause_stops_the_agent_and_its_terminals_resume_lets_them_go_on(tmp_path, repo, runner) -> None:
+    pid_file, gate = tmp_path / "term.pid", tmp_path / "gate"
+    profiles = standin(tmp_path, {"turns": [[
+        {"terminal": f"echo $$ > {pid_file}; {wait_for_file(gate)}; echo slept"},
+        {"message": "after\n"},
+    ]]})
+    plan = plan_of({"id": "t", "prompt": "go", "agent": "standin"}, profiles=profiles)
+    engine = make_engine(plan, repo, profiles=profiles)
+    task, rec = runner.start(engine)
+    await eventually(lambda: pid_file.exists() and pid_file.read_text().strip(), what="the terminal started")
+    agent_pid = engine.tasks["t"].agent._proc.pgid
+    terminal_pid = int(pid_file.read_text())
+    engine.pause("t")
+    await eventually(lambda: proc_state(agent_pid) == "T" and proc_state(terminal_pid) == "T", what="both stopped")
+    engine.resume("t")
+    gate.touch()
+    await rec.finished()
+    assert rec.states("t")[-1] is S.SUCCEEDED
+    assert said(rec, "t") == ["exit 0: slept", "after"]
