@@ -43,6 +43,8 @@ def task_item(task: TaskRow) -> dict[str, Any]:
         "cache_write": task.cache_write,
         "cache_read": task.cache_read,
         "cost_usd": task.cost_usd,
+        "tokens_known": task.tokens_known,  # False: the agent reports no billed tokens (the counts are unknown)
+        "tokens_approximate": task.tokens_approximate,
         "decision": task.decision,
         "decision_reason": task.decision_reason,
         "branch": task.branch,
@@ -62,10 +64,11 @@ def usage_item(tasks: list[TaskRow], summary: SessionSummary) -> dict[str, Any]:
     (an imported one) what its summary says (its tokens in count the cache tokens too)."""
     if not tasks:
         return {"tokens_in": summary.tokens_in, "tokens_out": summary.tokens_out, "cache_write": None,
-                "cache_read": None, "cost_usd": summary.cost_usd, "cost_complete": True}
+                "cache_read": None, "cost_usd": summary.cost_usd, "cost_complete": True, "tokens_complete": True}
     totals = usage_totals(tasks)
     return {"tokens_in": totals.tokens_in, "tokens_out": totals.tokens_out, "cache_write": totals.cache_write,
-            "cache_read": totals.cache_read, "cost_usd": totals.cost_usd, "cost_complete": totals.cost_complete}
+            "cache_read": totals.cache_read, "cost_usd": totals.cost_usd, "cost_complete": totals.cost_complete,
+            "tokens_complete": totals.tokens_complete}
 
 
 async def session_detail(store: Store, row: SessionRow) -> dict[str, Any]:

@@ -65,7 +65,8 @@ _UPSERT_ATTEMPT = (
 )
 _UPDATE_STATE = "UPDATE tasks SET state = ?, attempts = MAX(attempts, ?) WHERE id = ?"
 _UPDATE_USAGE = (
-    "UPDATE tasks SET tokens_in = ?, tokens_out = ?, cache_write = ?, cache_read = ?, cost_usd = ? WHERE id = ?"
+    "UPDATE tasks SET tokens_in = ?, tokens_out = ?, cache_write = ?, cache_read = ?, cost_usd = ?,"
+    " tokens_known = ?, tokens_approximate = ? WHERE id = ?"
 )
 # A result without a worktree (the agent could not start) keeps what an earlier attempt recorded.
 _UPDATE_RESULT = (
@@ -221,7 +222,8 @@ class EventWriter:
         task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
         batch = self._batch
         u = ev.usage
-        batch.usage[task_id] = (u.tokens_in, u.tokens_out, u.cache_write, u.cache_read, u.cost_usd, task_id)
+        batch.usage[task_id] = (u.tokens_in, u.tokens_out, u.cache_write, u.cache_read, u.cost_usd,
+                                int(u.tokens_known), int(u.approximate), task_id)
         batch.count += 1
 
     async def on_routed(self, ev: TaskRouted) -> None:

@@ -96,6 +96,8 @@ class TaskRow:
     route: str | None = None  # why the engine chose the profile in ``agent`` (a routed task)
     effective_prompt: str | None = None  # what the agent's last attempt got; None: ``prompt`` as written
     check: dict[str, Any] | None = None  # the last check: command, ok, exit_code, timed_out, counts
+    tokens_known: bool = True  # False: its agent reports no billed tokens (the token columns are unknown)
+    tokens_approximate: bool = False  # its agent rounds its token figures
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +144,7 @@ TASK_COLUMNS = (
     "id, session_id, run_id, task_key, title, agent, prompt, depends_on, state, attempts, tokens_in, "
     "tokens_out, cache_write, cache_read, cost_usd, branch, worktree, start_commit, head_commit, added, "
     "removed, files_json, final_message, decision, decision_reason, decided_at, timeout, retries, role, route, "
-    "effective_prompt, check_json"
+    "effective_prompt, check_json, tokens_known, tokens_approximate"
 )
 
 
@@ -165,6 +167,7 @@ def task_row(r: Sequence[Any]) -> TaskRow:
     fields[7] = tuple(json.loads(r[7] or "[]"))
     fields[21] = _files(r[21])
     fields[31] = _check_json(r[31])
+    fields[32], fields[33] = bool(r[32]), bool(r[33])
     return TaskRow(*fields)
 
 

@@ -223,7 +223,15 @@ ALTER TABLE tasks ADD COLUMN effective_prompt TEXT;
 ALTER TABLE tasks ADD COLUMN check_json TEXT;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
+# Version 6: whether a task's agent reports the tokens it is billed (0: an ACP agent that tells only how
+# full its context is; its token columns are then not zeros but unknown) and whether it rounds them
+# (1: aider's "1.2k").
+_V6 = """
+ALTER TABLE tasks ADD COLUMN tokens_known INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE tasks ADD COLUMN tokens_approximate INTEGER NOT NULL DEFAULT 0;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
 LATEST = len(MIGRATIONS)
 
 

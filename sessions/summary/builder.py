@@ -39,6 +39,8 @@ class UsageTotals:
     cache_read: int = 0
     cost_usd: float | None = None  # the sum of the known costs; None when no task had one
     cost_complete: bool = True  # False when a task used tokens at a cost nobody knows
+    tokens_complete: bool = True  # False when a task's agent reported no billed tokens (they are not counted)
+    approximate: bool = False  # some task's agent rounded its token figures
 
     @property
     def input_all(self) -> int:
@@ -49,21 +51,27 @@ class UsageTotals:
 def usage_totals(tasks: Iterable[TaskRow]) -> UsageTotals:
     tin = tout = cw = cr = 0
     costs: list[float] = []
-    complete = True
+    complete = tokens_complete = True
+    approximate = False
     for t in tasks:
         tin, tout, cw, cr = tin + t.tokens_in, tout + t.tokens_out, cw + t.cache_write, cr + t.cache_read
+        tokens_complete = tokens_complete and t.tokens_known
+        approximate = approximate or t.tokens_approximate
         if t.cost_usd is not None:
             costs.append(t.cost_usd)
-        elif t.tokens_in or t.tokens_out or t.cache_write or t.cache_read:
+        elif t.tokens_in or t.tokens_out or t.cache_write or t.cache_read or not t.tokens_known:
             complete = False
-    return UsageTotals(tin, tout, cw, cr, round(sum(costs), 6) if costs else None, complete)
+    return UsageTotals(tin, tout, cw, cr, round(sum(costs), 6) if costs else None, complete, tokens_complete,
+                       approximate)
 
 
 def _usage_fact(task: TaskRow) -> str | None:
     tokens = task.tokens_in + task.tokens_out + task.cache_write + task.cache_read
+    if not task.tokens_known:
+        return f"tokens unknown, {cost_text(task.cost_usd)}"
     if not tokens and task.cost_usd is None:
         return None
-    return f"{tokens:,} tokens, {cost_text(task.cost_usd)}"
+    return f"{'about ' if task.tokens_approximate else ''}{tokens:,} tokens, {cost_text(task.cost_usd)}"
 
 
 def previous_label(row: SessionRow) -> str:

@@ -240,3 +240,28 @@ async def test_writer_waits_out_a_lock_and_loses_nothing(store: Store, tmp_path:
 
 async def _tasks_exist(store: Store, session_id: int) -> bool:
     return len(await store.tasks(session_id)) == 3
+
+
+async def test_tokens_an_agent_does_not_report_are_stored_as_unknown(store: Store) -> None:
+    from sessions.reports.views import session_detail
+    from sessions.summary.builder import usage_totals
+
+    session = await store.create_session("/repo", "objective", "base")
+    await store.record_run("run-1", session.id, "plan.toml", None)
+    bus = EventBus()
+    writer = EventWriter(store, session.id, "run-1")
+    task = asyncio.create_task(writer.run(bus.subscribe()))
+    bus.publish(RunStarted("run-1", "/repo", "base", infos()))
+    bus.publish(UsageUpdate("a", Usage(cost_usd=0.25, tokens_known=False)))  # an ACP agent: a cost, no tokens
+    bus.publish(UsageUpdate("b", Usage(tokens_in=1200, tokens_out=56, approximate=True)))  # aider's "1.2k"
+    bus.close()
+    await task
+    rows = {t.key: t for t in await store.tasks(session.id)}
+    assert (rows["a"].tokens_known, rows["a"].cost_usd) == (False, 0.25)
+    assert (rows["b"].tokens_known, rows["b"].tokens_approximate, rows["b"].tokens_in) == (True, True, 1200)
+    assert rows["c"].tokens_known and not rows["c"].tokens_approximate
+    totals = usage_totals(rows.values())
+    assert not totals.tokens_complete and totals.approximate and not totals.cost_complete
+    detail = await session_detail(store, (await store.list_sessions())[0])
+    by_key = {t["id"]: t for t in detail["tasks"]}
+    assert by_key["a"]["tokens_known"] is False and detail["tokens_complete"] is False

@@ -107,7 +107,10 @@ async def show_session(db: str | None, key: str, repo: str | None, fmt: str) -> 
           + f" ({detail['summary_source']})")
     if detail["tokens_in"] is not None or detail["cost_usd"] is not None:
         spent = sum(detail[k] or 0 for k in ("tokens_in", "tokens_out", "cache_write", "cache_read"))
-        print(f"usage:     {spent:,} tokens, {cost_text(detail['cost_usd'])}" + ("" if detail["cost_complete"] else " (some costs unknown)"))
+        unknown = [what for what, known in (("tokens", detail.get("tokens_complete", True)),
+                                            ("costs", detail["cost_complete"])) if not known]
+        print(f"usage:     {spent:,} tokens, {cost_text(detail['cost_usd'])}"
+              + (f" (some {' and '.join(unknown)} unknown)" if unknown else ""))
     stuck = detail["survival"]
     if stuck is not None:
         ratio = "-" if stuck["ratio"] is None else f"{stuck['ratio']:.0%}"
