@@ -75,17 +75,20 @@ def total_cost_text(cost_usd: float | None, complete: bool = True) -> str:
     return f"${cost_usd:,.2f}" + ("" if complete else "+")
 
 
-def usage_text(tokens: int, cost_usd: float | None, known: bool = True, approximate: bool = False) -> str:
+def usage_text(tokens: int, cost_usd: float | None, known: bool = True, approximate: bool = False,
+               context: tuple[int, int] | None = None) -> str:
     """Tokens and cost when known (``12.3k tok · $0.42``); ``cost unknown`` when there are tokens but
     no price; ``tokens unknown`` for an agent that reports none (never zero); ``≈`` before figures the
-    agent rounded; "" before any usage."""
-    if known and tokens == 0 and cost_usd is None:
+    agent rounded; ``ctx 12%`` how full its context window is, when it says; "" before any usage."""
+    if known and tokens == 0 and cost_usd is None and context is None:
         return ""
     if not known:
         parts = ["tokens unknown"]
     else:
         parts = [f"{'≈' if approximate else ''}{count_text(tokens)} tok"] if tokens else []
     parts.append("cost unknown" if cost_usd is None else usd(cost_usd, 2))
+    if context is not None and context[1] > 0:
+        parts.append(f"ctx {min(100, round(100 * context[0] / context[1]))}%")
     return " · ".join(parts)
 
 

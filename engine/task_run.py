@@ -104,5 +104,5 @@ class TaskRun:
         return Usage(
             a.tokens_in + b.tokens_in, a.tokens_out + b.tokens_out,
             a.cache_write + b.cache_write, a.cache_read + b.cache_read, cost,
-            a.tokens_known and b.tokens_known, a.approximate or b.approximate,
+            a.tokens_known and b.tokens_known, a.approximate or b.approximate, b.context or a.context,
         )

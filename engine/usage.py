@@ -16,6 +16,8 @@ class Usage:
     # False: the agent reports no billed tokens; the counts above are then not zeros but unknown
     tokens_known: bool = True
     approximate: bool = False  # the agent reports rounded figures (aider's "1.2k")
+    # how full the agent's context window is, (tokens in it, its size), when it says: never tokens spent
+    context: tuple[int, int] | None = None
 
     @property
     def total(self) -> int:

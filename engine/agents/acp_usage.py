@@ -33,7 +33,7 @@ class AcpUsage:
         self.other_currency = ""  # a cost stated in another currency than USD (not counted)
 
     def usage(self) -> Usage:
-        return replace(self._turns, cost_usd=self._cost)
+        return replace(self._turns, cost_usd=self._cost, context=self.context)
 
     def from_update(self, update: Any) -> bool:
         """A ``usage_update``; whether the usage changed."""

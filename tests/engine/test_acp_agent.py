@@ -213,6 +213,7 @@ async def test_context_occupancy_is_never_taken_for_tokens(tmp_path, repo, runne
     last = rec.usage("t")[-1].usage
     assert not last.tokens_known and last.cost_usd is None
     assert (last.tokens_in, last.tokens_out) == (0, 0)
+    assert last.context == (9000, 200000)  # shown as how full its context is, not as tokens
 
 
 async def test_gemini_quota_meta_counts_as_billed_tokens(tmp_path, repo, runner) -> None:

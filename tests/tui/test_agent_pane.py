@@ -66,3 +66,4 @@ def test_usage_text_says_what_is_unknown_or_rounded() -> None:
     assert usage_text(1256, 0.0002, approximate=True) == "≈1.3k tok · $0.00"
     assert usage_text(1256, None) == "1.3k tok · cost unknown"
     assert usage_text(0, None) == ""
+    assert usage_text(0, None, known=False, context=(12000, 200000)) == "tokens unknown · cost unknown · ctx 6%"

@@ -178,7 +178,8 @@ class CockpitScreen(Screen[None]):
         if pane is not None:
             # every token, as budgets, the headless table and the history count them (cache included)
             usage = event.usage
-            pane.set_usage(usage_text(usage.total, usage.cost_usd, usage.tokens_known, usage.approximate))
+            pane.set_usage(usage_text(usage.total, usage.cost_usd, usage.tokens_known, usage.approximate,
+                                      usage.context))
 
     def on_result(self, event: TaskResult) -> None:
         pane = self.panes.get(event.task_id)
