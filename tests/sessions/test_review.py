@@ -15,7 +15,9 @@ from engine.errors import CommandError
 from engine.worktrees import FALLBACK_EMAIL, FALLBACK_NAME, Worktree, WorktreeManager
 from sessions.lifecycle import begin_session
 from sessions.live_session import LiveSession
-from sessions.git.merge import ReviewError, accept, discard, task_diff
+from sessions.git.checkout import ReviewError
+from sessions.git.diff import task_diff
+from sessions.git.merge import accept, discard
 from sessions.store.store import Store
 
 BINARY = bytes(range(256)) * 4
@@ -359,7 +361,7 @@ async def test_live_accept_merges_and_records_the_decision(repo: Path, tmp_path:
     lives.append(live)
     await ended(live, "a")
     result = await live.accept("a")
-    assert result.merge_commit == git(repo, "rev-parse", "HEAD")
+    assert result.outcome.merge_commit == git(repo, "rev-parse", "HEAD") and result.tasks == ("a",)
     assert (repo / "a.txt").read_text() == "a\n"
     subject = git(repo, "log", "-1", "--format=%s")
     assert subject == "Accept task a: Add a"
@@ -421,5 +423,5 @@ async def test_two_accepts_at_once_merge_once(repo: Path, tmp_path: Path, lives)
     await ended(live, "a")
     first, second = await asyncio.gather(live.accept("a"), live.accept("a"), return_exceptions=True)
     outcomes = sorted([type(first).__name__, type(second).__name__])
-    assert outcomes == ["AcceptResult", "CommandError"]
+    assert outcomes == ["Accepted", "CommandError"]
     assert git(repo, "rev-list", "--count", "--merges", "HEAD") == "1"

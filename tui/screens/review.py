@@ -27,7 +27,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 from engine.errors import CommandError
 from engine.formatting import diff_size_text, plural, usd_short
 from sessions.live_session import LiveSession
-from sessions.git.merge import TaskDiff, task_diff
+from sessions.git.diff import TaskDiff, task_diff
 from tui.widgets.diff_view import DiffView
 
 __all__ = ["DiscardDialog", "ReviewScreen"]
