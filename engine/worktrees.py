@@ -173,6 +173,17 @@ class WorktreeManager:
             raise
         return Worktree(task_id, str(path), branch, start)
 
+    def add_detached(self, name: str, commit: str) -> str:
+        """A scratch worktree at ``commit`` on no branch (remove it with :meth:`remove`); its path."""
+        path = self.dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open_repo(self.root) as repo, self._lock:
+            try:
+                repo.git.worktree("add", "--quiet", "--detach", str(path), commit)
+            except git.GitCommandError as exc:
+                raise WorktreeError(f"could not create the worktree {path}: {_git_error(exc)}") from None
+        return str(path)
+
     def _merge_dependencies(self, path: Path, depends_on: list[str]) -> str:
         with git.Repo(path) as wt, wt.git.custom_environment(**self.env):
             for dep in depends_on:

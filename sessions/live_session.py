@@ -7,14 +7,14 @@ recorded as the task's decision.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 from engine.errors import CommandError
 from engine.scheduler import Engine
 from engine.states import TaskState
 from sessions.lifecycle import OpenSession, RecordedRun, finish_session, status_for
-from sessions.decisions import TaskDecisions
-from sessions.git.merge import AcceptResult
+from sessions.decisions import Accepted, Decisions, TaskFacts
 from sessions.store.store import Store
 from sessions.store.rows import SessionRow
 
@@ -29,7 +29,34 @@ class LiveSession:
         self.engine = engine
         self.recorder = RecordedRun(store, session, engine, plan_path)
         self._run: asyncio.Task[dict[str, TaskState]] | None = None
-        self.decisions = TaskDecisions(store, engine, session.repo, lambda: self.session.row)
+        self.decisions = Decisions(store, session.row.id, session.repo, session.row.label, fresh=self._fresh)
+
+    def _fresh(self, facts: TaskFacts) -> TaskFacts:
+        """The engine's view of a task of this run, over its stored row (written a moment later)."""
+        run = self.engine.tasks.get(facts.key)
+        if run is None:
+            return facts
+        usage = run.usage()
+        result = run.last_result
+        return replace(
+            facts, state="pending" if run.retry_pending else run.state.value, title=run.spec.title,
+            depends_on=tuple(run.spec.depends_on), agent=run.profile or run.spec.agent, attempts=run.attempts,
+            tokens=usage.total, cost_usd=usage.cost_usd, run_id=self.engine.run_id,
+            **({} if result is None else dict(
+                branch=result.branch, worktree=result.worktree, start_commit=result.start_commit,
+                head_commit=result.head_commit, final_message=result.final_message,
+            )),
+        )
+
+    def _ended(self, task_id: str) -> None:
+        """CommandError unless the task of this run has ended (and waits for no automatic retry)."""
+        run = self.engine.tasks.get(task_id)
+        if run is None:
+            raise CommandError(f"no task {task_id!r} in this run")
+        if run.retry_pending:
+            raise CommandError(f"task {task_id!r} is waiting for an automatic retry: review it once it has ended")
+        if not run.state.terminal:
+            raise CommandError(f"task {task_id!r} is {run.state}: only a task that has ended can be reviewed")
 
     @property
     def row(self) -> SessionRow:
@@ -84,13 +111,23 @@ class LiveSession:
             raise CommandError("a note needs some text")
         await self._record(task_id, kind.strip() or "note", text.strip())
 
-    async def accept(self, task_id: str) -> AcceptResult:
-        """Merge an ended task's branch into the checkout's branch; records the decision.
-        CommandError (a ReviewError for git's refusals) says why not, with nothing changed."""
-        return await self.decisions.accept(task_id)
+    async def accept(self, task_id: str, mode: str = "merge", include: tuple[str, ...] = ()) -> Accepted:
+        """Bring an ended task's work into the checkout's branch (``mode``: see :mod:`sessions.decisions`);
+        records the decisions. CommandError (NeedsChoice; ReviewError for git's refusals) says why not,
+        with nothing changed."""
+        self._ended(task_id)
+        return await self.decisions.accept(task_id, mode, include)
 
     async def discard(self, task_id: str, reason: str = "") -> None:
         """Delete an ended task's worktree and branch; records the decision with the reason."""
+        self._ended(task_id)
+        waiting = [child.id for child in self.engine.tasks[task_id].dependents
+                   if child.state in (TaskState.PENDING, TaskState.READY)]
+        if waiting:
+            raise CommandError(
+                f"task {', '.join(repr(w) for w in waiting)} will start from the work of {task_id!r}; "
+                "discard it once they have started or been cancelled"
+            )
         await self.decisions.discard(task_id, reason)
 
     async def end(self, status: str | None = None) -> SessionRow:

@@ -492,13 +492,14 @@ class TrendPoint:
     interventions: int
     cost_usd: float | None
     cost_per_surviving_line: float | None
+    disagreement: bool = False  # the human outcome and the git survival disagree strongly (:func:`disagrees`)
 
 
 def trend(rows: Iterable[HistoryRow]) -> list[TrendPoint]:
     """One point per session, oldest first (the x axis of the charts)."""
     return [
         TrendPoint(r.label, r.date, r.ewr_human, r.ewr_git, r.rating, r.interventions, r.cost_usd,
-                   r.cost_per_surviving_line)
+                   r.cost_per_surviving_line, r.disagreement)
         for r in reversed(newest_first(rows))
     ]
 

@@ -98,6 +98,30 @@ class TaskRow:
     check: dict[str, Any] | None = None  # the last check: command, ok, exit_code, timed_out, counts
     tokens_known: bool = True  # False: its agent reports no billed tokens (the token columns are unknown)
     tokens_approximate: bool = False  # its agent rounds its token figures
+    # How its accepted work came in (None while not accepted; see :class:`Acceptance`).
+    accepted_as: str | None = None
+    accepted_via: str | None = None
+    accepted_into: str | None = None
+    accept_commit: str | None = None
+    picked: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """How a task's work came into the developer's branch when it was accepted.
+
+    ``kind`` "merge": a branch holding its commits was merged (its own branch, or with ``via`` the
+    branch of the dependant whose accept brought it); ``commit`` is the merge commit (None: the
+    branch held it already). "picked": copies of its own commits only were made on ``into``;
+    ``picked`` pairs each original commit with its copy (None: the branch already held that change)
+    and ``commit`` is the last copy.
+    """
+
+    kind: str  # "merge" | "picked"
+    into: str
+    commit: str | None
+    via: str | None = None  # the task whose accept brought it in; None: its own accept
+    picked: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +168,8 @@ TASK_COLUMNS = (
     "id, session_id, run_id, task_key, title, agent, prompt, depends_on, state, attempts, tokens_in, "
     "tokens_out, cache_write, cache_read, cost_usd, branch, worktree, start_commit, head_commit, added, "
     "removed, files_json, final_message, decision, decision_reason, decided_at, timeout, retries, role, route, "
-    "effective_prompt, check_json, tokens_known, tokens_approximate"
+    "effective_prompt, check_json, tokens_known, tokens_approximate, accepted_as, accepted_via, accepted_into, "
+    "accept_commit, picked_json"
 )
 
 
@@ -168,7 +193,18 @@ def task_row(r: Sequence[Any]) -> TaskRow:
     fields[21] = _files(r[21])
     fields[31] = _check_json(r[31])
     fields[32], fields[33] = bool(r[32]), bool(r[33])
+    fields[38] = _picked(r[38])
     return TaskRow(*fields)
+
+
+def _picked(text: str | None) -> tuple[tuple[str, str | None], ...]:
+    if not text:
+        return ()
+    try:
+        pairs = json.loads(text)
+    except ValueError:
+        return ()
+    return tuple((str(p[0]), p[1]) for p in pairs if isinstance(p, list) and len(p) == 2)
 
 
 def _check_json(text: str | None) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ TASK_STATES = _TASK_STATES_V1 + ("budget_exceeded",)
 SESSION_STATUSES = ("active", "complete", "blocked", "abandoned")
 OUTCOMES = ("fully", "partially", "not-used", "too-early", "na")
 DECISIONS = ("accepted", "discarded")
+ACCEPTED_AS = ("merge", "picked")  # how an accepted task's work came in (see v6)
 
 
 def _in(values: tuple[str, ...]) -> str:
@@ -231,7 +232,24 @@ ALTER TABLE tasks ADD COLUMN tokens_known INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE tasks ADD COLUMN tokens_approximate INTEGER NOT NULL DEFAULT 0;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
+# Version 7: how an accepted task's work came into the developer's branch, so that what was accepted is known
+# commit by commit (the decision alone cannot say: a task's branch also holds its dependencies' work).
+# ``accepted_as``: 'merge' (the branch holding its commits was merged: its own, or a dependant's whose
+# branch held them) or 'picked' (copies of its own commits were made on the branch, and nothing else of
+# its branch came in). ``accepted_via``: the key of the task whose accept brought it in (NULL: its own
+# accept). ``accepted_into``: the branch it came into. ``accept_commit``: the commit on that branch that
+# brought it (the merge commit; the last copy; NULL when the branch already held everything).
+# ``picked_json`` (picked only): ``[[original, copy or null], ...]`` of its own commits, oldest first
+# (null: the branch already held that change, nothing was copied).
+_V7 = f"""
+ALTER TABLE tasks ADD COLUMN accepted_as TEXT CHECK (accepted_as IN ({_in(ACCEPTED_AS)}));
+ALTER TABLE tasks ADD COLUMN accepted_via TEXT;
+ALTER TABLE tasks ADD COLUMN accepted_into TEXT;
+ALTER TABLE tasks ADD COLUMN accept_commit TEXT;
+ALTER TABLE tasks ADD COLUMN picked_json TEXT;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
 LATEST = len(MIGRATIONS)
 
 

@@ -25,10 +25,10 @@ import aiosqlite
 from sessions.store.redact import redact
 from sessions.store.db import DEFAULT_BUSY_TIMEOUT_MS, SessionExists, StoreError, connect, explain, prepare_database
 from sessions.store.rows import (
-    SESSION_SELECT, TASK_COLUMNS, AttemptRow, Intervention, LogLine, RunRow, SessionRow, TaskRow, session_row,
+    SESSION_SELECT, TASK_COLUMNS, Acceptance, AttemptRow, Intervention, LogLine, RunRow, SessionRow, TaskRow, session_row,
     task_row, repo_key, session_label,
 )
-from sessions.store.schema import DECISIONS, OUTCOMES, SESSION_STATUSES
+from sessions.store.schema import ACCEPTED_AS, DECISIONS, OUTCOMES, SESSION_STATUSES
 
 INTERRUPTIBLE = ("ready", "running", "paused")
 _LABEL = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})\.(\d+)")
@@ -281,9 +281,24 @@ class Store:
         async with self._write() as db:
             task_id = await self._task_id(db, session_id, task_key)
             await db.execute(
-                "UPDATE tasks SET decision = ?, decision_reason = ?, decided_at = ? WHERE id = ?",
+                "UPDATE tasks SET decision = ?, decision_reason = ?, decided_at = ?, accepted_as = NULL,"
+                " accepted_via = NULL, accepted_into = NULL, accept_commit = NULL, picked_json = NULL WHERE id = ?",
                 (decision, redact(reason), time.time(), task_id),
             )
+
+    async def set_accepted(self, session_id: int, accepted: Sequence[tuple[str, Acceptance]]) -> None:
+        """Record the tasks as accepted, each with how its work came in, in one transaction."""
+        now = time.time()
+        async with self._write() as db:
+            for task_key, how in accepted:
+                _check(how.kind, ACCEPTED_AS, "kind of acceptance")
+                task_id = await self._task_id(db, session_id, task_key)
+                await db.execute(
+                    "UPDATE tasks SET decision = 'accepted', decision_reason = '', decided_at = ?, accepted_as = ?,"
+                    " accepted_via = ?, accepted_into = ?, accept_commit = ?, picked_json = ? WHERE id = ?",
+                    (now, how.kind, how.via, how.into, how.commit,
+                     json.dumps([list(p) for p in how.picked]) if how.kind == "picked" else None, task_id),
+                )
 
     async def recover_interrupted(self, session_id: int | None = None) -> list[str]:
         """Mark the tasks a dead cockpit left ready/running/paused as ``interrupted``; their keys.

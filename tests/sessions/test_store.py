@@ -106,16 +106,16 @@ async def test_newer_schema_is_refused_and_not_touched(db: Path) -> None:
     migrate(conn)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("INSERT INTO repos (path) VALUES ('/repo')")
-    conn.execute("PRAGMA user_version = 7")
+    conn.execute("PRAGMA user_version = 8")
     conn.close()
     before = file_state(db)
     with pytest.raises(StoreError) as err:
         await Store.open(db)
     assert str(err.value) == (
-        f"{db} was written by a newer Session Cockpit (schema 7, this one knows {LATEST}); upgrade it"
+        f"{db} was written by a newer Session Cockpit (schema 8, this one knows {LATEST}); upgrade it"
     )
     assert file_state(db) == before
-    assert raw(db).execute("PRAGMA user_version").fetchone()[0] == 7
+    assert raw(db).execute("PRAGMA user_version").fetchone()[0] == 8
 
 
 async def test_newer_schema_still_in_the_write_ahead_log_is_refused(db: Path) -> None:
