@@ -31,7 +31,7 @@ from tui.history_app import HistoryApp
 from tui.cli.report import agent_cells
 from tui.screens.history import HistoryScreen
 from tui.screens.session_detail import SessionDetailScreen, survival_bars
-from tui.widgets.trend_charts import TrendCharts, series
+from tui.widgets.trend_charts import TrendCharts, series, session_ticks
 from tests.helpers.tui_pilot import until
 
 SIZE = (120, 40)
@@ -353,18 +353,24 @@ async def test_the_trends_render(built: Built, db: str) -> None:
         screen = await history_screen(pilot)
         await pilot.press("2")
         charts = screen.query_one(TrendCharts)
-        await until(pilot, lambda: len(charts.drawn) == 6, "the charts drawn")
+        await until(pilot, lambda: len(charts.drawn) == 5, "the charts drawn")
         points = history.trend()
-        git = charts.drawn["trend-ewr-git"]
+        ewr = charts.drawn["trend-ewr"]
+        git = ewr.lines["ewr_git"]
         assert git.ys == [0.9, 0.6, 0.25, 1.0] and git.per == 1  # oldest first; the unmeasured left out
-        assert git.xs == [1, 3, 4, 5]
-        assert charts.drawn["trend-ewr-human"].ys == [1.0, 1.0, 1.0, 0.0]
-        assert charts.drawn["trend-rating"].ys == [4.0, 5.0, 2.0]
-        assert charts.drawn["trend-interventions"].ys == [1, 2, 4, 1, 0, 0]
-        assert charts.drawn["trend-cost-line"].ys == pytest.approx([0.0246 / 6, 0.0123 / 1, 0.0246 / 5])
-        assert charts.drawn["trend-ewr-git"].labels == [points[0].date, built.today]  # one tick a date
+        assert git.xs == [1, 3, 4, 5] and git.positions == 6  # one x position per session
+        assert ewr.lines["ewr_human"].ys == [1.0, 1.0, 1.0, 0.0]
+        # B ("fully", 25% survives) and C ("not used", all survives) disagree: a bar between the two values
+        assert [p.label for p in points[3:5]] == [built.labels["B"], built.labels["C"]]
+        assert ewr.disagreements == [(4.0, 0.25, 1.0), (5.0, 0.0, 1.0)]
+        assert charts.drawn["trend-rating"].lines["rating"].ys == [4.0, 5.0, 2.0]
+        assert charts.drawn["trend-interventions"].lines["interventions"].ys == [1, 2, 4, 1, 0, 0]
+        assert charts.drawn["trend-cost-line"].lines["cost_per_surviving_line"].ys == pytest.approx(
+            [0.0246 / 6, 0.0123 / 1, 0.0246 / 5])
         await pilot.pause()
-        for chart_id, title in (("trend-ewr-human", "EWR (human)"), ("trend-ewr-git", "EWR (git)"),
+        # the wide chart names every session: the first of each day in full, then its number of the day
+        assert ewr.labels == [points[0].label, points[1].label, built.labels["A"], ".2", ".3", ".4"]
+        for chart_id, title in (("trend-ewr", "EWR per session: human (outcome) and git (survival)"),
                                 ("trend-cost-line", "Cost per surviving line")):
             plot = screen.query_one(f"#{chart_id}")
             assert plot.size.width > 40 and plot.size.height > 5
@@ -377,12 +383,29 @@ def test_trend_series_average_runs_of_sessions_past_the_limit() -> None:
     points = [TrendPoint(f"{i}", f"2026-01-{1 + i // 10:02d}", None, i / 100 if i % 3 else None, None, i, None, None)
               for i in range(100)]
     s = series(points, "interventions", max_points=10)
-    assert s.per == 10 and len(s.xs) == 10 and s.sessions == 100
-    assert s.ys[0] == sum(range(10)) / 10 and s.xs[0] == 5.5
+    assert s.per == 10 and len(s.xs) == 10 and s.sessions == 100 and s.positions == 10
+    assert s.ys[0] == sum(range(10)) / 10 and s.xs == [float(i) for i in range(1, 11)]
     git = series(points, "ewr_git", max_points=10)
     assert git.ys[0] == pytest.approx(sum(i / 100 for i in range(10) if i % 3) / 6)
     assert series([], "ewr_git").xs == []
     assert len(series(points, "interventions").xs) == 100  # under the limit: one point a session
+
+
+def test_session_ticks_keep_the_labels_that_fit() -> None:
+    from sessions.reports.history import TrendPoint
+
+    def point(label: str) -> TrendPoint:
+        return TrendPoint(label, f"{label[:4]}-{label[4:6]}-{label[6:8]}", None, None, None, 0, None, None)
+
+    points = [point(f"20261202.{n}") for n in range(1, 9)] + [point("20261203.1"), point("20261203.2")]
+    assert session_ticks(points, 200) == (
+        [float(x) for x in range(1, 11)],
+        ["20261202.1", ".2", ".3", ".4", ".5", ".6", ".7", ".8", "20261203.1", ".2"],
+    )
+    ticks, labels = session_ticks(points, 40)  # 4 cells a session: some labels give way
+    assert ticks[0] == 1.0 and labels[0] == "20261202.1" and len(ticks) < len(points)
+    assert ticks == sorted(ticks) and all(label.startswith(".") or len(label) == 10 for label in labels)
+    assert session_ticks([], 80) == ([], [])
 
 
 def test_survival_bars_of_a_curve() -> None:
@@ -543,3 +566,45 @@ def test_snapshot_of_the_history_screen(snap_compare, built: Built, fixed_db: st
 
 def test_snapshot_of_the_session_detail_screen(snap_compare, built: Built, fixed_db: str) -> None:
     assert snap_compare(HistoryApp(fixed_db, str(built.repo)), terminal_size=SIZE, run_before=_open_a)
+
+
+@pytest.fixture
+def one_day_db(tmp_path: Path, repo_factory) -> tuple[str, Path]:
+    """Eight sessions of one day (2026-03-10), each rated, assessed, measured, with interventions and a cost."""
+    repo = repo_factory("repo")
+    path = str(tmp_path / "one-day.db")
+    ratings = [5, 4, 2, 3, 5, 1, 4, 3]
+    outcomes = ["fully", "partially", "not-used", "fully", "fully", "not-used", "partially", "fully"]
+    survived = [9, 4, 7, 2, 10, 9, 5, 8]  # of 10 lines: the 4th ("fully", 20%) and the 6th ("not used", 90%) disagree
+
+    async def fill() -> None:
+        async with await Store.open(path) as store:
+            for i in range(8):
+                row = await store.create_session(repo, f"objective {i + 1}", "0" * 40, date="2026-03-10")
+                await store.save_summary(row.id, {"rating": ratings[i], "cost_usd": 0.05 * (i % 3 + 1)}, draft=False)
+                await store.add_assessment(row.id, outcomes[i], at=NOON + i)
+                for n in range(i % 3 + 1):
+                    await store.add_intervention(row.id, None, "note", f"note {n}", at=NOON + i)
+                result = SurvivalResult(
+                    start="0" * 40, end="1" * 40, head="2" * 40, added=10, surviving=survived[i],
+                    ratio=survived[i] / 10, method="blame", reverted=False, reverting_commits=[], horizons={},
+                    horizon_points={}, per_file=[],
+                )
+                await store.save_survival(row.id, "2" * 40, result.to_json(), computed_at=3000.0)
+                await store.end_session(row.id, "complete", "1" * 40)
+
+    asyncio.run(fill())
+    return path, repo
+
+
+async def _trends(pilot: Any) -> None:
+    screen = await history_screen(pilot)
+    await pilot.press("2")
+    charts = screen.query_one(TrendCharts)
+    await until(pilot, lambda: len(charts.drawn) == 5, "the charts drawn")
+    await pilot.pause(0.2)
+
+
+def test_snapshot_of_the_trends_of_eight_sessions_of_one_day(snap_compare, one_day_db: tuple[str, Path]) -> None:
+    path, repo = one_day_db
+    assert snap_compare(HistoryApp(path, str(repo)), terminal_size=(100, 30), run_before=_trends)
