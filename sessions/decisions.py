@@ -112,17 +112,20 @@ class Accepted:
 class Decisions:
     """Accept and discard the tasks of one session (the newest run's row of each task key).
 
-    ``fresh`` lets a running session put what its engine knows now (state, branch, commits) over the
-    stored rows, which the event writer updates a moment later.
+    A running session gives ``fresh``, which puts what its engine knows now (state, branch, commits)
+    over the stored rows (the event writer updates them a moment later), and ``guard``, called with
+    ``("accept" | "discard", key)`` before a decision, raising CommandError for what only the run knows.
     """
 
     def __init__(self, store: Store, session_id: int, repo: str | Path, label: str,
-                 fresh: Callable[[TaskFacts], TaskFacts] | None = None) -> None:
+                 fresh: Callable[[TaskFacts], TaskFacts] | None = None,
+                 guard: Callable[[str, str], None] | None = None) -> None:
         self.store = store
         self.session_id = session_id
         self.repo = Path(repo)
         self.label = label
         self.fresh = fresh
+        self.guard = guard
         self._busy = False  # one decision at a time: two could race for the same dependency
 
     # ----------------------------------------------------------------------------- reading
@@ -193,6 +196,8 @@ class Decisions:
         whose work came in. CommandError (NeedsChoice, ReviewError) says why not, nothing changed."""
         if mode not in ACCEPT_MODES:
             raise CommandError(f"unknown way to accept {mode!r}; expected one of {', '.join(ACCEPT_MODES)}")
+        if self.guard:
+            self.guard("accept", key)
         self._claim()
         try:
             return await self._accept(key, mode, set(include))
@@ -252,6 +257,8 @@ class Decisions:
 
     async def discard(self, key: str, reason: str = "") -> None:
         """Delete the task's worktree and branch and record it discarded (with the reason)."""
+        if self.guard:
+            self.guard("discard", key)
         self._claim()
         try:
             tasks = await self.tasks()

@@ -29,7 +29,8 @@ class LiveSession:
         self.engine = engine
         self.recorder = RecordedRun(store, session, engine, plan_path)
         self._run: asyncio.Task[dict[str, TaskState]] | None = None
-        self.decisions = Decisions(store, session.row.id, session.repo, session.row.label, fresh=self._fresh)
+        self.decisions = Decisions(store, session.row.id, session.repo, session.row.label, fresh=self._fresh,
+                                   guard=self._guard)
 
     def _fresh(self, facts: TaskFacts) -> TaskFacts:
         """The engine's view of a task of this run, over its stored row (written a moment later)."""
@@ -48,8 +49,9 @@ class LiveSession:
             )),
         )
 
-    def _ended(self, task_id: str) -> None:
-        """CommandError unless the task of this run has ended (and waits for no automatic retry)."""
+    def _guard(self, action: str, task_id: str) -> None:
+        """CommandError unless the task of this run has ended (and waits for no automatic retry), and,
+        to be discarded, no task waits to start from its work."""
         run = self.engine.tasks.get(task_id)
         if run is None:
             raise CommandError(f"no task {task_id!r} in this run")
@@ -57,6 +59,12 @@ class LiveSession:
             raise CommandError(f"task {task_id!r} is waiting for an automatic retry: review it once it has ended")
         if not run.state.terminal:
             raise CommandError(f"task {task_id!r} is {run.state}: only a task that has ended can be reviewed")
+        waiting = [child.id for child in run.dependents if child.state in (TaskState.PENDING, TaskState.READY)]
+        if action == "discard" and waiting:
+            raise CommandError(
+                f"task {', '.join(repr(w) for w in waiting)} will start from the work of {task_id!r}; "
+                "discard it once they have started or been cancelled"
+            )
 
     @property
     def row(self) -> SessionRow:
@@ -115,19 +123,10 @@ class LiveSession:
         """Bring an ended task's work into the checkout's branch (``mode``: see :mod:`sessions.decisions`);
         records the decisions. CommandError (NeedsChoice; ReviewError for git's refusals) says why not,
         with nothing changed."""
-        self._ended(task_id)
         return await self.decisions.accept(task_id, mode, include)
 
     async def discard(self, task_id: str, reason: str = "") -> None:
         """Delete an ended task's worktree and branch; records the decision with the reason."""
-        self._ended(task_id)
-        waiting = [child.id for child in self.engine.tasks[task_id].dependents
-                   if child.state in (TaskState.PENDING, TaskState.READY)]
-        if waiting:
-            raise CommandError(
-                f"task {', '.join(repr(w) for w in waiting)} will start from the work of {task_id!r}; "
-                "discard it once they have started or been cancelled"
-            )
         await self.decisions.discard(task_id, reason)
 
     async def end(self, status: str | None = None) -> SessionRow:

@@ -81,11 +81,13 @@ class CockpitApp(App[SessionRow | None]):
             self.notify("\n".join(self.launcher.notes), title="Note", timeout=10, markup=False)
 
     def on_review_screen_decided(self, message: Message) -> None:
-        """A task's work was accepted or discarded in the review screen (which said so): mark its pane."""
-        task_id, decision = message.task_id, message.decision  # type: ignore[attr-defined]
+        """Work was accepted or discarded in the review screen (which said so): mark the pane of every
+        task the decision recorded (an accept with its dependencies records them too)."""
+        decision, tasks = message.decision, message.tasks  # type: ignore[attr-defined]
         for screen in self.screen_stack:
             if isinstance(screen, CockpitScreen):
-                screen.set_decision(task_id, decision)
+                for task_id in tasks:
+                    screen.set_decision(task_id, decision)
 
     def on_cockpit_screen_session_ended(self, message: CockpitScreen.SessionEnded) -> None:
         """The session was ended from the cockpit: its summary form opens."""

@@ -165,8 +165,8 @@ class CockpitModel:
         detail = f"{plural(left, 'task')} still running will be cancelled." if left else "Every task has ended."
         unreviewed = self.unreviewed(decided)
         if unreviewed:
-            detail += (f" Not reviewed yet: {', '.join(unreviewed)} (v reviews a task; work left unreviewed "
-                       "stays on its branch, undecided).")
+            detail += (f" Not reviewed yet: {', '.join(unreviewed)} (v reviews a task now; later, "
+                       "cockpit review does).")
         return detail
 
     def task_facts(self, task_id: str) -> tuple[list[tuple[str, str]], str]:

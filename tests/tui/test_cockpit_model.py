@@ -107,7 +107,7 @@ def test_the_end_dialog_names_what_runs_and_the_work_not_reviewed() -> None:
     assert m.unfinished() == 1
     assert m.unreviewed({"kept"}) == ["left"]
     assert m.end_detail({"kept"}) == ("1 task still running will be cancelled. Not reviewed yet: left (v reviews "
-                                      "a task; work left unreviewed stays on its branch, undecided).")
+                                      "a task now; later, cockpit review does).")
     change(m, "busy", S.CANCELLED)
     assert m.end_detail({"kept", "left"}) == "Every task has ended."
 

@@ -361,7 +361,7 @@ async def test_ending_names_the_work_not_reviewed_yet(cockpit, gates: Path) -> N
         await pilot.press("e")
         await pilot.pause()
         detail = str(app.screen.query_one(".dialog-detail").render())
-        assert detail.startswith("Every task has ended. Not reviewed yet: left (v reviews a task;")
+        assert detail == "Every task has ended. Not reviewed yet: left (v reviews a task now; later, cockpit review does)."
         await pilot.press("n")
 
 

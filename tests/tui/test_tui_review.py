@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import pytest
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Checkbox, DataTable, Input, Static
 
 from tests.helpers.events import make_engine, plan_of
 from tests.helpers.paths import ROOT
@@ -15,6 +15,7 @@ from tests.helpers.repos import checkout_snapshot, git
 from sessions.lifecycle import begin_session
 from sessions.live_session import LiveSession
 from sessions.store.store import Store
+from tui.screens.accept_question import AcceptQuestion
 from tui.screens.review import DiscardDialog, ReviewScreen
 from tui.widgets.diff_view import BLOCK, DiffView
 
@@ -56,9 +57,11 @@ class ReviewHost(App[None]):
     """Stands in for the cockpit: runs a plan in a recorded session, then opens the review screen."""
 
     def __init__(self, repo: Path, db: Path, tasks: list[dict[str, Any]], task_id: str,
-                 prepare: Callable[[Path], None] | None = None) -> None:
+                 prepare: Callable[[Path], None] | None = None,
+                 decide: Callable[[LiveSession], Awaitable[None]] | None = None) -> None:
         super().__init__()
         self.repo, self.db, self.tasks, self.task_id, self.prepare = repo, db, tasks, task_id, prepare
+        self.decide = decide  # decisions taken before the review opens
         self.store: Store | None = None
         self.live: LiveSession | None = None
         self.review: ReviewScreen | None = None
@@ -82,7 +85,9 @@ class ReviewHost(App[None]):
             await asyncio.sleep(0.02)
         if self.prepare is not None:
             self.prepare(self.repo)
-        self.review = ReviewScreen(self.live, self.task_id)
+        if self.decide is not None:
+            await self.decide(self.live)
+        self.review = ReviewScreen(self.live.decisions, self.task_id)
         await self.push_screen(self.review, callback=self.results.append)
 
     def on_review_screen_decided(self, message: ReviewScreen.Decided) -> None:
@@ -124,8 +129,9 @@ def project(repo_factory, tmp_path: Path, monkeypatch) -> Path:
 
 
 def host(project: Path, tmp_path: Path, *tasks: dict[str, Any], task_id: str = "greet",
-         prepare: Callable[[Path], None] | None = None) -> ReviewHost:
-    return ReviewHost(project, tmp_path / "cockpit.db", list(tasks) or [GREET_TASK], task_id, prepare)
+         prepare: Callable[[Path], None] | None = None,
+         decide: Callable[[LiveSession], Awaitable[None]] | None = None) -> ReviewHost:
+    return ReviewHost(project, tmp_path / "cockpit.db", list(tasks) or [GREET_TASK], task_id, prepare, decide)
 
 
 async def decision(app: ReviewHost, task_id: str) -> tuple[str | None, str | None]:
@@ -162,7 +168,8 @@ async def test_the_file_list_shows_the_files_and_n_p_switch_the_diff(project: Pa
         await pilot.press("p")
         assert view.path == "old_notes.txt" and "-nothing to see here" in view.text_lines()
         header = str(screen.query_one("#review-numstat", Static).render())
-        assert header == "+7 \u22124 in 4 files"
+        assert header == "Accepting brings +7 \u22124 in 4 files, all of this task"
+        assert [str(table.get_row_at(i)[3]) for i in range(table.row_count)] == ["this task"] * 4
         facts = str(screen.query_one("#review-facts", Static).render())
         assert facts == "succeeded \u00b7 agent shell \u00b7 1 attempt \u00b7 no usage reported"
         message = str(screen.query_one("#review-message", Static).render())
@@ -305,3 +312,97 @@ def test_snapshot_of_the_review_screen(project: Path, tmp_path: Path, snap_compa
         await pilot.press("n", "n", "n")  # src/greeting.py: a diff with code in it
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=open_review)
+
+
+# ------------------------------------------------------------------- the question of a dependant's accept
+DOCS_TASK = {"id": "docs", "title": "Write the notes", "prompt": "mkdir -p docs && printf '# Notes\\n' > docs/notes.md"}
+COUNT_TASK = {"id": "count", "title": "Count words", "prompt": "printf 'def count(t):\\n    return 1\\n' > count.py"}
+LOG_TASK = {"id": "changelog", "title": "Record the changes", "depends_on": ["docs", "count"],
+            "prompt": "printf '# Changes\\n' > CHANGES.md"}
+
+
+async def discard_docs(live: LiveSession) -> None:
+    await live.discard("docs", "not needed")
+
+
+def dependant(project: Path, tmp_path: Path) -> ReviewHost:
+    return host(project, tmp_path, DOCS_TASK, COUNT_TASK, LOG_TASK, task_id="changelog", decide=discard_docs)
+
+
+async def question(pilot) -> AcceptQuestion:
+    await pilot.press("a")
+    return await until(pilot, lambda: isinstance(pilot.app.screen, AcceptQuestion) and pilot.app.screen,
+                       "the accept question")
+
+
+async def decisions_of(app: ReviewHost) -> dict[str, str | None]:
+    return {t.key: t.decision for t in await app.store.tasks(app.live.row.id)}
+
+
+async def test_a_dependant_shows_whose_work_each_file_is_and_cancel_changes_nothing(project: Path, tmp_path: Path) -> None:
+    app = dependant(project, tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await review_loaded(pilot)
+        table = screen.query_one("#review-files", DataTable)
+        rows = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[3]) for i in range(table.row_count)}
+        assert rows == {"CHANGES.md": "this task", "count.py": "from count, not reviewed",
+                        "docs/notes.md": "from docs, discarded"}
+        header = str(screen.query_one("#review-numstat", Static).render())
+        assert header == ("Accepting brings +4 \u22120 in 3 files: 1 file of this task; 1 file from docs, "
+                          "discarded; 1 file from count, not reviewed")
+        before = checkout_snapshot(project)
+        asked = await question(pilot)
+        text = " ".join(str(w.render()) for w in asked.query(Static))
+        assert "from docs, discarded: +1 \u22120 in 1 file" in text and "from count, not reviewed" in text
+        assert "This task's own commits: +1 \u22120 in 1 file" in text
+        assert [box.name for box in asked.query(Checkbox)] == ["docs"]  # a discarded one is chosen by name only
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, "the review again")
+        assert checkout_snapshot(project) == before and app.results == []
+        assert await decisions_of(app) == {"docs": "discarded", "count": None, "changelog": None}
+
+
+async def test_own_commits_bring_in_only_the_task(project: Path, tmp_path: Path) -> None:
+    app = dependant(project, tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await review_loaded(pilot)
+        await question(pilot)
+        await pilot.press("o")
+        await until(pilot, lambda: app.results, "the review screen to close")
+        assert app.results == ["accepted"]
+        assert (project / "CHANGES.md").exists()
+        assert not (project / "docs").exists() and not (project / "count.py").exists()
+        assert await decisions_of(app) == {"docs": "discarded", "count": None, "changelog": "accepted"}
+        await until(pilot, lambda: app.decided, "the Decided message")
+        assert app.decided[0].tasks == ("changelog",)
+
+
+async def test_with_dependencies_leaves_the_discarded_one_out_unless_ticked(project: Path, tmp_path: Path) -> None:
+    app = dependant(project, tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await review_loaded(pilot)
+        await question(pilot)
+        await pilot.press("w")
+        await until(pilot, lambda: app.results, "the review screen to close")
+        assert (project / "CHANGES.md").exists() and (project / "count.py").exists()
+        assert not (project / "docs").exists()
+        assert await decisions_of(app) == {"docs": "discarded", "count": "accepted", "changelog": "accepted"}
+        await until(pilot, lambda: app.decided, "the Decided message")
+        assert app.decided[0].tasks == ("changelog", "count")
+        assert "left out: docs (discarded)" in app.decided[0].detail
+
+
+async def test_with_the_discarded_dependency_ticked_everything_is_merged(project: Path, tmp_path: Path) -> None:
+    app = dependant(project, tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await review_loaded(pilot)
+        asked = await question(pilot)
+        await pilot.click("#include-docs")
+        assert asked.query_one(Checkbox).value
+        await pilot.press("w")
+        await until(pilot, lambda: app.results, "the review screen to close")
+        assert (project / "docs/notes.md").exists() and (project / "count.py").exists()
+        assert git(project, "log", "-1", "--format=%s") == "Accept task changelog: Record the changes"
+        assert await decisions_of(app) == {"docs": "accepted", "count": "accepted", "changelog": "accepted"}
+        await until(pilot, lambda: app.decided, "the Decided message")
+        assert set(app.decided[0].tasks) == {"changelog", "docs", "count"}

@@ -453,7 +453,7 @@ class CockpitScreen(Screen[None]):
             return
         from tui.screens.review import ReviewScreen
 
-        self.app.push_screen(ReviewScreen(self.live, task_id))
+        self.app.push_screen(ReviewScreen(self.live.decisions, task_id))
 
     def set_decision(self, task_id: str, decision: str) -> None:
         """The developer accepted or discarded the task's work (in the review screen): its pane says so."""

@@ -1,17 +1,21 @@
-"""The review screen: what a finished task changed, and the developer's decision on it.
+"""The review screen: what accepting a finished task would bring into the developer's branch, and the
+developer's decision on it.
 
-Open it with ``app.push_screen(ReviewScreen(live, task_id), callback)``: the callback gets
+Open it with ``app.push_screen(ReviewScreen(decisions, task_id), callback)`` (a running session's
+``live.decisions``, or an ended one's :class:`~sessions.decisions.Decisions`): the callback gets
 ``"accepted"``, ``"discarded"`` or ``None`` (went back without deciding). After a decision the
-screen also posts :class:`ReviewScreen.Decided` to the app (``on_review_screen_decided``).
+screen also posts :class:`ReviewScreen.Decided` to the app (``on_review_screen_decided``), naming
+every task the decision recorded.
 
-Accepting merges the task branch into the checkout's branch; a refusal (dirty checkout, conflict,
+The file list is the change accepting would make to the checkout's branch (a merge of the task's
+branch), each file marked by the task it comes from: "this task", or "from docs, discarded" for a
+dependency's work the branch does not hold. When such work is there, accepting asks first
+(:class:`~tui.screens.accept_question.AcceptQuestion`): only the task's own commits, or with its
+dependencies (a discarded one only when ticked by name). A refusal (dirty checkout, conflict,
 detached HEAD...) is shown as a notification and nothing changes. Discarding asks for an optional
-reason first. The git work runs in a thread (``LiveSession.accept``/``discard``); the diff is read
-in a thread as the screen opens.
+reason first. The git work and the diff run in threads.
 """
 from __future__ import annotations
-
-import asyncio
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -26,8 +30,10 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
 from engine.errors import CommandError
 from engine.formatting import diff_size_text, plural, usd_short
-from sessions.live_session import LiveSession
-from sessions.git.diff import TaskDiff, task_diff
+from sessions.decisions import Decisions, TaskFacts, status_word
+from sessions.git.diff import FileDiff
+from sessions.git.incoming import Incoming
+from tui.screens.accept_question import AcceptChoice, AcceptQuestion
 from tui.widgets.diff_view import DiffView
 
 __all__ = ["DiscardDialog", "ReviewScreen"]
@@ -39,7 +45,8 @@ class ReviewScreen(Screen[str | None]):
     CSS_PATH = "review.tcss"
     BINDINGS = [
         Binding("a", "accept", "Accept", id="review.accept",
-                tooltip="Merge the task's branch into the branch your checkout is on"),
+                tooltip="Bring the task's work into the branch your checkout is on (asks when it holds "
+                        "work of dependencies you have not accepted)"),
         Binding("d", "discard", "Discard", id="review.discard",
                 tooltip="Delete the task's worktree and branch (asks for a reason first)"),
         Binding("n", "next_file", "Next file", id="review.next_file", tooltip="Show the diff of the next file"),
@@ -51,17 +58,21 @@ class ReviewScreen(Screen[str | None]):
     class Decided(Message):
         """The developer accepted or discarded a task's work (posted to the app as the screen closes)."""
 
-        def __init__(self, task_id: str, decision: str, detail: str) -> None:
+        def __init__(self, task_id: str, decision: str, detail: str, tasks: tuple[str, ...] = ()) -> None:
             super().__init__()
             self.task_id = task_id
             self.decision = decision  # "accepted" | "discarded"
             self.detail = detail  # what was done, one line
+            self.tasks = tasks or (task_id,)  # every task recorded with that decision (dependencies too)
 
-    def __init__(self, live: LiveSession, task_id: str, *, name: str | None = None, id: str | None = None) -> None:
+    def __init__(self, decisions: Decisions, task_id: str, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
-        self.live = live
+        self.decisions = decisions
         self.task_id = task_id
-        self.diff: TaskDiff | None = None
+        self.facts: TaskFacts | None = None
+        self.tasks: dict[str, TaskFacts] = {}
+        self.incoming: Incoming | None = None
+        self.pending: list[TaskFacts] = []  # dependencies whose work the branch does not hold
         self.loaded = False  # the diff (or the reason there is none) is on screen
         self.busy = False  # a decision is being carried out
         self.last_refusal = ""  # the last reason an accept or discard was refused
@@ -72,6 +83,7 @@ class ReviewScreen(Screen[str | None]):
             yield Static(id="review-title")
             yield Static(id="review-facts")
             yield Static(id="review-numstat")
+            yield Static(id="review-conflicts")
             yield Static(id="review-message")
         with Horizontal(id="review-body"):
             yield DataTable(id="review-files", cursor_type="row", zebra_stripes=False)
@@ -83,110 +95,131 @@ class ReviewScreen(Screen[str | None]):
         table.add_column("File", key="path")
         table.add_column("Change", key="change")
         table.add_column("+/\u2212", key="lines")
-        self._show_header()
+        table.add_column("From", key="source")
+        self.query_one("#review-title", Static).update(
+            Content.from_markup("Review task [b]$task[/b]", task=self.task_id))
         self.query_one(DiffView).show_message("loading the diff\u2026")
         table.focus()
         self._load()
 
-    def _show_header(self, decision: str | None = None) -> None:
-        run = self.live.engine.tasks.get(self.task_id)
-        title = run.spec.title if run is not None and run.spec.title else self.task_id
+    def _show_header(self, task: TaskFacts) -> None:
         self.query_one("#review-title", Static).update(
-            Content.from_markup("Review task [b]$task[/b] \u00b7 $title", task=self.task_id, title=title)
+            Content.from_markup("Review task [b]$task[/b] \u00b7 $title", task=self.task_id, title=task.title or self.task_id)
         )
-        if run is None:
-            self.query_one("#review-facts", Static).update(Content(f"no task {self.task_id!r} in this run"))
-            return
-        usage = run.usage()
-        tokens = usage.total
         facts = [
-            str(run.state), f"agent {run.profile or run.spec.agent}", plural(run.attempts, "attempt"),
-            f"{tokens:,} tokens · {usd_short(usage.cost_usd, 'cost unknown')}" if tokens or usage.cost_usd is not None
+            task.state, f"agent {task.agent or '?'}", plural(task.attempts, "attempt"),
+            f"{task.tokens:,} tokens · {usd_short(task.cost_usd, 'cost unknown')}" if task.tokens or task.cost_usd is not None
             else "no usage reported",
         ]
-        if decision:
-            facts.append(f"already {decision}")
+        if task.decision:
+            facts.append(f"already {task.decision}")
         self.query_one("#review-facts", Static).update(Content(" \u00b7 ".join(facts)))
-        result = run.last_result
-        if result is not None:
-            self._show_numstat(result.added, result.removed, len(result.files))
-            message = " ".join(result.final_message.split())
-            self.query_one("#review-message", Static).update(
-                Content.from_markup("[b]Final message:[/b] $message", message=message) if message
-                else Content("No final message.")
-            )
+        message = " ".join(task.final_message.split())
+        self.query_one("#review-message", Static).update(
+            Content.from_markup("[b]Final message:[/b] $message", message=message) if message
+            else Content("No final message.")
+        )
 
-    def _show_numstat(self, added: int, removed: int, files: int) -> None:
-        plus, minus, rest = diff_size_text(added, removed, files).split(" ", 2)
-        self.query_one("#review-numstat", Static).update(Content.assemble(
-            (plus, "$text-success"), " ", (minus, "$text-error"), " ", rest,
-        ))
+    def source_text(self, key: str) -> str:
+        """"this task", or "from docs, discarded" for a dependency's work."""
+        if key == self.task_id:
+            return "this task"
+        dep = self.tasks.get(key)
+        return f"from {key}, {status_word(dep)}" if dep is not None else f"from {key}"
+
+    def _show_numstat(self, incoming: Incoming) -> None:
+        plus, minus, rest = diff_size_text(incoming.added, incoming.removed, len(incoming.files)).split(" ", 2)
+        parts: list[str | tuple[str, str]] = ["Accepting brings ", (plus, "$text-success"), " ", (minus, "$text-error"),
+                                              " ", rest]
+        sources = incoming.sources()  # in the dependencies' order, as the accept question lists them
+        others = [d.key for d in self.pending if d.key in sources]
+        others += [k for k in sources if k != self.task_id and k not in others]
+        if others:
+            counts = [f"{plural(len(incoming.of(k)), 'file')} {self.source_text(k)}" for k in others]
+            parts.append(": ")
+            parts.append((f"{plural(len(incoming.of(self.task_id)), 'file')} of this task; " + "; ".join(counts),
+                          "$text-warning"))
+        elif incoming.files:
+            parts.append(", all of this task")
+        self.query_one("#review-numstat", Static).update(Content.assemble(*parts))
+        conflicts = self.query_one("#review-conflicts", Static)
+        conflicts.display = bool(incoming.conflicts)
+        if incoming.conflicts:
+            conflicts.update(Content.assemble(
+                ("A merge would conflict in " + ", ".join(incoming.conflicts), "$text-error")))
 
     # ------------------------------------------------------------------------------ data
     @work(exclusive=True, group="review-load")
     async def _load(self) -> None:
         view = self.query_one(DiffView)
-        run = self.live.engine.tasks.get(self.task_id)
-        result = run.last_result if run is not None else None
-        if run is None or not run.state.terminal or result is None:
-            state = run.state if run is not None else "unknown"
-            view.show_message(f"task {self.task_id} is {state}: there is nothing to review yet")
+        try:
+            self.tasks = await self.decisions.tasks()
+        except Exception as exc:  # the store could not be read: say it, no traceback
+            view.show_message(f"could not read the task: {exc}")
             self.loaded = True
             return
-        if not result.branch:
+        task = self.facts = self.tasks.get(self.task_id)
+        if task is None:
+            self.query_one("#review-facts", Static).update(Content(f"no task {self.task_id!r} in this session"))
+            view.show_message(f"no task {self.task_id!r} in this session")
+            self.loaded = True
+            return
+        self._show_header(task)
+        if task.state in ("pending", "ready", "running", "paused"):
+            view.show_message(f"task {self.task_id} is {task.state}: there is nothing to review yet")
+            self.loaded = True
+            return
+        if not task.branch or not task.head_commit:
             view.show_message("the task ran without a worktree: there is no branch to review")
             self.loaded = True
             return
-        decision = await self._decision()
-        if decision:
-            self._show_header(decision)
         try:
-            diff = await asyncio.to_thread(task_diff, self.live.repo, result.start_commit, result.head_commit)
+            self.pending = await self.decisions.pending(self.task_id)
+            incoming = await self.decisions.incoming(self.task_id)
         except CommandError as exc:
             view.show_message(str(exc))
             self.loaded = True
             return
-        self.diff = diff
-        self._show_numstat(diff.added, diff.removed, len(diff.files))
-        self._fill_files(diff)
-        if not diff.files:
-            view.show_message("the task changed no files")
+        self.incoming = incoming
+        self._show_numstat(incoming)
+        self._fill_files(incoming)
+        if not incoming.files:
+            view.show_message("the task changed no files" if task.start_commit == task.head_commit
+                              else "accepting brings nothing: your branch holds all of this work")
         self.loaded = True
 
-    async def _decision(self) -> str | None:
-        try:
-            rows = [t for t in await self.live.store.tasks(self.live.row.id) if t.key == self.task_id]
-        except Exception:  # the header can do without it; accept/discard check again
-            return None
-        return rows[-1].decision if rows else None
-
-    def _fill_files(self, diff: TaskDiff) -> None:
+    def _fill_files(self, incoming: Incoming) -> None:
         table = self.query_one("#review-files", DataTable)
         success = self.app.theme_variables.get("text-success", "green")
         error = self.app.theme_variables.get("text-error", "red")
+        warning = self.app.theme_variables.get("text-warning", "yellow")
         rows = []
-        for f in diff.files:
+        for item in incoming.files:
+            f = item.file
             path = Text(f"{f.old_path} \u2192 {f.path}" if f.old_path else f.path)
             if f.binary:
                 lines = Text("binary")
             else:
                 lines = Text.assemble((f"+{f.added}", success), " ", (f"\u2212{f.removed}", error))
-            rows.append((path, Text(f.change), lines))
+            source = Text("; ".join(self.source_text(k) for k in item.sources),
+                          style="" if item.sources == (self.task_id,) else warning)
+            rows.append((path, Text(f.change), lines, source))
         # Widths fixed from the content: a table sized later (when idle) would first draw narrow columns.
         table.clear(columns=True)
-        for key, label, column in (("path", "File", 0), ("change", "Change", 1), ("lines", "+/\u2212", 2)):
+        for key, label, column in (("path", "File", 0), ("change", "Change", 1), ("lines", "+/\u2212", 2),
+                                   ("source", "From", 3)):
             width = max([cell_len(label)] + [row[column].cell_len for row in rows])
             table.add_column(label, key=key, width=width)
         for index, row in enumerate(rows):
             table.add_row(*row, key=str(index))
-        if diff.files:
+        if incoming.files:
             table.move_cursor(row=0)
             self._show_file(0)
 
     def _show_file(self, index: int) -> None:
-        if self.diff is None or not 0 <= index < len(self.diff.files):
+        if self.incoming is None or not 0 <= index < len(self.incoming.files):
             return
-        f = self.diff.files[index]
+        f: FileDiff = self.incoming.files[index].file
         view = self.query_one(DiffView)
         if f.binary:
             view.show_message("binary file", f.path)
@@ -215,15 +248,24 @@ class ReviewScreen(Screen[str | None]):
             self.dismiss(None)
 
     def action_accept(self) -> None:
-        if not self.busy:
+        if self.busy or not self.loaded:
+            return
+        if self.pending and self.facts is not None and not self.facts.decision:
+            question = AcceptQuestion(self.task_id, self.pending, self.incoming, self.source_text)
+            self.app.push_screen(question, callback=self._accept_answer)
+            return
+        self.busy = True
+        self._accept(AcceptChoice("merge"))
+
+    def _accept_answer(self, choice: AcceptChoice | None) -> None:
+        if choice is not None and not self.busy:
             self.busy = True
-            self._accept()
+            self._accept(choice)
 
     def action_discard(self) -> None:
         if self.busy:
             return
-        run = self.live.engine.tasks.get(self.task_id)
-        branch = run.last_result.branch if run is not None and run.last_result is not None else ""
+        branch = self.facts.branch if self.facts is not None else ""
         self.app.push_screen(DiscardDialog(self.task_id, branch), callback=self._discard_answer)
 
     def _discard_answer(self, reason: str | None) -> None:
@@ -232,20 +274,20 @@ class ReviewScreen(Screen[str | None]):
             self._discard(reason)
 
     @work(exclusive=True, group="review-decision")
-    async def _accept(self) -> None:
+    async def _accept(self, choice: AcceptChoice) -> None:
         try:
-            result = await self.live.accept(self.task_id)
+            result = await self.decisions.accept(self.task_id, choice.mode, choice.include)
         except Exception as exc:  # CommandError/ReviewError: a refusal; anything else: say it, no traceback
             self._refused("Not accepted", exc)
             return
         finally:
             self.busy = False
-        self._decided("accepted", result.describe())
+        self._decided("accepted", result.describe(), result.tasks)
 
     @work(exclusive=True, group="review-decision")
     async def _discard(self, reason: str) -> None:
         try:
-            await self.live.discard(self.task_id, reason)
+            await self.decisions.discard(self.task_id, reason)
         except Exception as exc:
             self._refused("Not discarded", exc)
             return
@@ -258,9 +300,9 @@ class ReviewScreen(Screen[str | None]):
         self.last_refusal = " ".join(text.split())
         self.notify(self.last_refusal, title=title, severity="error", markup=False, timeout=10)
 
-    def _decided(self, decision: str, detail: str) -> None:
+    def _decided(self, decision: str, detail: str, tasks: tuple[str, ...] = ()) -> None:
         self.app.notify(f"Task {self.task_id} {decision}: {detail}", title=decision.capitalize(), markup=False)
-        self.app.post_message(self.Decided(self.task_id, decision, detail))
+        self.app.post_message(self.Decided(self.task_id, decision, detail, tasks))
         self.dismiss(decision)
 
 
