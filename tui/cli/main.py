@@ -107,6 +107,27 @@ def build_parser() -> argparse.ArgumentParser:
     stuck.add_argument("--allow-commit-graph", action="store_true",
                        help="write a git commit-graph when the repository has none (faster measures)")
 
+    review = sub.add_parser("review", parents=[common],
+                            help="open the review of a session's tasks (default: the newest session): accept or discard")
+    review.add_argument("session", nargs="?", help="id or label YYYYMMDD.N")
+
+    acc = sub.add_parser("accept", parents=[common],
+                         help="bring a task's work into the branch your checkout is on (a merge of its branch)")
+    acc.add_argument("session", help="id or label YYYYMMDD.N")
+    acc.add_argument("task", help="the task's id in the plan")
+    how = acc.add_mutually_exclusive_group()
+    how.add_argument("--own", action="store_const", const="own", dest="mode",
+                     help="only the task's own commits (copied), none of its dependencies' work")
+    how.add_argument("--with-deps", action="store_const", const="with-deps", dest="mode",
+                     help="with the work of its dependencies not accepted yet (each recorded as accepted)")
+    acc.add_argument("--include", action="append", default=[], metavar="TASK",
+                     help="with --with-deps: also bring in this discarded dependency (repeat for more)")
+
+    dis = sub.add_parser("discard", parents=[common], help="delete a task's worktree and branch, recorded as discarded")
+    dis.add_argument("session", help="id or label YYYYMMDD.N")
+    dis.add_argument("task", help="the task's id in the plan")
+    dis.add_argument("--reason", default="", metavar="TEXT", help="why, kept with the session")
+
     history = sub.add_parser("history", parents=[common],
                              help="open the history screen: past sessions, trends, and which agent's work sticks")
     history.add_argument("--all", action="store_true", help="the sessions of every repository")
@@ -194,6 +215,22 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tui.cli.stuck import stuck
 
         return asyncio.run(stuck(args.db, args.sessions, args.repo, args.at, args.json, args.allow_commit_graph))
+    if command == "review":
+        from tui.cli.review import run_review  # Textual is imported here only
+
+        return asyncio.run(run_review(args.db, args.session, args.repo))
+    if command == "accept":
+        from tui.cli.decide import accept_task
+
+        if args.include and args.mode != "with-deps":
+            print("cockpit: --include brings in a discarded dependency with the task: use it with --with-deps",
+                  file=sys.stderr)
+            return 2
+        return asyncio.run(accept_task(args.db, args.session, args.task, args.repo, args.mode or "merge", args.include))
+    if command == "discard":
+        from tui.cli.decide import discard_task
+
+        return asyncio.run(discard_task(args.db, args.session, args.task, args.repo, args.reason))
     if command == "history":
         from tui.history_app import run_history  # Textual is imported here only
 
