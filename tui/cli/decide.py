@@ -8,8 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.errors import UserError
-from engine.run_commands import CommandError
+from engine.errors import CommandError, UserError
 from engine.worktrees import repo_root
 from sessions.decisions import Decisions, NeedsChoice
 from sessions.store.rows import SessionRow
