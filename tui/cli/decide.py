@@ -6,6 +6,7 @@ A refusal is one line and exit code 2, and changes nothing. ``cockpit review`` (
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from engine.errors import CommandError, UserError
@@ -33,13 +34,14 @@ async def session_decisions(store: Store, key: str | None, repo: str | None) -> 
     return row, Decisions(store, row.id, row.repo, row.label)
 
 
-async def accept_task(db: str | None, key: str, task: str, repo: str | None, mode: str,
-                      include: list[str]) -> int:
+async def _decide(db: str | None, key: str, task: str, repo: str | None,
+                  decide: Callable[[Decisions], Awaitable[tuple[str, str]]]) -> int:
+    """Run one decision on the session's task; its line on stdout, or a refusal's on stderr (exit 2)."""
     store = await _open(db)
     try:
         row, decisions = await session_decisions(store, key, repo)
         try:
-            accepted = await decisions.accept(task, mode, include)
+            verb, detail = await decide(decisions)
         except NeedsChoice as exc:
             print(f"cockpit: task {task!r} of session {row.label} holds work of {exc.names()} that is not in "
                   "your branch: accept it with --own (only its own commits) or --with-deps (with that work); "
@@ -50,20 +52,21 @@ async def accept_task(db: str | None, key: str, task: str, repo: str | None, mod
             return 2
     finally:
         await store.close()
-    print(f"accepted {task} of session {row.label}: {accepted.describe()}")
+    print(f"{verb} {task} of session {row.label}: {detail}")
     return 0
+
+
+async def accept_task(db: str | None, key: str, task: str, repo: str | None, mode: str,
+                      include: list[str]) -> int:
+    async def accept(decisions: Decisions) -> tuple[str, str]:
+        return "accepted", (await decisions.accept(task, mode, include)).describe()
+
+    return await _decide(db, key, task, repo, accept)
 
 
 async def discard_task(db: str | None, key: str, task: str, repo: str | None, reason: str) -> int:
-    store = await _open(db)
-    try:
-        row, decisions = await session_decisions(store, key, repo)
-        try:
-            await decisions.discard(task, reason)
-        except CommandError as exc:
-            print(f"cockpit: {exc}", file=sys.stderr)
-            return 2
-    finally:
-        await store.close()
-    print(f"discarded {task} of session {row.label}: its worktree and branch are deleted")
-    return 0
+    async def discard(decisions: Decisions) -> tuple[str, str]:
+        await decisions.discard(task, reason)
+        return "discarded", "its worktree and branch are deleted"
+
+    return await _decide(db, key, task, repo, discard)
