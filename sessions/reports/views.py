@@ -47,6 +47,13 @@ def task_item(task: TaskRow) -> dict[str, Any]:
         "tokens_approximate": task.tokens_approximate,
         "decision": task.decision,
         "decision_reason": task.decision_reason,
+        # how accepted work came in: "merge" or "picked" (only its own commits, copied), through which
+        # task's accept (None: its own), and each picked commit with its copy on the branch
+        "accepted_as": task.accepted_as,
+        "accepted_via": task.accepted_via,
+        "accepted_into": task.accepted_into,
+        "accept_commit": task.accept_commit,
+        "picked": [list(pair) for pair in task.picked],
         "branch": task.branch,
         "added": task.added,
         "removed": task.removed,

@@ -71,6 +71,11 @@ def test_accept_of_a_dependant_needs_a_choice_named_in_one_line(
     assert not (project / "docs").exists() and (project / "CHANGELOG.md").exists()
     assert decisions(capsys, project, db, label) == {
         "wordcount": "accepted", "docs": "discarded", "tests": "accepted", "changelog": "accepted"}
+    code, out, _ = cli(capsys, "show", label, "--json", *common)
+    tasks = {t["id"]: t for t in json.loads(out)["tasks"]}
+    assert (tasks["tests"]["accepted_as"], tasks["tests"]["accepted_via"]) == ("picked", "changelog")
+    head = git(project, "rev-parse", "HEAD")
+    assert tasks["changelog"]["accept_commit"] == head and tasks["changelog"]["picked"][0][1] == head
 
 
 def test_refusals_are_one_line_and_exit_2(project: Path, db: str, capsys: pytest.CaptureFixture[str]) -> None:

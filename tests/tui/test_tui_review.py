@@ -152,7 +152,7 @@ async def test_the_file_list_shows_the_files_and_n_p_switch_the_diff(project: Pa
         screen = await review_loaded(pilot)
         assert file_column(screen) == FILES_IN_ORDER
         table = screen.query_one("#review-files", DataTable)
-        changes = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        changes = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
         assert changes == ["created", "created", "deleted", "modified"]
         view = screen.query_one(DiffView)
         assert view.path == "docs/notes.md"
@@ -169,7 +169,7 @@ async def test_the_file_list_shows_the_files_and_n_p_switch_the_diff(project: Pa
         assert view.path == "old_notes.txt" and "-nothing to see here" in view.text_lines()
         header = str(screen.query_one("#review-numstat", Static).render())
         assert header == "Accepting brings +7 \u22124 in 4 files, all of this task"
-        assert [str(table.get_row_at(i)[3]) for i in range(table.row_count)] == ["this task"] * 4
+        assert [str(table.get_row_at(i)[1]) for i in range(table.row_count)] == ["this task"] * 4
         facts = str(screen.query_one("#review-facts", Static).render())
         assert facts == "succeeded \u00b7 agent shell \u00b7 1 attempt \u00b7 no usage reported"
         message = str(screen.query_one("#review-message", Static).render())
@@ -344,7 +344,7 @@ async def test_a_dependant_shows_whose_work_each_file_is_and_cancel_changes_noth
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await review_loaded(pilot)
         table = screen.query_one("#review-files", DataTable)
-        rows = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[3]) for i in range(table.row_count)}
+        rows = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[1]) for i in range(table.row_count)}
         assert rows == {"CHANGES.md": "this task", "count.py": "from count, not reviewed",
                         "docs/notes.md": "from docs, discarded"}
         header = str(screen.query_one("#review-numstat", Static).render())

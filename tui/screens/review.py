@@ -93,9 +93,9 @@ class ReviewScreen(Screen[str | None]):
     def on_mount(self) -> None:
         table = self.query_one("#review-files", DataTable)
         table.add_column("File", key="path")
+        table.add_column("From", key="source")
         table.add_column("Change", key="change")
         table.add_column("+/\u2212", key="lines")
-        table.add_column("From", key="source")
         self.query_one("#review-title", Static).update(
             Content.from_markup("Review task [b]$task[/b]", task=self.task_id))
         self.query_one(DiffView).show_message("loading the diff\u2026")
@@ -203,11 +203,12 @@ class ReviewScreen(Screen[str | None]):
                 lines = Text.assemble((f"+{f.added}", success), " ", (f"\u2212{f.removed}", error))
             source = Text("; ".join(self.source_text(k) for k in item.sources),
                           style="" if item.sources == (self.task_id,) else warning)
-            rows.append((path, Text(f.change), lines, source))
+            rows.append((path, source, Text(f.change), lines))
         # Widths fixed from the content: a table sized later (when idle) would first draw narrow columns.
         table.clear(columns=True)
-        for key, label, column in (("path", "File", 0), ("change", "Change", 1), ("lines", "+/\u2212", 2),
-                                   ("source", "From", 3)):
+        # "From" second: on a narrow screen it is what must stay in sight
+        for key, label, column in (("path", "File", 0), ("source", "From", 1), ("change", "Change", 2),
+                                   ("lines", "+/\u2212", 3)):
             width = max([cell_len(label)] + [row[column].cell_len for row in rows])
             table.add_column(label, key=key, width=width)
         for index, row in enumerate(rows):
