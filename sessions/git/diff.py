@@ -8,11 +8,10 @@ from dataclasses import dataclass
 
 import git
 
-from engine.formatting import diff_size_text
 from engine.git_output import CHANGE_KINDS, GitOutputError, parse_raw_numstat_z
-from sessions.git.checkout import ReviewError, commit_of, git_run, opened
+from sessions.git.checkout import ReviewError, git_run
 
-__all__ = ["FileDiff", "TaskDiff", "diff_files", "task_diff"]
+__all__ = ["FileDiff", "diff_files"]
 
 _DIFF_OPTIONS = (
     "-M", "--no-color", "--no-ext-diff", "--no-textconv", "--no-relative",
@@ -32,35 +31,6 @@ class FileDiff:
     @property
     def binary(self) -> bool:
         return self.added is None
-
-
-@dataclass(frozen=True)
-class TaskDiff:
-    start_commit: str
-    head_commit: str
-    files: tuple[FileDiff, ...]  # in git's diff order
-
-    @property
-    def added(self) -> int:
-        return sum(f.added or 0 for f in self.files)
-
-    @property
-    def removed(self) -> int:
-        return sum(f.removed or 0 for f in self.files)
-
-    def summary(self) -> str:
-        """``+A −R in N files``"""
-        return diff_size_text(self.added, self.removed, len(self.files))
-
-
-def task_diff(repo: str | os.PathLike[str], start_commit: str, head_commit: str) -> TaskDiff:
-    """What the task changed between ``start_commit`` and ``head_commit``, file by file."""
-    if not start_commit or not head_commit:
-        raise ReviewError("the task has no commits to compare (it ran without a worktree)")
-    with opened(repo) as r:
-        start, head = commit_of(r, start_commit), commit_of(r, head_commit)
-        files = diff_files(r, start, head) if start != head else ()
-    return TaskDiff(start, head, files)
 
 
 def diff_files(r: git.Repo, start: str, head: str) -> tuple[FileDiff, ...]:

@@ -137,6 +137,7 @@ async def test_an_own_commits_accept_that_conflicts_is_refused_and_changes_nothi
     git(repo, "add", "CHANGELOG.md")
     git(repo, "commit", "-q", "-m", "my own changelog")
     before, decisions = checkout_snapshot(repo), await decided(ended)
+    assert (await ended.incoming("changelog")).conflicts == ("CHANGELOG.md",)  # the review says so first
     worktrees = git(repo, "worktree", "list", "--porcelain")
     with pytest.raises(ReviewError) as err:
         await ended.accept("changelog", "own")

@@ -16,7 +16,7 @@ from engine.worktrees import FALLBACK_EMAIL, FALLBACK_NAME, Worktree, WorktreeMa
 from sessions.lifecycle import begin_session
 from sessions.live_session import LiveSession
 from sessions.git.checkout import ReviewError
-from sessions.git.diff import task_diff
+from sessions.git.incoming import OwnRange, incoming
 from sessions.git.merge import accept, discard
 from sessions.store.store import Store
 
@@ -85,8 +85,9 @@ def a_bit_of_everything(root: Path) -> None:
 # ---------------------------------------------------------------------------------------- diff
 def test_the_diff_lists_every_kind_of_change_with_its_own_patch(project: Path) -> None:
     work = make_task(project, "t1", a_bit_of_everything)
-    diff = task_diff(project, work.start, work.head)
-    by_path = {f.path: f for f in diff.files}
+    diff = incoming(project, OwnRange("t1", work.start, work.head), [])
+    by_path = {f.file.path: f.file for f in diff.files}
+    assert {f.sources for f in diff.files} == {("t1",)} and diff.conflicts == ()
     assert {p: (f.change, f.old_path, f.added, f.removed) for p, f in by_path.items()} == {
         "src/app.py": ("modified", None, 5, 1),
         "docs/new file.md": ("created", None, 3, 0),
@@ -95,7 +96,7 @@ def test_the_diff_lists_every_kind_of_change_with_its_own_patch(project: Path) -
         "logo.bin": ("modified", None, None, None),
         "icon.bin": ("created", None, None, None),
     }
-    for f in diff.files:  # each file carries exactly its own part of the patch
+    for f in by_path.values():  # each file carries exactly its own part of the patch
         assert f.diff.startswith("diff --git ")
         assert f.diff.count("diff --git ") == 1
     assert "+    return 2" in by_path["src/app.py"].diff and "-    return 1" in by_path["src/app.py"].diff
@@ -108,18 +109,17 @@ def test_the_diff_lists_every_kind_of_change_with_its_own_patch(project: Path) -
     # the totals agree with the engine's own numstat of the task
     stats = WorktreeManager(project, "run1").diff_stat(Worktree("t1", work.worktree, work.branch, work.start), work.head)
     assert (diff.added, diff.removed) == (sum(s.added or 0 for s in stats), sum(s.removed or 0 for s in stats)) == (8, 2)
-    assert diff.summary() == "+8 \u22122 in 6 files"
 
 
 def test_a_task_that_changed_nothing_has_an_empty_diff(project: Path) -> None:
     work = make_task(project, "idle", lambda root: None)
-    diff = task_diff(project, work.start, work.head)
-    assert diff.files == () and diff.summary() == "+0 \u22120 in 0 files"
+    diff = incoming(project, OwnRange("idle", work.start, work.head), [])
+    assert diff.files == () and (diff.added, diff.removed) == (0, 0)
 
 
 def test_a_diff_of_commits_that_are_gone_is_one_clear_line(project: Path) -> None:
     with pytest.raises(ReviewError) as err:
-        task_diff(project, "0" * 40, "HEAD")
+        incoming(project, OwnRange("gone", "HEAD", "0" * 40), [])
     assert "\n" not in str(err.value) and "not in the repository" in str(err.value)
 
 
