@@ -18,7 +18,7 @@ from sessions.store import db_path
 from sessions.store.redact import REDACTED
 from sessions.store.store import Store
 from sessions.store.db import SessionExists, StoreError
-from sessions.store.rows import session_label
+from sessions.store.rows import Acceptance, session_label
 from sessions.store.schema import LATEST, migrate
 from tests.helpers.paths import ROOT
 
@@ -99,6 +99,39 @@ async def test_migration_from_v1_keeps_data(db: Path) -> None:
         assert (task.key, task.state, task.tokens_in, task.timeout, task.retries) == ("build", "succeeded", 42, None, 0)
         assert [line.text for line in await store.log_lines(task.id)] == ["hello"]
     assert raw(db).execute("PRAGMA user_version").fetchone()[0] == LATEST
+
+
+async def test_migration_to_v6_keeps_decisions_and_records_how_work_came_in(db: Path) -> None:
+    conn = raw(db)
+    assert migrate(conn, target=5) == 5
+    conn.execute("INSERT INTO repos (id, path) VALUES (1, '/repo')")
+    conn.execute("INSERT INTO sessions (id, repo_id, date, day_number, started_at) VALUES (1, 1, '2026-03-04', 1, 1.0)")
+    conn.execute("INSERT INTO runs (id, session_id) VALUES ('run-1', 1)")
+    for i, (key, decision) in enumerate((("a", "accepted"), ("b", None), ("c", None)), start=1):
+        conn.execute("INSERT INTO tasks (id, session_id, run_id, task_key, state, decision) VALUES (?, 1, 'run-1', ?,"
+                     " 'succeeded', ?)", (i, key, decision))
+    conn.close()
+
+    async with await Store.open(db) as store:
+        a, b, c = await store.tasks(1)
+        assert (a.decision, a.accepted_as, a.accepted_via, a.picked) == ("accepted", None, None, ())  # before v6
+        await store.set_accepted(1, [
+            ("b", Acceptance("picked", "main", "c2", picked=(("o1", "c1"), ("o2", None), ("o3", "c2")))),
+            ("c", Acceptance("picked", "main", "c0", via="b", picked=(("o0", "c0"),))),
+        ])
+        _, b, c = await store.tasks(1)
+        assert (b.decision, b.accepted_as, b.accepted_via, b.accepted_into, b.accept_commit) == (
+            "accepted", "picked", None, "main", "c2")
+        assert b.picked == (("o1", "c1"), ("o2", None), ("o3", "c2"))
+        assert (c.accepted_via, c.picked) == ("b", (("o0", "c0"),))
+        with pytest.raises(ValueError, match="unknown kind of acceptance 'squash'"):
+            await store.set_accepted(1, [("a", Acceptance("squash", "main", None))])
+        await store.set_decision(1, "c", "discarded", "after all")  # a new decision clears how it came in
+        c = (await store.tasks(1))[2]
+        assert (c.decision, c.accepted_as, c.accepted_via, c.picked) == ("discarded", None, None, ())
+    with pytest.raises(sqlite3.IntegrityError):  # the schema itself refuses another kind
+        with raw(db) as conn:
+            conn.execute("UPDATE tasks SET accepted_as = 'squash' WHERE id = 1")
 
 
 async def test_newer_schema_is_refused_and_not_touched(db: Path) -> None:
