@@ -39,6 +39,8 @@ def headless_run(capsys: pytest.CaptureFixture[str], repo: Path, db: str, tasks=
     plan.write_text(plan_toml(tasks))
     code, out, err = cli(capsys, "run", str(plan), "--headless", "--repo", str(repo), "--db", db)
     assert code == 0, out + err
+    keys = ", ".join(t["id"] for t in tasks)
+    assert f"its work is not reviewed yet ({keys}): accept or discard it with: cockpit review 20" in out
     code, out, _ = cli(capsys, "sessions", "--json", "--repo", str(repo), "--db", db)
     return json.loads(out)[0]["label"]
 

@@ -37,6 +37,10 @@ async def run_recorded(engine: Engine, plan_path: Path, db: str | None, objectiv
             row = await finish_session(store, session, status_for(states))
         print(f"\nsession {row.label} recorded ({row.status}) in {store.path}; "
               f"see it with: cockpit show {row.label}")
+        with_work = [tid for tid, run in engine.tasks.items() if run.last_result is not None and run.last_result.files]
+        if with_work:
+            print(f"its work is not reviewed yet ({', '.join(with_work)}): accept or discard it with: "
+                  f"cockpit review {row.label}")
         return code
     finally:
         await store.close()
