@@ -22,6 +22,16 @@ ENGINE_OPTIONS = {"backoff_base": 0.01, "backoff_max": 0.05, "stop_grace": 0.3}
 _plans = itertools.count(1)
 
 
+# The demo's shape: tests depends on wordcount, changelog on docs and tests, so changelog's branch holds
+# the work of all four (the accept and review tests).
+DEPENDANT_PLAN: list[dict[str, Any]] = [
+    {"id": "wordcount", "prompt": "printf 'def word_count(t):\\n    return len(t.split())\\n' >> textstats.py"},
+    {"id": "docs", "prompt": "mkdir -p docs && printf '# Usage\\n\\nRun it.\\n' > docs/usage.md"},
+    {"id": "tests", "depends_on": ["wordcount"], "prompt": "mkdir -p tests && printf 'test\\n' > tests/test_wc.py"},
+    {"id": "changelog", "depends_on": ["docs", "tests"], "prompt": "printf '# Changelog\\n\\n- wc\\n' > CHANGELOG.md"},
+]
+
+
 def plan_toml(tasks: list[dict[str, Any]]) -> str:
     """A plan file's text; the default agent is ``shell``."""
     out = ['agent = "shell"', ""]

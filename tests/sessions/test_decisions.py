@@ -1,8 +1,5 @@
-"""Accepting and discarding the tasks of an ended session, on real repositories and a real store.
-
-The plan has the demo's shape: ``tests`` depends on ``wordcount``, ``changelog`` on ``docs`` and
-``tests``, so ``changelog``'s branch holds the work of all four.
-"""
+"""Accepting and discarding the tasks of an ended session (of DEPENDANT_PLAN, the demo's shape), on
+real repositories and a real store."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,21 +11,15 @@ from sessions.decisions import Decisions, NeedsChoice
 from sessions.git.checkout import ReviewError
 from sessions.store.store import Store
 from tests.helpers.repos import checkout_snapshot, git
-from tests.helpers.session_runs import run_session
+from tests.helpers.session_runs import DEPENDANT_PLAN, run_session
 
-PLAN = [
-    {"id": "wordcount", "prompt": "printf 'def word_count(t):\\n    return len(t.split())\\n' >> textstats.py"},
-    {"id": "docs", "prompt": "mkdir -p docs && printf '# Usage\\n\\nRun it.\\n' > docs/usage.md"},
-    {"id": "tests", "depends_on": ["wordcount"], "prompt": "mkdir -p tests && printf 'test\\n' > tests/test_wc.py"},
-    {"id": "changelog", "depends_on": ["docs", "tests"], "prompt": "printf '# Changelog\\n\\n- wc\\n' > CHANGELOG.md"},
-]
 
 
 @pytest.fixture
 async def ended(store: Store, repo_factory, tmp_path: Path) -> Decisions:
     """The session run to its end with no decision taken; its decisions."""
     repo = repo_factory("project", {"textstats.py": "x = 1\n"})
-    row = await run_session(store, repo, tmp_path / "plans", PLAN, "the demo's shape")
+    row = await run_session(store, repo, tmp_path / "plans", DEPENDANT_PLAN, "the demo's shape")
     return Decisions(store, row.id, repo, row.label)
 
 

@@ -12,7 +12,7 @@ from textual.widgets import DataTable
 from sessions.store.store import Store
 from tests.helpers.cli import cli
 from tests.helpers.repos import checkout_snapshot, git
-from tests.helpers.session_runs import plan_toml
+from tests.helpers.session_runs import DEPENDANT_PLAN, plan_toml
 from tests.helpers.tui_pilot import until
 from tui.cli.decide import session_decisions
 from tui.review_app import ReviewApp
@@ -20,12 +20,6 @@ from tui.screens.accept_question import AcceptQuestion
 from tui.screens.review import ReviewScreen
 from tui.screens.session_review import SessionReviewScreen
 
-PLAN = [
-    {"id": "wordcount", "prompt": "printf 'def word_count(t):\\n    return len(t.split())\\n' >> textstats.py"},
-    {"id": "docs", "prompt": "mkdir -p docs && printf '# Usage\\n' > docs/usage.md"},
-    {"id": "tests", "depends_on": ["wordcount"], "prompt": "mkdir -p tests && printf 'test\\n' > tests/test_wc.py"},
-    {"id": "changelog", "depends_on": ["docs", "tests"], "prompt": "printf '# Changelog\\n' > CHANGELOG.md"},
-]
 
 
 @pytest.fixture
@@ -33,7 +27,7 @@ def project(repo_factory) -> Path:
     return repo_factory("project", {"textstats.py": "x = 1\n"})
 
 
-def headless_run(capsys: pytest.CaptureFixture[str], repo: Path, db: str, tasks=PLAN) -> str:
+def headless_run(capsys: pytest.CaptureFixture[str], repo: Path, db: str, tasks=DEPENDANT_PLAN) -> str:
     """Run the plan headless in a new session; its label."""
     plan = repo.parent / f"plan-{len(list(repo.parent.glob('plan-*.toml')))}.toml"
     plan.write_text(plan_toml(tasks))
