@@ -24,7 +24,7 @@ TASK_STATES = _TASK_STATES_V1 + ("budget_exceeded",)
 SESSION_STATUSES = ("active", "complete", "blocked", "abandoned")
 OUTCOMES = ("fully", "partially", "not-used", "too-early", "na")
 DECISIONS = ("accepted", "discarded")
-ACCEPTED_AS = ("merge", "picked")  # how an accepted task's work came in (see v6)
+ACCEPTED_AS = ("merge", "picked")  # how an accepted task's work came in (see version 7)
 
 
 def _in(values: tuple[str, ...]) -> str:

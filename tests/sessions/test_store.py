@@ -101,9 +101,9 @@ async def test_migration_from_v1_keeps_data(db: Path) -> None:
     assert raw(db).execute("PRAGMA user_version").fetchone()[0] == LATEST
 
 
-async def test_migration_to_v6_keeps_decisions_and_records_how_work_came_in(db: Path) -> None:
+async def test_migration_to_v7_keeps_decisions_and_records_how_work_came_in(db: Path) -> None:
     conn = raw(db)
-    assert migrate(conn, target=5) == 5
+    assert migrate(conn, target=6) == 6
     conn.execute("INSERT INTO repos (id, path) VALUES (1, '/repo')")
     conn.execute("INSERT INTO sessions (id, repo_id, date, day_number, started_at) VALUES (1, 1, '2026-03-04', 1, 1.0)")
     conn.execute("INSERT INTO runs (id, session_id) VALUES ('run-1', 1)")
@@ -114,7 +114,7 @@ async def test_migration_to_v6_keeps_decisions_and_records_how_work_came_in(db: 
 
     async with await Store.open(db) as store:
         a, b, c = await store.tasks(1)
-        assert (a.decision, a.accepted_as, a.accepted_via, a.picked) == ("accepted", None, None, ())  # before v6
+        assert (a.decision, a.accepted_as, a.accepted_via, a.picked) == ("accepted", None, None, ())  # before v7
         await store.set_accepted(1, [
             ("b", Acceptance("picked", "main", "c2", picked=(("o1", "c1"), ("o2", None), ("o3", "c2")))),
             ("c", Acceptance("picked", "main", "c0", via="b", picked=(("o0", "c0"),))),
