@@ -176,16 +176,12 @@ class GitRunner:
         path: str,
         revs: Sequence[str],
         options: Sequence[str],
-        line_ranges: Sequence[tuple[int, int]] | None = None,
     ) -> "Blame":
-        """``git blame --porcelain <options> [-L a,b ...] <revs> -- path``.
-
-        ``line_ranges`` (1-based, inclusive) limit the blame to those lines: blame then stops
-        walking history as soon as each of them has found its commit. A path missing at the
-        revision gives an empty Blame.
+        """``git blame --porcelain <options> <revs> -- path``, of the whole file: a blame limited to
+        some lines (``-L``) cuts git's blocks, and so changes what ``-M``/``-C`` find (their score is
+        per block). A path missing at the revision gives an empty Blame.
         """
-        limits = [f"-L{a},{b}" for a, b in line_ranges] if line_ranges else []
-        code, out, err = self.status("blame", "--porcelain", *options, *limits, *revs, "--", path)
+        code, out, err = self.status("blame", "--porcelain", *options, *revs, "--", path)
         if code != 0:
             message = stderr_line(err) or f"git blame failed for {path}"
             if "no such path" in message:

@@ -275,15 +275,18 @@ class Store:
         )
         return [LogLine(*r) for r in rows]
 
-    async def set_decision(self, session_id: int, task_key: str, decision: str, reason: str = "") -> None:
-        """Accept or discard the task (its newest run's row, if the plan ran more than once)."""
+    async def set_decision(
+        self, session_id: int, task_key: str, decision: str, reason: str = "", at: float | None = None,
+    ) -> None:
+        """Accept or discard the task (its newest run's row, if the plan ran more than once), at
+        ``at`` (default now)."""
         _check(decision, DECISIONS, "decision")
         async with self._write() as db:
             task_id = await self._task_id(db, session_id, task_key)
             await db.execute(
                 "UPDATE tasks SET decision = ?, decision_reason = ?, decided_at = ?, accepted_as = NULL,"
                 " accepted_via = NULL, accepted_into = NULL, accept_commit = NULL, picked_json = NULL WHERE id = ?",
-                (decision, redact(reason), time.time(), task_id),
+                (decision, redact(reason), time.time() if at is None else at, task_id),
             )
 
     async def set_accepted(self, session_id: int, accepted: Sequence[tuple[str, Acceptance]]) -> None:

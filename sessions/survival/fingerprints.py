@@ -33,7 +33,7 @@ from typing import Any
 
 from sessions.git.blame import Blame, GitRunner
 from sessions.git.facts import GitFactsError, _opened, _resolve, files_changed
-from sessions.survival.line_filter import FileFilter, line_hash, meaningful
+from sessions.survival.line_filter import FileFilter, attribute_reasons, line_hash, meaningful
 
 __all__ = [
     "FINGERPRINT_VERSION",
@@ -183,6 +183,7 @@ class PendingFingerprint:
         file_filter: FileFilter,
         copies: bool,
         pool: Executor,
+        keep: set[str] | None = None,
     ) -> None:
         self.runner = runner
         self.start = start
@@ -191,6 +192,8 @@ class PendingFingerprint:
         self.copies = copies
         revs = range_revs(start, end)
         self.commit_changes = _commit_changes(runner, revs)
+        if keep is not None:  # only these commits' lines are the work measured
+            self.commit_changes = {c: f for c, f in self.commit_changes.items() if c in keep}
         self.commits = list(self.commit_changes)
         times = _commit_times(runner, [c for c in (start, end) if c])
         self.start_time = times.get(start) if start else None
@@ -221,6 +224,9 @@ class PendingFingerprint:
                 self.excluded[change.path] = reason
                 continue
             candidates.append(change.path)
+        for path, reason in attribute_reasons(self.runner, candidates).items():
+            self.excluded[path] = reason
+        candidates = [p for p in candidates if p not in self.excluded]
         for path, (kind, oid, body) in zip(candidates, self.runner.objects([f"{self.end}:{p}" for p in candidates])):
             if kind is None:
                 continue
@@ -232,12 +238,23 @@ class PendingFingerprint:
                 self.oids[path] = oid
         return [p for p in candidates if p not in self.excluded]
 
+    @staticmethod
+    def commit_list(runner: GitRunner, start: str | None, end: str) -> dict[str, tuple[str, ...]]:
+        """The commits of ``start..end`` with their parents."""
+        out = runner.text("log", "--format=%H %P", *range_revs(start, end), "--")
+        found: dict[str, tuple[str, ...]] = {}
+        for line in out.splitlines():
+            sha, *parents = line.split()
+            found[sha] = tuple(parents)
+        return found
+
     def patch_ids(self, reverse: bool = False) -> dict[str, str]:
         """Patch-ids of the session's commits (of their inverse patches with ``reverse``); read
         when first asked: the survival measure needs them only when history was rewritten or a
         later commit could be a revert."""
         if reverse not in self._ids:
-            self._ids[reverse] = self.runner.patch_ids(self._revs, None, reverse)
+            ids = self.runner.patch_ids(self._revs, None, reverse)
+            self._ids[reverse] = {c: pid for c, pid in ids.items() if c in self.commit_changes}
         return self._ids[reverse]
 
     def result(self, patch_ids: bool = True) -> Fingerprint:

@@ -20,6 +20,10 @@ import re
 from array import array
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sessions.git.blame import GitRunner
 
 __all__ = [
     "DEFAULT_GENERATED_GLOBS",
@@ -64,6 +68,11 @@ DEFAULT_LOCK_FILES: frozenset[str] = frozenset(
 DEFAULT_VENDORED_DIRS: tuple[str, ...] = (
     "vendor",
     "vendors",
+    "vendored",
+    "_vendor",
+    "extern",
+    "externals",
+    "Godeps",
     "third_party",
     "third-party",
     "thirdparty",
@@ -126,6 +135,11 @@ def line_hash(line: bytes) -> str:
     return hashlib.blake2b(normalize(line), digest_size=8).hexdigest()
 
 
+def line_hash_int(line: bytes) -> int:
+    """:func:`line_hash` as a 64-bit integer (what :func:`line_hashes` gives for each line)."""
+    return int.from_bytes(hashlib.blake2b(normalize(line), digest_size=8).digest(), "big")
+
+
 def line_hashes(text: bytes) -> array[int]:
     """For each line of ``text``, its :func:`line_hash` as a 64-bit integer (``int(hex, 16)``),
     or 0 for a blank line. Compact (8 bytes a line): fit for caching by blob.
@@ -152,6 +166,8 @@ class FileFilter:
     vendored_dirs: tuple[str, ...] = DEFAULT_VENDORED_DIRS
     generated_globs: tuple[str, ...] = DEFAULT_GENERATED_GLOBS
     generated_markers: tuple[str, ...] = DEFAULT_GENERATED_MARKERS
+    vendored_globs: tuple[str, ...] = ()  # paths left out as vendored (``[survival] vendored``)
+    extra_generated: tuple[str, ...] = ()  # paths left out as generated (``[survival] generated``)
     header_lines: int = 5  # how many first lines are searched for a generated marker
     binary_probe: int = 8000  # a NUL byte in this many first bytes makes the file binary (as git)
     _markers: re.Pattern[bytes] | None = field(default=None, init=False, repr=False, compare=False)
@@ -170,6 +186,10 @@ class FileFilter:
         vendored = set(self.vendored_dirs)
         if any(part in vendored for part in parts[:-1]):
             return "vendored"
+        if any(_glob(path, glob) for glob in self.vendored_globs):
+            return "vendored"
+        if any(_glob(path, glob) for glob in self.extra_generated):
+            return "generated"
         for glob in self.generated_globs:
             if fnmatchcase(path if "/" in glob else name, glob):
                 return "generated"
@@ -193,8 +213,52 @@ class FileFilter:
                 list(self.vendored_dirs),
                 list(self.generated_globs),
                 list(self.generated_markers),
+                list(self.vendored_globs),
+                list(self.extra_generated),
                 self.header_lines,
                 self.binary_probe,
             ]
         )
         return hashlib.blake2b(data.encode(), digest_size=6).hexdigest()
+
+
+def _glob(path: str, glob: str) -> bool:
+    """A setting's glob: against the whole path (``*`` crosses folders), or the file name when it
+    has no "/"; a glob ending in "/" (or "/**") is a folder and everything under it."""
+    glob = glob.strip()
+    if glob.endswith("/**"):
+        glob = glob[:-2]
+    if glob.endswith("/"):
+        return path.startswith(glob) or fnmatchcase(path, glob + "*")
+    if "/" not in glob:
+        return fnmatchcase(path.rsplit("/", 1)[-1], glob)
+    return fnmatchcase(path, glob)
+
+
+# Git attributes that leave a file out: linguist's own (what GitHub uses to hide vendored and
+# generated files from a repository's statistics and diffs) and "-diff" (git shows no diff of it).
+_ATTRIBUTES = (("linguist-vendored", "vendored"), ("linguist-generated", "generated"), ("diff", "not diffed"))
+
+
+def attribute_reasons(runner: "GitRunner", paths: list[str]) -> dict[str, str]:
+    """Why each of ``paths`` is left out by the repository's git attributes (``.gitattributes`` of
+    the checkout and ``info/attributes``): ``linguist-vendored``, ``linguist-generated`` set
+    (true), or ``-diff``; the others are not in the answer."""
+    if not paths:
+        return {}
+    out = runner.run(
+        "check-attr", "-z", "--stdin", *(name for name, _ in _ATTRIBUTES),
+        input="".join(f"{p}\0" for p in paths).encode("utf-8", "surrogateescape"),
+    )
+    tokens = out.decode("utf-8", "surrogateescape").split("\0")
+    reasons: dict[str, str] = {}
+    words = dict(_ATTRIBUTES)
+    for i in range(0, len(tokens) - 2, 3):
+        path, name, value = tokens[i], tokens[i + 1], tokens[i + 2]
+        if path in reasons:
+            continue
+        if name == "diff" and value == "unset":
+            reasons[path] = words[name]
+        elif name != "diff" and value in ("set", "true"):
+            reasons[path] = words[name]
+    return reasons

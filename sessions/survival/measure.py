@@ -1,243 +1,412 @@
-"""Git-measured survival: of the lines a session added, the share still attributed to it later.
+"""Git-measured survival: of the lines a session's agents added, the share the developer's branch
+still holds at a head, at each horizon after the session's end, and now.
 
-``measure(repo, start, end, at="HEAD")`` blocks (callers in async code run it in a thread).
+``measure_sessions(repo, sessions, at)`` measures many sessions of one repository at once (it
+blocks; callers in async code run it in a thread). Every answer is the one whole-file
+``git blame -w -M -C`` at the head gives, whichever way the lines are found:
 
-What is counted
-  A (``added``) is the session's fingerprint (:mod:`sessions.survival.fingerprints`): the meaningful lines
-  (:mod:`sessions.survival.line_filter`) of counted files that ``git blame -w -M -C start..end`` attributes to
-  a commit of ``start..end``. ``surviving`` is how many of them ``git blame -w -M -C start..H``
-  still attributes to the session at a later commit H, over the files the session touched (followed
-  through renames) and the files that later commits touching those files also changed (where
-  ``-C`` finds moved lines). Lines are matched by content hash as a multiset, so ``surviving`` never
-  exceeds ``added`` (a later copy of a session line does not count twice).
+* what was done is each part's record (:mod:`sessions.survival.work`): the lines each task's own
+  commits added on its branch, accepted or not; for an imported session its range (under its rule);
+* a line at the head is a part's when blame gives it to one of the part's commits that is in the
+  head's history (merged), or to a copy of one: the same patch (``git patch-id``: a cherry-pick or a
+  rebase), or, when some of the part's commits were found neither way, a commit that adds at least
+  half of the part's lines or is mostly made of them (a squash, a rebase that changed the patch);
+  and its content is one of the part's lines (counted as a multiset: never more than were added);
+* a task's lines stick only when it was accepted by then: discarded work counts as done and not
+  stuck; work not decided by a horizon counts as not stuck and is flagged "never reviewed";
+* the developer's own commits during the session are measured the same way and shown apart.
 
-Moves across files: ``-C`` is used. Moving a session's function to another module keeps the work
-in the codebase, so it survives; whitespace-only reformatting survives (``-w``). Because A uses the
-same options, lines a session only re-indented or moved are not its work either, and the survival
-of a session nobody touched since is exactly 1.0. ``copies=False`` turns ``-C`` off (cheaper; a
-moved line then counts as removed).
-
-How the session's commits are found at H (``method``)
-  ``"blame"``    ``end`` is an ancestor of H: blame attribution to the session's commits.
-  ``"patch-id"`` history was rewritten (rebase, cherry-pick): every session commit with a patch was
-                 found, by ``git patch-id --stable``, among the commits after the session's start
-                 in H's history that touch its files; blame attribution to those commits.
-  ``"content"``  some commits could not be matched (a squash merge): a line at H counts when its
-                 hash is one of the session's added-line hashes and blame gives it to a matched
-                 commit or to any commit in range not older than the session's start. A later
-                 commit whose patch adds at least half of the session's lines (the squash commit)
-                 stands for the unmatched session commits in ``mapped``, so a revert of it is
-                 found, and a squashed session whose lines are all gone measures 0.0, not lost.
-  ``"lost"``     nothing of the session was found by any method (no commit reachable, none by
-                 patch-id, no copy and no line by content): ``ratio`` None with a ``reason``.
-
-Reverts: a later commit (at H, touching the session's files) whose message says "This reverts
-commit <sha>" of a session commit (or of its rewritten copy), or whose patch-id is the patch-id of
-a session commit's inverse patch, makes ``reverted`` True and is listed in ``reverting_commits``.
-Blame already counts the reverted lines as gone.
-
-Ratio None rules: see :mod:`sessions.survival.results`.
-
-Horizons: for each horizon (days), H is the last first-parent commit of ``at`` whose committer time
-is at or before ``end_time + horizon``; the key is ``"1d"``, ``"7d"``, ``"30d"``.
-
-Performance: the git reads and blames are in :mod:`sessions.survival.tracking`.
-``allow_commit_graph`` writes a commit-graph with changed-path filters when the repository has none.
+Everything is shared between the sessions measured together: one ``git log`` of the branch, one
+blame per file and head (:mod:`sessions.survival.shared_blame`), and a file's blame at a head is the
+blame at the last commit of the branch that changed it (:meth:`BranchLog.blame_key`), so horizons
+and sessions landing where a file did not change share it. A file is blamed at a head only when one
+of its lines there has the content of a line some session added, and only when it could hold such a
+line: the session's files, and the files later commits changed together with them.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
 
-from sessions.survival.fingerprints import Fingerprint, PendingFingerprint, blame_options
 from sessions.git.blame import GitRunner
-from sessions.git.facts import GitFactsError, _opened, _resolve
-from sessions.survival.line_filter import FileFilter
-from sessions.survival.cache import SurvivalCache
-from sessions.survival.results import DAY, DEFAULT_HORIZONS, HorizonPoint, SurvivalResult, horizon_label
-from sessions.survival.tracking import SessionIds, Tracker, existing_commits
+from sessions.git.facts import _opened, _resolve
+from sessions.survival.branch_log import BranchLog, commit_times, ensure_commit_graph
+from sessions.survival.fingerprints import Fingerprint
+from sessions.survival.line_filter import line_hashes
+from sessions.survival.results import (
+    DAY, DEFAULT_HORIZONS, HorizonPoint, PartPoint, PartSurvival, SurvivalResult,
+    horizon_label,
+)
+from sessions.survival.reverts import find_reverts
+from sessions.survival.shared_blame import BLAME_OPTIONS, FileBlame, SharedBlames
+from sessions.survival.work import OWN, RANGE, SessionWork, commit_patches, copies_content
 
-__all__ = ["ensure_commit_graph", "measure"]
+__all__ = ["Decision", "SessionInput", "measure_sessions"]
+
+NEVER_REVIEWED = "never reviewed"
 
 
-def measure(
-    repo_path: str | os.PathLike[str],
-    start: str | None = None,
-    end: str | None = None,
+@dataclass(frozen=True)
+class Decision:
+    decision: str | None  # "accepted" | "discarded" | None
+    at: float | None = None
+    agent: str = ""
+    cost_usd: float | None = None
+
+    def at_time(self, due: float | None) -> str | None:
+        """The decision as it stood at ``due`` (None: now)."""
+        if self.decision is None:
+            return None
+        if due is not None and self.at is not None and self.at > due:
+            return None
+        return self.decision
+
+
+@dataclass
+class SessionInput:
+    work: SessionWork
+    decisions: dict[str, Decision] = field(default_factory=dict)  # task key -> its decision
+    end_time: float | None = None  # when the session ended (default: its last commit)
+
+
+@dataclass
+class _Part:
+    key: str
+    fp: Fingerprint
+    wanted: Counter[int]  # line hash -> lines added
+    commits: set[str]
+
+
+def measure_sessions(
+    repo: str | os.PathLike[str],
+    sessions: Sequence[SessionInput],
     at: str = "HEAD",
     horizons: Sequence[float] = DEFAULT_HORIZONS,
-    fingerprint: Fingerprint | None = None,
     now: float | None = None,
     *,
-    file_filter: FileFilter | None = None,
-    copies: bool = True,
-    cache: SurvivalCache | None = None,
-    allow_commit_graph: bool = False,
     max_workers: int | None = None,
-) -> SurvivalResult:
-    """Survival of the session ``start..end`` at ``at`` and at each horizon (blocks).
+    allow_commit_graph: bool = False,
+) -> list[SurvivalResult]:
+    """The survival of each of ``sessions`` at ``at`` and at each horizon (blocks).
 
-    ``fingerprint``: the session's stored fingerprint; its added lines are used as A and its
-    commits need not exist any more (``start``/``end`` may then be omitted). Without one it is
-    made from the repository (``start``/``end`` must exist). ``now`` (seconds since the epoch,
-    default the clock) decides which horizons are reached. ``cache``: a result for the same
-    (start, end, head) is returned as is, unless a horizon has come due since or it was measured
-    with other options. ``allow_commit_graph``: write a commit-graph when the repository has none
-    (a one-off cost that makes every later blame and walk faster).
-    """
+    ``allow_commit_graph``: write a commit-graph (with changed-path filters) when the repository has
+    none, a one-off cost that makes every later blame and walk faster."""
     now = time.time() if now is None else float(now)
-    file_filter = file_filter or FileFilter()
-    with _opened(repo_path) as r:
-        root = r.working_tree_dir or r.git_dir
-        if fingerprint is None:
-            if end is None:
-                raise GitFactsError("a session needs an end commit (or a stored fingerprint)")
-            resolved = _resolve_all(r, [at, end] + ([] if start is None else [start]))
-            head, end_sha = resolved[0], resolved[1]
-            start_sha = resolved[2] if start is not None else None
-        else:
-            head = _resolve(r, at)
-            start_sha, end_sha = fingerprint.start, fingerprint.end
-            for given, stored, what in ((start, start_sha, "start"), (end, end_sha, "end")):
-                if given is not None and stored is not None and not stored.startswith(given):
-                    if _resolve(r, given) != stored:
-                        raise ValueError(f"{what} {given} is not the fingerprint's {what} {stored}")
     horizons = tuple(horizons)
-    options = {
-        "blame": " ".join(blame_options(copies)),
-        "filter": file_filter.signature(),
-        "horizons": [horizon_label(d) for d in horizons],
-    }
-    key = (start_sha or "", end_sha, head)
-    if cache is not None:
-        cached = cache.get(key)
-        if cached is not None and cached.options == options and not cached.stale(now):
-            return cached
-
+    with _opened(repo) as r:
+        root = r.working_tree_dir or r.git_dir
+        head = _resolve(r, at)
     runner = GitRunner(root)
     if allow_commit_graph:
         ensure_commit_graph(runner)
-    if fingerprint is not None and _made_otherwise(fingerprint, copies, file_filter):
-        # Made with other blame options or another file filter: made again while its commits
-        # exist; once they are gone the stored one is all there is (its options are reported).
-        shas = [c for c in (start_sha, end_sha) if c]
-        if existing_commits(runner, shas) == set(shas):
-            fingerprint = None
-        else:
-            options["fingerprint"] = dict(fingerprint.options)
-    # Blames run in ``pool`` (bounded by the cores); the few other git calls run here meanwhile.
     with ThreadPoolExecutor(max_workers=max_workers or os.cpu_count() or 2) as pool:
-        pending = None
-        if fingerprint is None:
-            pending = PendingFingerprint(runner, root, start_sha, end_sha, file_filter, copies, pool)
-            session_paths = list(pending.paths)
-            end_time = pending.end_time
-        else:
-            session_paths = list(fingerprint.files)
-            end_time = fingerprint.end_time
-        ids = SessionIds.of(pending if pending is not None else fingerprint)  # type: ignore[arg-type]
-        tracker = Tracker(
-            runner, pool, ids, start_sha, end_sha, session_paths, head, copies, file_filter,
-            known_to_exist=fingerprint is None,
-        )
-        points: dict[str, HorizonPoint] = {}
-        heads = [head]
+        run = _Run(runner, head, sessions, SharedBlames(runner, pool))
+        for s in sessions:  # every blame submitted first: the pool works while the rest is counted
+            run.prepare(s, horizons, now)
+        return [run.measure(s, horizons, now) for s in sessions]
+
+
+class _Run:
+    """One measure of several sessions at one branch head (see the module's docstring)."""
+
+    def __init__(self, runner: GitRunner, head: str, sessions: Sequence[SessionInput], blames: SharedBlames) -> None:
+        self.runner = runner
+        self.head = head
+        self.blames = blames
+        lower, since = self._lower(sessions)
+        self.log = BranchLog(runner, head, lower, since)
+        self._patch_ids: dict[str, str] | None = None
+        self._added: dict[str, tuple[Counter[int], Counter[int]]] = {}
+        self._line_sets: dict[str, frozenset[int]] = {}
+        self.sessions = list(sessions)
+        self._file_plans: dict[tuple[int, str], list[tuple[str, Future[FileBlame]]]] = {}
+        self._parts_of: dict[int, list[_Part]] = {}
+        self._attributions: dict[tuple[int, str], tuple[set[str], str, dict[str, str]]] = {}
+
+    # ------------------------------------------------------------------ the branch
+
+    def _lower(self, sessions: Sequence[SessionInput]) -> tuple[list[str], int | None]:
+        """Where the log may stop: before the oldest session's start (a commit, or a time)."""
+        starts = [s.work.start for s in sessions]
+        if not starts or any(s is None for s in starts):
+            return [], None
+        times = commit_times(self.runner, [s for s in starts if s])
+        if len(times) == len(set(starts)):
+            oldest = min(times, key=lambda sha: times[sha])
+            return [oldest], None
+        firsts = [p.start_time for s in sessions for p in s.work.parts.values() if p.start_time]
+        return [], (min(firsts) - DAY if firsts else None)
+
+    def heads_of(self, s: SessionInput, horizons: tuple[float, ...], now: float) -> dict[str, tuple[float, int, str | None]]:
+        end_time = s.end_time if s.end_time is not None else s.work.end_time
+        found: dict[str, tuple[float, int, str | None]] = {}
         for days in horizons:
             due = int(end_time + days * DAY)
-            point = points[horizon_label(days)] = HorizonPoint(days=days, due=due, reached=now >= due)
+            found[horizon_label(days)] = (days, due, self.log.head_at(due) if now >= due else None)
+        return found
+
+    # ------------------------------------------------------------------ what to blame
+
+    def _parts(self, s: SessionInput) -> list[_Part]:
+        """The session's parts: its tasks (or imported range), then the developer's own."""
+        found = self._parts_of.get(id(s))
+        if found is None:
+            found = [_Part(k, fp, _wanted(fp), set(fp.commits)) for k, fp in s.work.parts.items()]
+            if s.work.own is not None:
+                found.append(_Part(OWN, s.work.own, _wanted(s.work.own), set(s.work.own.commits)))
+            self._parts_of[id(s)] = found
+        return found
+
+    def _files_at(self, s: SessionInput, parts: list[_Part], head: str) -> list[tuple[str, Future[FileBlame]]]:
+        """The blames of the files at ``head`` that may hold a line of ``parts``."""
+        key = (id(s), head)
+        cached = self._file_plans.get(key)
+        if cached is not None:
+            return cached
+        names = {path for p in parts for path in p.fp.files}
+        start = min((p.fp.start_time or p.fp.end_time for p in parts), default=0)
+        reach = sorted(self.log.reach(names, start - DAY))
+        wanted: set[int] = set()
+        for p in parts:
+            wanted.update(p.wanted)
+        keyed = [(path, self.log.blame_key(path, head)) for path in reach]
+        blobs = self.runner.objects([f"{k}:{path}" for path, k in keyed], content=False)
+        unread = sorted({oid for kind, oid, _ in blobs if kind == "blob" and oid not in self._line_sets})
+        if unread:
+            for oid, (_, _, body) in zip(unread, self.runner.objects(unread)):
+                self._line_sets[oid] = frozenset(line_hashes(body))
+        plan = []
+        for (path, k), (kind, oid, _) in zip(keyed, blobs):
+            if kind == "blob" and not wanted.isdisjoint(self._line_sets[oid]):
+                plan.append((path, self.blames.submit(path, k)))
+        self._file_plans[key] = plan
+        return plan
+
+    # ------------------------------------------------------------------ copies
+
+    def patch_ids(self) -> dict[str, str]:
+        """Patch-ids of the log's commits that could be a copy of a part commit or its inverse
+        (same paths changed the same way, or the mirrored way), read once for all sessions."""
+        if self._patch_ids is None:
+            mirror = {"A": "D", "D": "A", "M": "M"}
+            shapes: set[frozenset[tuple[str, str]]] = set()
+            for s in self.sessions:
+                for p in self._parts(s):
+                    for changes in p.fp.commit_changes.values():
+                        if changes:
+                            shapes.add(frozenset(map(tuple, changes)))
+                            shapes.add(frozenset((path, mirror[k]) for path, k in changes))
+            asked = [c.sha for c in self.log.commits if len(c.parents) < 2 and frozenset(c.changes) in shapes]
+            self._patch_ids = self.runner.patch_ids(["--no-walk=unsorted", *asked]) if asked else {}
+        return self._patch_ids
+
+    def patches(self, commits: list[str]) -> dict[str, tuple[Counter[int], Counter[int]]]:
+        """Hashes (with counts) of the meaningful lines each commit's patch adds and removes (each
+        commit read once)."""
+        unread = [c for c in commits if c not in self._added]
+        if unread:
+            self._added.update(commit_patches(self.runner, unread))
+        return {c: self._added[c] for c in commits}
+
+    def attribution(self, part: _Part, head: str) -> tuple[set[str], str, dict[str, str]]:
+        """The commits at ``head`` whose lines are ``part``'s, how they were found ("blame": its own
+        commits are merged; "patch-id": some are copies with the same patch; "content": some were
+        found by their lines; "lost": none), and each copied commit's copy."""
+        key = (id(part), head)
+        found = self._attributions.get(key)
+        if found is None:
+            found = self._attributions[key] = self._attribute(part, head)
+        return found
+
+    def _attribute(self, part: _Part, head: str) -> tuple[set[str], str, dict[str, str]]:
+        log = self.log
+        merged = {c for c in part.commits if log.in_history(c, head)}
+        with_patch = [c for c in part.fp.commits if c in part.fp.patch_ids]
+        by_pid: dict[str, list[str]] = {}
+        for sha, pid in self.patch_ids().items():
+            if sha not in part.commits and log.in_history(sha, head):
+                by_pid.setdefault(pid, []).append(sha)
+        mapped: dict[str, str] = {}
+        for c in with_patch:
+            copies = by_pid.get(part.fp.patch_ids[c])
+            if copies and c not in merged:
+                mapped[c] = copies[0]
+        found = merged | set(mapped.values())
+        if all(c in merged or c in mapped for c in with_patch):
+            method = "patch-id" if mapped else ("blame" if merged else "lost")
+            return found, method, mapped
+        # Some commits are neither merged nor copied by patch (a squash, a rebase that changed
+        # them): the commits that add at least half of the part's lines, or are mostly made of them.
+        names = set(part.fp.files)
+        first = min((log.by_sha[c].time for c in part.commits if c in log.by_sha), default=part.fp.start_time or 0)
+        candidates = [
+            c.sha for c in log.history(head)
+            if len(c.parents) < 2 and c.sha not in part.commits and c.sha not in found
+            and c.time >= first and any(p in names for p in c.paths)
+        ] if head in log.position else []
+        total = sum(part.wanted.values())
+        by_content = []
+        for sha, (added, _removed) in self.patches(candidates).items():
+            if copies_content(added, part.wanted, total):
+                by_content.append(sha)
+        if by_content:
+            for c in part.fp.commits:
+                if c not in merged and c not in mapped:
+                    mapped[c] = by_content[0]
+            return found | set(by_content), "content", mapped
+        return found, ("patch-id" if mapped else "blame") if found else "lost", mapped
+
+    # ------------------------------------------------------------------ counting
+
+    def count(self, s: SessionInput, parts: list[_Part], counted: list[_Part], head: str) -> dict[str, tuple[int, str, dict[str, str]]]:
+        """For each part of ``counted``, the lines at ``head`` that are its (see the module)."""
+        owners: dict[str, list[int]] = {}
+        methods: dict[str, tuple[str, dict[str, str]]] = {}
+        for i, part in enumerate(counted):
+            commits, method, mapped = self.attribution(part, head)
+            methods[part.key] = (method, mapped)
+            for c in commits:
+                owners.setdefault(c, []).append(i)
+        left = [Counter(p.wanted) for p in counted]
+        found = [0] * len(counted)
+        if owners:
+            for _path, future in self._files_at(s, parts, head):
+                blame = future.result()
+                who = [owners.get(c) for c in blame.commits]
+                for owner, h in zip(blame.owner, blame.hashes):
+                    if not h:
+                        continue
+                    ours = who[owner]
+                    if ours is None:
+                        continue
+                    for i in ours:
+                        if left[i][h] > 0:
+                            left[i][h] -= 1
+                            found[i] += 1
+                            break
+        return {p.key: (found[i], *methods[p.key]) for i, p in enumerate(counted)}
+
+    # ------------------------------------------------------------------ one session
+
+    def prepare(self, s: SessionInput, horizons: tuple[float, ...], now: float) -> None:
+        """Submit the blames the session needs at every head it is measured at."""
+        parts = self._parts(s)
+        for _days, _due, h in self.heads_of(s, horizons, now).values():
+            if h is not None:
+                self._files_at(s, parts, h)
+        self._files_at(s, parts, self.head)
+
+    def measure(self, s: SessionInput, horizons: tuple[float, ...], now: float) -> SurvivalResult:
+        work = s.work
+        parts = self._parts(s)
+        points = self.heads_of(s, horizons, now)
+
+        def counted_at(due: float | None) -> list[_Part]:
+            if work.kind == "range":
+                return parts
+            return [p for p in parts if p.key == OWN or _decision(s, p.key, due) == "accepted"]
+
+        def figures(h: str, due: float | None) -> dict[str, tuple[int, str, dict[str, str]]]:
+            return self.count(s, parts, counted_at(due), h)
+
+        main = figures(self.head, None)
+        at_points = {label: (figures(h, due) if h is not None else None) for label, (_d, due, h) in points.items()}
+
+        part_results: list[PartSurvival] = []
+        for p in parts:
+            decision = s.decisions.get(p.key, Decision(None))
+            added = sum(p.wanted.values())
+            got = main.get(p.key)
+            result = PartSurvival(
+                key=p.key, added=added, surviving=got[0] if got else 0,
+                decision=None if p.key in (OWN, RANGE) else decision.decision,
+                agent=decision.agent, cost_usd=decision.cost_usd,
+                method=got[1] if got else None,
+                note=_note(work.kind, p.key, decision.at_time(None)),
+                files={path: sum(c.values()) for path, c in p.fp.files.items()},
+            )
+            for label, (_days, due, h) in points.items():
+                fig = at_points[label]
+                if fig is None:
+                    result.horizons[label] = PartPoint(None)
+                    continue
+                got_h = fig.get(p.key)
+                result.horizons[label] = PartPoint(
+                    got_h[0] if got_h else 0, got_h[1] if got_h else None,
+                    _note(work.kind, p.key, decision.at_time(due)),
+                )
+            part_results.append(result)
+        reverting = find_reverts(self, s, parts, self.head, part_results)
+
+        agents = [r for r in part_results if r.key != OWN]
+        added = sum(r.added for r in agents)
+        surviving = sum(r.surviving for r in agents)
+        horizon_points: dict[str, HorizonPoint] = {}
+        for label, (days, due, h) in points.items():
+            point = horizon_points[label] = HorizonPoint(days=days, due=due, reached=now >= due, head=h)
             if not point.reached:
                 point.reason = f"not yet: due {_iso(due)}"
-                continue
-            point.head = tracker.head_at(due)
-            if point.head is None:
+            elif h is None:
                 point.reason = f"the branch has no commit at or before {_iso(due)}"
+            elif added:
+                point.surviving = sum(r.horizons[label].surviving or 0 for r in agents)
+                point.ratio = point.surviving / added
+                point.reverted = False
             else:
-                heads.append(point.head)
-        plans = [tracker.plan(h) for h in dict.fromkeys(heads)]
-        fp = pending.result(patch_ids=False) if pending is not None else fingerprint
-        assert fp is not None
-        tracker.fingerprint = fp
-        if pending is not None:
-            tracker.reuse_end_blames(pending)
-        tracker.submit_blames(plans)  # every head's blames at once; the rest runs meanwhile
-        for plan in plans:
-            tracker.decide(plan)
-        # In the order the blames were submitted (oldest head first).
-        found = tracker.finish(sorted(plans, key=lambda p: len(p.members)))
-
-    main = found[head]
-    for point in points.values():
-        if point.head is None:
-            continue
-        at_point = found[point.head]
-        point.ratio = at_point.ratio
-        point.surviving = at_point.surviving
-        point.method = at_point.method
-        point.reverted = bool(at_point.reverting)
-        point.reason = at_point.reason
-    result = SurvivalResult(
-        start=fp.start,
-        end=fp.end,
-        head=head,
-        added=fp.added,
-        surviving=main.surviving,
-        ratio=main.ratio,
-        method=main.method,
-        reverted=bool(main.reverting),
-        reverting_commits=main.reverting,
-        horizons={label: p.ratio for label, p in points.items()},
-        horizon_points=points,
-        per_file=main.per_file,
-        moved_elsewhere=main.moved,
-        excluded=dict(fp.excluded),
-        mapped=main.mapped,
-        reason=main.reason,
-        measured_at=now,
-        options=options,
-    )
-    if cache is not None:
-        cache.put(key, result)
-    return result
+                point.reason = "the agents added no meaningful lines"
+        own = next((r for r in part_results if r.key == OWN), None)
+        return SurvivalResult(
+            start=work.start, end=work.end, head=self.head, added=added, surviving=surviving,
+            ratio=surviving / added if added else None,
+            method=_method(agents), reverted=bool(reverting), reverting_commits=reverting,
+            horizons={label: p.ratio for label, p in horizon_points.items()},
+            horizon_points=horizon_points, per_file=[], excluded=_excluded(work),
+            reason=None if added else "the agents added no meaningful lines",
+            measured_at=now,
+            options={"blame": " ".join(BLAME_OPTIONS), "horizons": [horizon_label(d) for d in horizons]},
+            kind=work.kind, rule=work.rule, tasks=[r for r in part_results if r.key != OWN], own=own,
+            missing=dict(work.missing),
+        )
 
 
-def ensure_commit_graph(runner: GitRunner) -> bool:
-    """Write a commit-graph (with changed-path filters) when the repository has none; True if written."""
-    paths = runner.text(
-        "rev-parse", "--git-path", "objects/info/commit-graph",
-        "--git-path", "objects/info/commit-graphs/commit-graph-chain",
-    ).splitlines()
-    for p in paths:
-        if os.path.exists(p if os.path.isabs(p) else os.path.join(runner.cwd, p)):
-            return False
-    try:
-        runner.run("commit-graph", "write", "--reachable", "--changed-paths")
-    except GitFactsError:  # read-only repository, say: the measure works without, only slower
-        return False
-    return True
+def _decision(s: SessionInput, key: str, due: float | None) -> str | None:
+    found = s.decisions.get(key)
+    return None if found is None else found.at_time(due)
 
 
-def _made_otherwise(fingerprint: Fingerprint, copies: bool, file_filter: FileFilter) -> bool:
-    made = fingerprint.options
-    return made.get("blame") != " ".join(blame_options(copies)) or made.get("filter") != file_filter.signature()
+def _note(kind: str, key: str, decision: str | None) -> str | None:
+    if kind == "range" or key == OWN:
+        return None
+    if decision is None:
+        return NEVER_REVIEWED
+    return "discarded" if decision == "discarded" else None
 
 
-def _resolve_all(repo: Any, revs: list[str]) -> list[str]:
-    """Full shas of the commits ``revs`` name: one ``git rev-parse`` for all of them; when one is
-    unknown, git_facts' resolution names it."""
-    if all(isinstance(r, str) and r and not r.startswith("-") for r in revs):
-        try:
-            out = repo.git.rev_parse(*(f"{r}^{{commit}}" for r in revs), "--", env={"GIT_OPTIONAL_LOCKS": "0"})
-            shas = [line for line in out.split() if line != "--"]
-            if len(shas) == len(revs) and all(len(x) in (40, 64) for x in shas):
-                return shas
-        except Exception:  # noqa: BLE001 - any failure: resolve one by one for a clear message
-            pass
-    return [_resolve(repo, r) for r in revs]
+def _method(parts: list[PartSurvival]) -> str:
+    order = ["blame", "patch-id", "content", "lost"]
+    used = [p.method for p in parts if p.method]
+    return max(used, key=order.index) if used else "blame"
+
+
+def _excluded(work: SessionWork) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for p in work.parts.values():
+        found.update(p.excluded)
+    return dict(sorted(found.items()))
+
+
+def _wanted(fp: Fingerprint) -> Counter[int]:
+    wanted: Counter[int] = Counter()
+    for counts in fp.files.values():
+        for h, n in counts.items():
+            wanted[int(h, 16)] += n
+    return wanted
 
 
 def _iso(ts: int) -> str:

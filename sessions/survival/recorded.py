@@ -1,29 +1,21 @@
-"""The git survival of recorded sessions: fingerprints kept in the store, results cached there.
+"""The git survival of recorded sessions: their work kept in the store, results cached there.
 
-Fingerprints
-  :func:`take_fingerprint` makes a session's fingerprint (:mod:`sessions.survival.fingerprints`) in a thread
-  and keeps it in the store (``fingerprints`` table). It is called when a session ends
-  (:func:`sessions.lifecycle.finish_session`) and when one is imported with commits that exist in
-  the repository (:mod:`sessions.summary.importer`). Nothing is taken when the session committed nothing
-  (start == end). It never raises: a session that cannot be fingerprinted (no such commit, git
-  missing, a locked database) is simply left without one, and measured from its commits while they
-  exist.
+The work
+  :func:`take_fingerprint` records what a session's agents did (:mod:`sessions.survival.work`) in a
+  thread and keeps it in the store (``fingerprints`` table): for a cockpit session, each task's own
+  commits on its branch (from the task rows: where its worktree started, its branch's last commit)
+  and the developer's own commits of the session's range; for an imported one, its commit range
+  under the ``[survival]`` rule of ``cockpit.toml``. It is called when a session ends
+  (:func:`sessions.lifecycle.finish_session`) and when one is imported. It never raises: a session
+  whose work cannot be recorded is left without it, and recorded when it is first measured while
+  its commits exist. Once recorded, the commits may go (a discarded branch, garbage-collected):
+  the record is all the measure needs.
 
 Results
-  :func:`measure_session` measures one ended session at a head commit. Results are cached per
-  (session, head) in the ``survival`` table. The measure's own cache is keyed by (start, end, head);
-  :class:`StoreCache` maps the two: the session's stored rows are read (async) into a
-  :class:`~sessions.survival.cache.DictCache` keyed by the (start, end, head) each result names, the
-  measure runs in a thread against that in-memory cache, and what it put there is written back
-  through the async store afterwards (so the worker thread never touches the database connections).
-  A stored result is used as is unless a horizon has come due since it was measured, or it was
-  measured with other options; then it is measured again and replaced.
-
-  The stored fingerprint is always given to the measure when there is one: while the commits exist
-  it gives the same answer without blaming the session's files at its end again (and is made again
-  if it was made with other options), and once they are gone it is all there is. A session whose
-  commits are gone and that has no fingerprint is reported as lost, with the reason, without
-  calling the measure.
+  :func:`measure_rows` measures sessions of one repository at one head, all at once (one blame per
+  file and head shared between them); :func:`measure_session` one. Results are cached per
+  (session, head) in the ``survival`` table and used as they are unless a horizon has come due since,
+  a task was decided since, or they were measured another way.
 """
 from __future__ import annotations
 
@@ -31,105 +23,103 @@ import asyncio
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sessions.survival import measure as survival
-from sessions.survival.fingerprints import Fingerprint, blame_options, session_fingerprint
-from sessions.git.blame import GitRunner
+from engine.errors import ConfigError
 from sessions.git.facts import GitFactsError, _opened, _resolve
-from sessions.survival.line_filter import FileFilter
+from sessions.settings import load_session_settings
+from sessions.store.rows import SessionRow, TaskRow
 from sessions.store.store import Store
-from sessions.store.rows import SessionRow
-from sessions.survival.cache import DictCache
-from sessions.survival.results import DEFAULT_HORIZONS, DAY, HorizonPoint, SurvivalResult, horizon_label
+from sessions.survival.line_filter import FileFilter
+from sessions.survival.measure import Decision, SessionInput, measure_sessions
+from sessions.survival.results import DEFAULT_HORIZONS, SurvivalResult, horizon_label
+from sessions.survival.work import AgentRule, SessionWork, TaskBranch, take_work
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "SessionSurvival",
-    "StoreCache",
     "cached_survival",
+    "measure_rows",
     "measure_session",
     "resolve_head",
+    "result_item",
     "survival_item",
     "take_fingerprint",
 ]
 
 
-# --------------------------------------------------------------------------- fingerprints
+# --------------------------------------------------------------------------- the work
+
+
+def _settings(repo: str | os.PathLike[str]) -> tuple[FileFilter, AgentRule]:
+    try:
+        settings = load_session_settings(Path(repo))
+    except ConfigError:
+        settings = None
+    if settings is None:
+        return FileFilter(), AgentRule()
+    return settings.file_filter(), settings.agent_rule()
+
+
+def _task_branches(tasks: list[TaskRow]) -> list[TaskBranch]:
+    return [TaskBranch(t.key, t.start_commit, t.head_commit) for t in tasks]
+
+
+def _take(repo: str, row: SessionRow, tasks: list[TaskRow], end: str) -> SessionWork:
+    file_filter, rule = _settings(repo)
+    imported = row.source == "import"
+    return take_work(
+        repo, row.start_commit, end, None if imported else _task_branches(tasks), rule=rule, file_filter=file_filter,
+    )
 
 
 async def take_fingerprint(
     store: Store, session_id: int, repo: str | os.PathLike[str], start: str | None, end: str | None
 ) -> bool:
-    """Fingerprint ``start..end`` of ``repo`` (in a thread) and keep it for the session.
+    """Record the work of the session (in a thread) and keep it; True when one was stored.
 
-    True when one was stored. Never raises (an exception is logged at debug level only): ending or
-    importing a session must not fail because of it.
+    Never raises (an exception is logged at debug level only): ending or importing a session must
+    not fail because of it.
     """
-    if not end or start == end:
+    if not end:
         return False
     try:
-        fingerprint = await asyncio.to_thread(session_fingerprint, repo, start, end)
-        if fingerprint.start == fingerprint.end or not fingerprint.commits:
-            return False  # nothing was committed in the session (two names of one commit)
-        await store.save_fingerprint(session_id, fingerprint.to_json())
+        row = await store.get_session(session_id)
+        if row is None:
+            return False
+        tasks = await store.tasks(session_id)
+        if row.source == "import" and start == end:
+            return False
+        work = await asyncio.to_thread(_take, str(repo), _with_start(row, start), tasks, end)
+        if not work.parts and not work.missing and (work.own is None or not work.own.commits):
+            return False  # nothing was committed in the session
+        await store.save_fingerprint(session_id, work.to_json())
     except Exception:  # noqa: BLE001 - see the docstring
-        log.debug("no fingerprint for session %s (%s..%s)", session_id, start, end, exc_info=True)
+        log.debug("no record of the work of session %s (%s..%s)", session_id, start, end, exc_info=True)
         return False
     return True
 
 
-async def stored_fingerprint(store: Store, session_id: int) -> Fingerprint | None:
-    """The session's fingerprint from the store; None when there is none or it cannot be read."""
+def _with_start(row: SessionRow, start: str | None) -> SessionRow:
+    return replace(row, start_commit=start)
+
+
+async def stored_work(store: Store, session_id: int) -> SessionWork | None:
+    """The session's recorded work; None when there is none or it cannot be read."""
     text = await store.fingerprint(session_id)
     if text is None:
         return None
     try:
-        return Fingerprint.from_json(text)
+        return SessionWork.from_json(text)
     except ValueError:
         return None
 
 
 # --------------------------------------------------------------------------- the cache
-
-
-class StoreCache(DictCache):
-    """A session's stored results as a :class:`~sessions.survival.cache.SurvivalCache` for the measure.
-
-    Use ``await StoreCache.load(store, session_id)``, give it to ``measure`` (in a thread), then
-    ``await cache.write_back(store)``: the results the measure put are saved in the ``survival``
-    table under (session, the result's head).
-    """
-
-    def __init__(self, session_id: int) -> None:
-        super().__init__()
-        self.session_id = session_id
-        self.new: dict[tuple[str, str, str], SurvivalResult] = {}
-
-    @classmethod
-    async def load(cls, store: Store, session_id: int) -> "StoreCache":
-        cache = cls(session_id)
-        for _head, _at, data in await store.survival_rows(session_id):
-            result = _parse(data)
-            if result is not None:
-                cache.data.setdefault((result.start or "", result.end, result.head), result)
-        return cache
-
-    def put(self, key: tuple[str, str, str], result: SurvivalResult) -> None:
-        super().put(key, result)
-        self.new[key] = result
-
-    async def write_back(self, store: Store) -> int:
-        """Save the new results; how many."""
-        saved = 0
-        for result in self.new.values():
-            await store.save_survival(self.session_id, result.head, result.to_json())
-            saved += 1
-        self.new.clear()
-        return saved
 
 
 def _parse(data: str) -> SurvivalResult | None:
@@ -145,18 +135,22 @@ async def cached_survival(store: Store, session_id: int, head: str) -> SurvivalR
     return None if found is None else _parse(found[1])
 
 
-def _options(horizons: tuple[float, ...]) -> dict[str, Any]:
-    """What the measure records in ``SurvivalResult.options`` with the defaults used here."""
+def _decisions(tasks: list[TaskRow]) -> dict[str, Decision]:
+    found: dict[str, Decision] = {}
+    for t in tasks:  # a task run again in a later run of the session: its newest row
+        found[t.key] = Decision(t.decision, t.decided_at, t.agent, t.cost_usd)
+    return found
+
+
+def _options(horizons: tuple[float, ...], decisions: dict[str, Decision]) -> dict[str, Any]:
     return {
-        "blame": " ".join(blame_options(True)),
-        "filter": FileFilter().signature(),
         "horizons": [horizon_label(d) for d in horizons],
+        "decisions": {k: [d.decision, d.at] for k, d in sorted(decisions.items())},
     }
 
 
-def _usable(result: SurvivalResult, now: float, horizons: tuple[float, ...]) -> bool:
-    expected = _options(horizons)
-    return not result.stale(now) and all(result.options.get(k) == v for k, v in expected.items())
+def _usable(result: SurvivalResult, now: float, options: dict[str, Any]) -> bool:
+    return not result.stale(now) and all(result.options.get(k) == v for k, v in options.items())
 
 
 # --------------------------------------------------------------------------- measuring
@@ -164,8 +158,8 @@ def _usable(result: SurvivalResult, now: float, horizons: tuple[float, ...]) -> 
 
 @dataclass
 class SessionSurvival:
-    """One session's answer: a result (``method`` "lost" with a reason when nothing was found), or
-    no result at all and the reason (its commits are gone and no fingerprint was kept)."""
+    """One session's answer: a result, or no result and the reason (its work was never recorded
+    and its commits are gone, say)."""
 
     row: SessionRow
     head: str
@@ -180,94 +174,70 @@ def resolve_head(repo: str | os.PathLike[str], at: str = "HEAD") -> str:
         return _resolve(r, at)
 
 
-def _missing(repo: str, revs: list[str]) -> list[str]:
-    """The revisions of ``revs`` that name no commit of ``repo``."""
-    out = GitRunner(repo).run(
-        "cat-file", "--batch-check", input="".join(f"{rev}^{{commit}}\n" for rev in revs).encode()
-    )
-    lines = out.decode("utf-8", "replace").splitlines()
-    return [rev for rev, line in zip(revs, lines) if line.split()[1:2] != ["commit"]]
-
-
-def _nothing_committed(row: SessionRow, head: str, now: float, horizons: tuple[float, ...]) -> SurvivalResult:
-    end_time = row.ended_at or row.started_at
-    points = {}
-    for days in horizons:
-        due = int(end_time + days * DAY)
-        points[horizon_label(days)] = HorizonPoint(
-            days=days, due=due, reached=now >= due, reason="nothing was committed in the session"
-        )
-    assert row.end_commit is not None
-    return SurvivalResult(
-        start=row.start_commit, end=row.end_commit, head=head, added=0, surviving=0, ratio=None,
-        method="blame", reverted=False, reverting_commits=[], horizons={k: None for k in points},
-        horizon_points=points, per_file=[], reason="nothing was committed in the session (start == end)",
-        measured_at=now, options=_options(horizons),
-    )
-
-
 async def measure_session(
-    store: Store,
-    row: SessionRow,
-    head: str,
-    *,
-    now: float | None = None,
-    horizons: tuple[float, ...] = DEFAULT_HORIZONS,
-    allow_commit_graph: bool = False,
+    store: Store, row: SessionRow, head: str, *, now: float | None = None,
+    horizons: tuple[float, ...] = DEFAULT_HORIZONS, allow_commit_graph: bool = False,
 ) -> SessionSurvival:
-    """The survival of the ended session ``row`` at ``head`` (a full sha of its repository).
+    """The survival of the ended session ``row`` at ``head`` (see :func:`measure_rows`)."""
+    return (await measure_rows(store, [row], head, now=now, horizons=horizons,
+                               allow_commit_graph=allow_commit_graph))[0]
 
-    From the ``survival`` table when a usable result is there (the measure is not called);
-    otherwise measured in a thread and saved. Never raises for a session that cannot be measured:
-    the answer is then a lost one with the reason.
+
+async def measure_rows(
+    store: Store, rows: list[SessionRow], head: str, *, now: float | None = None,
+    horizons: tuple[float, ...] = DEFAULT_HORIZONS, allow_commit_graph: bool = False,
+) -> list[SessionSurvival]:
+    """The survival of the ended sessions ``rows`` (of one repository) at ``head`` (a full sha).
+
+    A usable stored result is returned as it is; the others are measured together in a thread
+    and saved. Never raises for a session that cannot be measured: its answer carries the reason.
     """
     now = time.time() if now is None else float(now)
     horizons = tuple(horizons)
-    if not row.end_commit:
-        return SessionSurvival(row, head, None, "no end commit was recorded for the session")
-    if row.start_commit == row.end_commit:
-        return SessionSurvival(row, head, _nothing_committed(row, head, now, horizons))
-    found = await cached_survival(store, row.id, head)
-    if found is not None and _usable(found, now, horizons):
-        return SessionSurvival(row, head, found, cached=True)
-    fingerprint = await stored_fingerprint(store, row.id)
-    repo = row.repo
-    if not Path(repo).is_dir():
-        return SessionSurvival(row, head, None, f"the repository {repo} is not there any more")
-    try:
-        if fingerprint is None:
-            revs = [c for c in (row.start_commit, row.end_commit) if c]
-            gone = await asyncio.to_thread(_missing, repo, revs)
-            if gone:
-                return SessionSurvival(
+    answers: list[SessionSurvival | None] = [None] * len(rows)
+    todo: list[tuple[int, SessionInput, dict[str, Any]]] = []
+    repo = rows[0].repo if rows else ""
+    for i, row in enumerate(rows):
+        if not row.end_commit:
+            answers[i] = SessionSurvival(row, head, None, "no end commit was recorded for the session")
+            continue
+        tasks = await store.tasks(row.id)
+        decisions = _decisions(tasks)
+        options = _options(horizons, decisions)
+        found = await cached_survival(store, row.id, head)
+        if found is not None and _usable(found, now, options):
+            answers[i] = SessionSurvival(row, head, found, cached=True)
+            continue
+        if not Path(row.repo).is_dir():
+            answers[i] = SessionSurvival(row, head, None, f"the repository {row.repo} is not there any more")
+            continue
+        work = await stored_work(store, row.id)
+        if work is None or (work.kind == "range" and row.source != "import" and tasks):
+            try:
+                work = await asyncio.to_thread(_take, row.repo, row, tasks, row.end_commit)
+            except (GitFactsError, ValueError) as exc:
+                answers[i] = SessionSurvival(
                     row, head, None,
-                    f"commit {gone[-1][:12]} is not in the repository any more (rewritten and "
-                    "garbage-collected) and no fingerprint of the session was stored",
+                    f"no record of the session's work was kept and it cannot be read now ({exc})",
                 )
-        cache = await StoreCache.load(store, row.id)
-        result = await asyncio.to_thread(
-            _measure, repo, row.start_commit, row.end_commit, head, fingerprint, now, horizons, cache,
-            allow_commit_graph,
-        )
-    except (GitFactsError, ValueError) as exc:
-        return SessionSurvival(row, head, None, str(exc))
-    await cache.write_back(store)
-    return SessionSurvival(row, head, result)
-
-
-def _measure(
-    repo: str, start: str | None, end: str, head: str, fingerprint: Fingerprint | None, now: float,
-    horizons: tuple[float, ...], cache: StoreCache, allow_commit_graph: bool,
-) -> SurvivalResult:
-    # ``survival.measure`` is looked up at each call (tests replace it to count the calls).
-    if fingerprint is not None:
-        return survival.measure(
-            repo, at=head, horizons=horizons, fingerprint=fingerprint, now=now, cache=cache,
-            allow_commit_graph=allow_commit_graph,
-        )
-    return survival.measure(
-        repo, start, end, at=head, horizons=horizons, now=now, cache=cache, allow_commit_graph=allow_commit_graph,
-    )
+                continue
+            await store.save_fingerprint(row.id, work.to_json())
+        todo.append((i, SessionInput(work, decisions), options))
+    if todo:
+        try:
+            results = await asyncio.to_thread(
+                partial(measure_sessions, allow_commit_graph=allow_commit_graph),
+                repo, [t[1] for t in todo], head, horizons, now,
+            )
+        except (GitFactsError, ValueError) as exc:
+            for i, _, _ in todo:
+                answers[i] = SessionSurvival(rows[i], head, None, str(exc))
+            return [a for a in answers if a is not None]
+        for (i, _, options), result in zip(todo, results):
+            result.options.update(options)
+            await store.save_survival(rows[i].id, head, result.to_json())
+            answers[i] = SessionSurvival(rows[i], head, result)
+    return [a for a in answers if a is not None]
 
 
 # --------------------------------------------------------------------------- as data
@@ -279,21 +249,42 @@ def survival_item(answer: SessionSurvival) -> dict[str, Any]:
     if result is None:
         return {
             "session": row.label, "id": row.id, "start": row.start_commit, "end": row.end_commit,
-            "head": answer.head, "added": None, "surviving": None, "ratio": None, "reverted": None,
-            "reverting_commits": [], "method": "lost",
+            "head": answer.head, "kind": None, "rule": None, "added": None, "surviving": None, "ratio": None,
+            "reverted": None, "reverting_commits": [], "method": "lost",
             "horizons": {horizon_label(d): None for d in DEFAULT_HORIZONS},
-            "horizons_reached": {}, "moved_elsewhere": 0, "reason": answer.reason, "cached": False,
+            "horizons_reached": {}, "tasks": [], "own": None, "reason": answer.reason, "cached": False,
         }
     return result_item(row, result, cached=answer.cached)
 
 
+def _part_item(part: Any) -> dict[str, Any]:
+    return {
+        "task": part.key,
+        "agent": part.agent,
+        "decision": part.decision,
+        "added": part.added,
+        "surviving": part.surviving,
+        "ratio": part.ratio,
+        "method": part.method,
+        "note": part.note,
+        "cost_usd": part.cost_usd,
+        "cost_per_line": part.cost_per_line,
+        "horizons": {k: p.surviving for k, p in part.horizons.items()},
+        "notes": {k: p.note for k, p in part.horizons.items() if p.note},
+        "reverting_commits": [{"sha": r.sha, "how": r.how} for r in part.reverting],
+    }
+
+
 def result_item(row: SessionRow, result: SurvivalResult, cached: bool = False) -> dict[str, Any]:
+    own = result.own
     return {
         "session": row.label,
         "id": row.id,
         "start": result.start,
         "end": result.end,
         "head": result.head,
+        "kind": result.kind,
+        "rule": result.rule,
         "added": result.added,
         "surviving": result.surviving,
         "ratio": result.ratio,
@@ -302,7 +293,10 @@ def result_item(row: SessionRow, result: SurvivalResult, cached: bool = False) -
         "method": result.method,
         "horizons": dict(result.horizons),
         "horizons_reached": {k: p.reached for k, p in result.horizon_points.items()},
-        "moved_elsewhere": result.moved_elsewhere,
+        "tasks": [_part_item(t) for t in result.tasks],
+        "own": None if own is None else {"added": own.added, "surviving": own.surviving, "ratio": own.ratio},
+        "missing": dict(result.missing),
+        "excluded": dict(result.excluded),
         "reason": result.reason,
         "cached": cached,
     }

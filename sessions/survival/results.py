@@ -22,6 +22,8 @@ __all__ = [
     "METHODS",
     "FileSurvival",
     "HorizonPoint",
+    "PartPoint",
+    "PartSurvival",
     "RevertingCommit",
     "SurvivalResult",
     "ewr_git",
@@ -31,7 +33,7 @@ __all__ = [
 DEFAULT_HORIZONS: tuple[float, ...] = (1, 7, 30)
 DAY = 86_400
 METHODS = ("blame", "patch-id", "content", "lost")
-RESULT_VERSION = 1
+RESULT_VERSION = 2
 
 
 def horizon_label(days: float) -> str:
@@ -67,6 +69,43 @@ class HorizonPoint:
 
 
 @dataclass
+class PartPoint:
+    """One part (a task, the developer's own commits, an imported range) at one head."""
+
+    surviving: int | None  # None: not measured there (horizon not reached, no head)
+    method: str | None = None  # how its lines were found: "merge" | "patch-id" | "content" | "none"
+    note: str | None = None  # "never reviewed", "discarded", ...
+
+
+@dataclass
+class PartSurvival:
+    """What one task's own commits (or the developer's, or an imported range) added and what stuck."""
+
+    key: str  # the task key, "(own)" or "(range)"
+    added: int
+    surviving: int  # at the main head; 0 for discarded or undecided work
+    decision: str | None = None  # "accepted" | "discarded" | None (never reviewed); tasks only
+    agent: str = ""
+    cost_usd: float | None = None
+    method: str | None = None
+    note: str | None = None
+    horizons: dict[str, PartPoint] = field(default_factory=dict)
+    reverting: list[RevertingCommit] = field(default_factory=list)
+    files: dict[str, int] = field(default_factory=dict)  # path at its tip -> lines added
+
+    @property
+    def ratio(self) -> float | None:
+        return self.surviving / self.added if self.added else None
+
+    @property
+    def cost_per_line(self) -> float | None:
+        """Cost per line that stuck (None: no cost known or nothing stuck)."""
+        if self.cost_usd is None or not self.surviving:
+            return None
+        return self.cost_usd / self.surviving
+
+
+@dataclass
 class SurvivalResult:
     start: str | None
     end: str
@@ -86,6 +125,11 @@ class SurvivalResult:
     reason: str | None = None  # why ratio is None, or what the method means here
     measured_at: float = 0.0  # the ``now`` of the measure
     options: dict[str, Any] = field(default_factory=dict)
+    kind: str = "tasks"  # "tasks": a cockpit session's task branches; "range": an imported commit range
+    rule: str = ""  # which commits were counted as the agents', in words
+    tasks: list[PartSurvival] = field(default_factory=list)  # one per task (or the imported range)
+    own: PartSurvival | None = None  # the developer's own commits during the session: never in EWR(git)
+    missing: dict[str, str] = field(default_factory=dict)  # tasks with no record of their work, and why
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -100,6 +144,8 @@ class SurvivalResult:
         data["reverting_commits"] = [RevertingCommit(**r) for r in data["reverting_commits"]]
         data["horizon_points"] = {k: HorizonPoint(**v) for k, v in data["horizon_points"].items()}
         data["per_file"] = [FileSurvival(**f) for f in data["per_file"]]
+        data["tasks"] = [_part(t) for t in data.get("tasks", [])]
+        data["own"] = None if data.get("own") is None else _part(data["own"])
         return cls(**data)
 
     def to_json(self) -> str:
@@ -112,6 +158,13 @@ class SurvivalResult:
     def stale(self, now: float) -> bool:
         """True when a horizon that was not reached when this was measured is reached by ``now``."""
         return any(not p.reached and now >= p.due for p in self.horizon_points.values())
+
+
+def _part(data: dict[str, Any]) -> PartSurvival:
+    data = dict(data)
+    data["horizons"] = {k: PartPoint(**v) for k, v in data.get("horizons", {}).items()}
+    data["reverting"] = [RevertingCommit(**r) for r in data.get("reverting", [])]
+    return PartSurvival(**data)
 
 
 def ewr_git(results: Iterable[SurvivalResult]) -> tuple[float | None, int]:

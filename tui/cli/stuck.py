@@ -1,9 +1,10 @@
 """``cockpit stuck``: how much of each ended session's work git still holds (no screen, no Textual).
 
-Sessions are measured one at a time (each measure blames its files in parallel), at ``--at`` (HEAD
-by default) of the session's repository; results come from the store's ``survival`` table when they
-are there and still valid (see :mod:`sessions.survival.recorded`). A session that cannot be measured
-is reported as lost with the reason; the others are still measured.
+The sessions of one repository are measured together at ``--at`` (HEAD by default): each file is
+blamed once per head and shared between them. Results come from the store's ``survival`` table when
+they are there and still valid (see :mod:`sessions.survival.recorded`). A session that cannot be
+measured is reported as lost with the reason; the others are still measured. Under each session,
+its tasks (work done, stuck, cost per line that stuck) and the developer's own commits, apart.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from engine.formatting import plural
 from engine.errors import UserError
 from engine.worktrees import repo_root
 from sessions.store.db_path import resolve_db_path
-from sessions.survival.recorded import SessionSurvival, measure_session, resolve_head, survival_item
+from sessions.survival.recorded import SessionSurvival, measure_rows, resolve_head, survival_item
 from sessions.store.store import Store
 from sessions.store.rows import SessionRow
 from sessions.survival.results import DEFAULT_HORIZONS, horizon_label
@@ -42,14 +43,20 @@ async def stuck(
         heads: dict[str, str] = {}
         if scope is not None:  # an unknown --at is an error even when there is nothing to measure
             heads[str(scope)] = await asyncio.to_thread(resolve_head, scope, at or "HEAD")
-        answers: list[SessionSurvival] = []
+        by_repo: dict[str, list[SessionRow]] = {}
+        lost: dict[int, SessionSurvival] = {}
         for row in rows:
             if row.repo not in heads:
                 if not os.path.isdir(row.repo):
-                    answers.append(SessionSurvival(row, "", None, f"the repository {row.repo} is not there any more"))
+                    lost[row.id] = SessionSurvival(row, "", None, f"the repository {row.repo} is not there any more")
                     continue
                 heads[row.repo] = await asyncio.to_thread(resolve_head, row.repo, at or "HEAD")
-            answers.append(await measure_session(store, row, heads[row.repo], allow_commit_graph=allow_commit_graph))
+            by_repo.setdefault(row.repo, []).append(row)
+        found = dict(lost)
+        for repo_path, group in by_repo.items():
+            for answer in await measure_rows(store, group, heads[repo_path], allow_commit_graph=allow_commit_graph):
+                found[answer.row.id] = answer
+        answers = [found[row.id] for row in rows]
     finally:
         await store.close()
 
@@ -99,12 +106,38 @@ def print_table(answers: list[SessionSurvival], items: list[dict]) -> None:
         ))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     right = {1, 2, 3}
-    for row in table:
+    for n, row in enumerate(table):
         cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
         print("  ".join(cells).rstrip())
-    for item in items:
-        if item["method"] == "lost" and item["reason"]:
-            print(f"  {item['session']}: {item['reason']}")
+        if n:
+            for line in detail_lines(items[n - 1]):
+                print("  " + line)
+
+
+def detail_lines(item: dict) -> list[str]:
+    """Under a session: why it is lost, the rule of an imported one, its tasks, your own commits."""
+    if item["method"] == "lost":
+        return [item["reason"]] if item["reason"] else []
+    lines = []
+    if item.get("kind") == "range":
+        lines.append(f"counted: {item['rule']}")
+    for task in item.get("tasks", []):
+        if task["task"].startswith("("):
+            continue
+        stuck = "-" if task["ratio"] is None else _percent(task["surviving"] / task["added"])
+        cost = "" if task["cost_per_line"] is None else f", ${task['cost_per_line']:.4f} a line that stuck"
+        flags = [task["decision"] or "never reviewed"]
+        flags += sorted({n for n in task["notes"].values() if n == "never reviewed"} - set(flags))
+        flags += [f"reverted by {r['sha'][:8]} ({r['how']})" for r in task["reverting_commits"]]
+        agent = f" ({task['agent']})" if task["agent"] else ""
+        lines.append(f"task {task['task']}{agent}: +{task['added']:,}, stuck {task['surviving']:,} ({stuck}){cost}"
+                     f" · {', '.join(flags)}")
+    for key, why in item.get("missing", {}).items():
+        lines.append(f"task {key}: not measured, {why}")
+    own = item.get("own")
+    if own and own["added"]:
+        lines.append(f"your own: +{own['added']:,}, {_percent(own['ratio'])} still there (not in EWR(git))")
+    return lines
 
 
 def ewr_line(items: list[dict]) -> str:

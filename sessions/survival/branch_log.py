@@ -1,0 +1,205 @@
+"""The developer's branch as the survival measure reads it: one ``git log`` of ``at``'s history after
+a lower bound, with each commit's parents, time, author, message and the paths it changes.
+
+From it, without more git calls:
+
+* the first-parent chain of ``at`` (where the horizon heads are: the last chain commit at or before
+  a due time);
+* which commits are in the history of a chain commit (each commit's *arrival*: the position on the
+  chain of the first chain commit whose history holds it);
+* the *blame key* of a file at a chain commit: the newest chain commit at or before it whose change
+  against its first parent touches the file. ``git blame`` hands every line of a file to the first
+  parent whose blob is the same one, so the blame of a file at a chain commit is the blame at its
+  key: one blame serves every head where the file has not changed since;
+* the files lines could have moved to: ``git blame -C`` finds a moved or copied line only in the
+  files the moving commit also changes, so the lines of a set of files can only be, later, in the
+  files that later commits changed together with one of them (followed from commit to commit).
+
+Merges list the paths they change against their first parent (``--diff-merges=first-parent``);
+side-branch commits list their own. Renames are a deletion and an addition (``--no-renames``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sessions.git.blame import GitRunner
+from sessions.git.facts import GitFactsError
+
+__all__ = ["BranchLog", "LogCommit", "commit_times", "ensure_commit_graph"]
+
+
+@dataclass(slots=True)
+class LogCommit:
+    sha: str
+    parents: tuple[str, ...]
+    time: int  # committer time
+    author: str  # "Name <email>"
+    message: str
+    changes: tuple[tuple[str, str], ...]  # (path, "A" | "M" | "D"), sorted
+
+    @property
+    def paths(self) -> list[str]:
+        return [p for p, _ in self.changes]
+
+
+_KINDS = {"A": "A", "D": "D", "M": "M", "T": "M"}
+
+
+def parse_log(out: bytes) -> list[LogCommit]:
+    """``git log -z --raw --no-abbrev --no-renames --format=%x1e%H%x1f%P%x1f%ct%x1f%an <%ae>%x1f%B%x1d``."""
+    found: list[LogCommit] = []
+    for record in out.split(b"\x1e")[1:]:
+        head, _, body = record.partition(b"\x1d")
+        fields = head.split(b"\x1f", 4)
+        sha, parents, ct, author, message = (fields + [b""] * 5)[:5]
+        tokens = body.split(b"\0")
+        changes: list[tuple[str, str]] = []
+        i = 0
+        while i < len(tokens):
+            token = tokens[i].lstrip(b"\n")
+            if token.startswith(b":") and i + 1 < len(tokens):
+                kind = token.rsplit(b" ", 1)[-1][:1].decode()
+                changes.append((tokens[i + 1].decode("utf-8", "surrogateescape"), _KINDS.get(kind, "M")))
+                i += 2
+            else:
+                i += 1
+        found.append(
+            LogCommit(
+                sha=sha.decode(),
+                parents=tuple(parents.decode().split()),
+                time=int(ct or 0),
+                author=author.decode("utf-8", "replace"),
+                message=message.decode("utf-8", "replace"),
+                changes=tuple(sorted(set(changes))),
+            )
+        )
+    return found
+
+
+class BranchLog:
+    """The commits of ``at``'s history not in ``lower``'s (oldest first), read with one ``git log``."""
+
+    def __init__(self, runner: GitRunner, at: str, lower: Iterable[str] = (), since: int | None = None) -> None:
+        self.at = at
+        bounds = [f"^{c}" for c in lower]
+        if since is not None:
+            bounds.append(f"--since={since}")
+        out = runner.run(
+            "log", "--topo-order", "--reverse", "-z", "--raw", "--no-abbrev", "--no-renames",
+            "--diff-merges=first-parent", "--format=%x1e%H%x1f%P%x1f%ct%x1f%an <%ae>%x1f%B%x1d",
+            *bounds, at, "--",
+        )
+        self.commits = parse_log(out)
+        self.by_sha = {c.sha: c for c in self.commits}
+        # The first-parent chain of ``at``, oldest first.
+        chain: list[str] = []
+        sha: str | None = at if at in self.by_sha else None
+        while sha is not None:
+            chain.append(sha)
+            parents = self.by_sha[sha].parents
+            sha = parents[0] if parents and parents[0] in self.by_sha else None
+        chain.reverse()
+        self.chain = chain
+        self.position = {sha: i for i, sha in enumerate(chain)}
+        self.chain_times = [self.by_sha[s].time for s in chain]
+        self.arrival = self._arrivals()
+        # For each path, the chain positions whose first-parent change touches it (ascending).
+        self.touched: dict[str, list[int]] = {}
+        for i, sha in enumerate(chain):
+            for path in self.by_sha[sha].paths:
+                self.touched.setdefault(path, []).append(i)
+
+    def _arrivals(self) -> dict[str, int]:
+        arrival: dict[str, int] = {}
+        for i, sha in enumerate(self.chain):
+            arrival[sha] = i
+            stack = list(self.by_sha[sha].parents[1:])
+            while stack:
+                x = stack.pop()
+                if x in arrival or x not in self.by_sha:
+                    continue
+                arrival[x] = i
+                stack.extend(self.by_sha[x].parents)
+        return arrival
+
+    # ------------------------------------------------------------------ questions
+
+    def head_at(self, due: int) -> str | None:
+        """The last chain commit whose committer time is at or before ``due`` (None: none in the log)."""
+        best = None
+        for sha, ct in zip(self.chain, self.chain_times):
+            if ct <= due:
+                best = sha
+        return best
+
+    def in_history(self, sha: str, head: str) -> bool | None:
+        """Whether ``sha`` is in the history of the chain commit ``head``; None when the log cannot
+        tell (``head`` off the chain, or ``sha`` older than the log)."""
+        pos = self.position.get(head)
+        if pos is None:
+            return None
+        arrived = self.arrival.get(sha)
+        if arrived is None:
+            return None
+        return arrived <= pos
+
+    def history(self, head: str) -> list[LogCommit]:
+        """The log's commits in ``head``'s history (``head`` on the chain), oldest first."""
+        pos = self.position[head]
+        return [c for c in self.commits if self.arrival.get(c.sha, pos + 1) <= pos]
+
+    def blame_key(self, path: str, head: str) -> str:
+        """The commit whose blame of ``path`` is the blame at ``head`` (see the module's docstring)."""
+        pos = self.position.get(head)
+        if pos is None:
+            return head
+        touched = self.touched.get(path)
+        if not touched:
+            return self.chain[0]
+        i = bisect.bisect_right(touched, pos)
+        return self.chain[touched[i - 1]] if i else self.chain[0]
+
+    def reach(self, paths: Iterable[str], after: int) -> set[str]:
+        """``paths`` and every file a commit of the log (committed at ``after`` or later, oldest
+        first) changed together with one already reached: where ``blame -C`` can find their lines."""
+        reached = set(paths)
+        for c in self.commits:
+            if c.time < after:
+                continue
+            names = c.paths
+            if any(p in reached for p in names):
+                reached.update(names)
+        return reached
+
+
+def commit_times(runner: GitRunner, shas: Iterable[str]) -> dict[str, int]:
+    """Committer time of each of ``shas`` that is a commit of the repository (the others left out)."""
+    shas = list(dict.fromkeys(shas))
+    if not shas:
+        return {}
+    out = runner.run("cat-file", "--batch-check", input="".join(f"{s}\n" for s in shas).encode())
+    there = [s for s, line in zip(shas, out.decode().splitlines()) if line.split()[1:2] == ["commit"]]
+    if not there:
+        return {}
+    text = runner.text("log", "--no-walk=unsorted", "--format=%H %ct", *there, "--")
+    return {sha: int(ct) for sha, ct in (line.split() for line in text.splitlines())}
+
+
+def ensure_commit_graph(runner: GitRunner) -> bool:
+    """Write a commit-graph (with changed-path filters) when the repository has none; True if written."""
+    paths = runner.text(
+        "rev-parse", "--git-path", "objects/info/commit-graph",
+        "--git-path", "objects/info/commit-graphs/commit-graph-chain",
+    ).splitlines()
+    for p in paths:
+        if os.path.exists(p if os.path.isabs(p) else os.path.join(runner.cwd, p)):
+            return False
+    try:
+        runner.run("commit-graph", "write", "--reachable", "--changed-paths")
+    except GitFactsError:  # read-only repository, say: the measure works without, only slower
+        return False
+    return True
