@@ -211,8 +211,11 @@ class PendingFingerprint:
     def _counted_paths(self, root: str) -> list[str]:
         """Files of the session's net change that may hold added lines and are not left out."""
         candidates: list[str] = []
-        for change in files_changed(root, self.start, self.end):
-            if change.change == "deleted":
+        changes = [c for c in files_changed(root, self.start, self.end) if c.change != "deleted"]
+        by_attributes = attribute_reasons(self.runner, [c.path for c in changes])
+        for change in changes:
+            if change.path in by_attributes:  # the repository's own word comes first
+                self.excluded[change.path] = by_attributes[change.path]
                 continue
             if change.binary:
                 self.excluded[change.path] = "binary"
@@ -224,9 +227,6 @@ class PendingFingerprint:
                 self.excluded[change.path] = reason
                 continue
             candidates.append(change.path)
-        for path, reason in attribute_reasons(self.runner, candidates).items():
-            self.excluded[path] = reason
-        candidates = [p for p in candidates if p not in self.excluded]
         for path, (kind, oid, body) in zip(candidates, self.runner.objects([f"{self.end}:{p}" for p in candidates])):
             if kind is None:
                 continue

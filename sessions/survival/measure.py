@@ -30,7 +30,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -106,7 +106,7 @@ def measure_sessions(
     if allow_commit_graph:
         ensure_commit_graph(runner)
     with ThreadPoolExecutor(max_workers=max_workers or os.cpu_count() or 2) as pool:
-        run = _Run(runner, head, sessions, SharedBlames(runner, pool))
+        run = _Run(runner, head, sessions, pool)
         for s in sessions:  # every blame submitted first: the pool works while the rest is counted
             run.prepare(s, horizons, now)
         return [run.measure(s, horizons, now) for s in sessions]
@@ -115,18 +115,21 @@ def measure_sessions(
 class _Run:
     """One measure of several sessions at one branch head (see the module's docstring)."""
 
-    def __init__(self, runner: GitRunner, head: str, sessions: Sequence[SessionInput], blames: SharedBlames) -> None:
+    def __init__(self, runner: GitRunner, head: str, sessions: Sequence[SessionInput], pool: Executor) -> None:
         self.runner = runner
         self.head = head
-        self.blames = blames
         lower, since = self._lower(sessions)
         self.log = BranchLog(runner, head, lower, since)
+        # Blames stop at the oldest session's start: what they give the commits after it (all that
+        # is counted) is what a blame over the whole history gives them.
+        self.blames = SharedBlames(runner, pool, lower)
         self._patch_ids: dict[str, str] | None = None
         self._added: dict[str, tuple[Counter[int], Counter[int]]] = {}
         self._line_sets: dict[str, frozenset[int]] = {}
         self.sessions = list(sessions)
         self._file_plans: dict[tuple[int, str], list[tuple[str, Future[FileBlame]]]] = {}
         self._parts_of: dict[int, list[_Part]] = {}
+        self._reach: dict[int, set[str]] = {}
         self._attributions: dict[tuple[int, str], tuple[set[str], str, dict[str, str]]] = {}
 
     # ------------------------------------------------------------------ the branch
@@ -158,24 +161,26 @@ class _Run:
         found = self._parts_of.get(id(s))
         if found is None:
             found = [_Part(k, fp, _wanted(fp), set(fp.commits)) for k, fp in s.work.parts.items()]
-            if s.work.own is not None:
+            if s.work.own is not None and s.work.own.commits:
                 found.append(_Part(OWN, s.work.own, _wanted(s.work.own), set(s.work.own.commits)))
             self._parts_of[id(s)] = found
         return found
 
-    def _files_at(self, s: SessionInput, parts: list[_Part], head: str) -> list[tuple[str, Future[FileBlame]]]:
-        """The blames of the files at ``head`` that may hold a line of ``parts``."""
-        key = (id(s), head)
+    def _files_at(self, s: SessionInput, counted: list[_Part], head: str) -> list[tuple[str, Future[FileBlame]]]:
+        """The blames of the files at ``head`` that may hold a line of the ``counted`` parts: a
+        file the part's lines can have reached (:meth:`BranchLog.reach`) whose content there has a
+        line with the content of one of them, for the parts with commits standing for theirs at
+        ``head`` (no commit: nothing of theirs can be found, no blame)."""
+        live = [p for p in counted if self.attribution(p, head)[0]]
+        key = (id(s), head, tuple(p.key for p in live))
         cached = self._file_plans.get(key)
         if cached is not None:
             return cached
-        names = {path for p in parts for path in p.fp.files}
-        start = min((p.fp.start_time or p.fp.end_time for p in parts), default=0)
-        reach = sorted(self.log.reach(names, start - DAY))
-        wanted: set[int] = set()
-        for p in parts:
-            wanted.update(p.wanted)
-        keyed = [(path, self.log.blame_key(path, head)) for path in reach]
+        wanted_in: dict[str, list[_Part]] = {}
+        for p in live:
+            for path in self._reach_of(p):
+                wanted_in.setdefault(path, []).append(p)
+        keyed = [(path, self.log.blame_key(path, head)) for path in sorted(wanted_in)]
         blobs = self.runner.objects([f"{k}:{path}" for path, k in keyed], content=False)
         unread = sorted({oid for kind, oid, _ in blobs if kind == "blob" and oid not in self._line_sets})
         if unread:
@@ -183,10 +188,17 @@ class _Run:
                 self._line_sets[oid] = frozenset(line_hashes(body))
         plan = []
         for (path, k), (kind, oid, _) in zip(keyed, blobs):
-            if kind == "blob" and not wanted.isdisjoint(self._line_sets[oid]):
+            if kind == "blob" and any(not self._line_sets[oid].isdisjoint(p.wanted) for p in wanted_in[path]):
                 plan.append((path, self.blames.submit(path, k)))
         self._file_plans[key] = plan
         return plan
+
+    def _reach_of(self, part: _Part) -> set[str]:
+        found = self._reach.get(id(part))
+        if found is None:
+            start = part.fp.start_time or part.fp.end_time
+            found = self._reach[id(part)] = self.log.reach(part.fp.files, start - DAY, set(part.wanted), self.runner)
+        return found
 
     # ------------------------------------------------------------------ copies
 
@@ -264,7 +276,7 @@ class _Run:
 
     # ------------------------------------------------------------------ counting
 
-    def count(self, s: SessionInput, parts: list[_Part], counted: list[_Part], head: str) -> dict[str, tuple[int, str, dict[str, str]]]:
+    def count(self, s: SessionInput, counted: list[_Part], head: str) -> dict[str, tuple[int, str, dict[str, str]]]:
         """For each part of ``counted``, the lines at ``head`` that are its (see the module)."""
         owners: dict[str, list[int]] = {}
         methods: dict[str, tuple[str, dict[str, str]]] = {}
@@ -276,7 +288,7 @@ class _Run:
         left = [Counter(p.wanted) for p in counted]
         found = [0] * len(counted)
         if owners:
-            for _path, future in self._files_at(s, parts, head):
+            for _path, future in self._files_at(s, counted, head):
                 blame = future.result()
                 who = [owners.get(c) for c in blame.commits]
                 for owner, h in zip(blame.owner, blame.hashes):
@@ -294,26 +306,28 @@ class _Run:
 
     # ------------------------------------------------------------------ one session
 
+    def counted(self, s: SessionInput, due: float | None) -> list[_Part]:
+        """The parts whose lines can stick at ``due`` (None: now): the tasks accepted by then, the
+        developer's own commits, an imported range."""
+        parts = self._parts(s)
+        if s.work.kind == "range":
+            return parts
+        return [p for p in parts if p.key == OWN or _decision(s, p.key, due) == "accepted"]
+
     def prepare(self, s: SessionInput, horizons: tuple[float, ...], now: float) -> None:
         """Submit the blames the session needs at every head it is measured at."""
-        parts = self._parts(s)
-        for _days, _due, h in self.heads_of(s, horizons, now).values():
+        for _days, due, h in self.heads_of(s, horizons, now).values():
             if h is not None:
-                self._files_at(s, parts, h)
-        self._files_at(s, parts, self.head)
+                self._files_at(s, self.counted(s, due), h)
+        self._files_at(s, self.counted(s, None), self.head)
 
     def measure(self, s: SessionInput, horizons: tuple[float, ...], now: float) -> SurvivalResult:
         work = s.work
         parts = self._parts(s)
         points = self.heads_of(s, horizons, now)
 
-        def counted_at(due: float | None) -> list[_Part]:
-            if work.kind == "range":
-                return parts
-            return [p for p in parts if p.key == OWN or _decision(s, p.key, due) == "accepted"]
-
         def figures(h: str, due: float | None) -> dict[str, tuple[int, str, dict[str, str]]]:
-            return self.count(s, parts, counted_at(due), h)
+            return self.count(s, self.counted(s, due), h)
 
         main = figures(self.head, None)
         at_points = {label: (figures(h, due) if h is not None else None) for label, (_d, due, h) in points.items()}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from array import array
+from collections.abc import Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
@@ -43,9 +44,14 @@ class FileBlame:
         return len(self.owner)
 
 
-def blame_file(runner: GitRunner, path: str, commit: str) -> FileBlame:
-    """``git blame --porcelain -w -M -C <commit> -- path``, whole file, full history."""
-    code, out, err = runner.status("blame", "--porcelain", *BLAME_OPTIONS, commit, "--", path)
+def blame_file(runner: GitRunner, path: str, commit: str, lower: Sequence[str] = ()) -> FileBlame:
+    """``git blame --porcelain -w -M -C [^lower...] <commit> -- path``, of the whole file.
+
+    ``lower``: commits whose history is not walked (its lines are given to them as boundaries);
+    what the blame gives to the commits after them is what a blame of the whole history gives."""
+    code, out, err = runner.status(
+        "blame", "--porcelain", *BLAME_OPTIONS, *(f"^{c}" for c in lower), commit, "--", path
+    )
     if code != 0:
         message = err.decode("utf-8", "replace")
         if "no such path" in message:
@@ -70,9 +76,10 @@ class SharedBlames:
     """Blames by (path, commit), each run once in ``pool``, kept for the life of the object (one
     measure of many sessions: about 12 bytes a line)."""
 
-    def __init__(self, runner: GitRunner, pool: Executor) -> None:
+    def __init__(self, runner: GitRunner, pool: Executor, lower: Sequence[str] = ()) -> None:
         self.runner = runner
         self.pool = pool
+        self.lower = tuple(lower)
         self._futures: dict[tuple[str, str], Future[FileBlame]] = {}
         self._lock = threading.Lock()
         self.made = 0  # blames run (for the bench and the tests)
@@ -83,6 +90,6 @@ class SharedBlames:
         with self._lock:
             found = self._futures.get(key)
             if found is None:
-                found = self._futures[key] = self.pool.submit(blame_file, self.runner, path, commit)
+                found = self._futures[key] = self.pool.submit(blame_file, self.runner, path, commit, self.lower)
                 self.made += 1
             return found

@@ -1,578 +1,459 @@
-"""The survival measure on real repositories built in tmp_path, with known answers.
+"""EWR(git) of cockpit sessions: the lines each task's own commits added on its branch, and what the
+developer's branch holds of them, on real repositories with known answers.
 
-Every commit is dated by the builder's clock and every measure gets ``now=`` explicitly, so the
-horizons are deterministic. No test looks at wall-clock time.
+Histories are built with dated commits (:mod:`tests.helpers.git_builder`, years before the test runs,
+so every horizon is reached); sessions are recorded as the cockpit records them
+(:mod:`tests.helpers.recorded_runs`) and measured with ``cockpit stuck --json``. Every line the tests
+write is meaningful and distinct unless said otherwise.
 """
-
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from tests.helpers.git_builder import DAY, GitBuilder, feature_commits, func, land_and_forget, lines
-from sessions.survival.fingerprints import Fingerprint, session_fingerprint
-from sessions.git.blame import parse_porcelain
-from sessions.git.facts import GitFactsError
-from sessions.survival.line_filter import FileFilter, line_hash, meaningful, normalize
-from sessions.survival.measure import measure
-from sessions.survival.cache import DictCache, JsonFileCache
-from sessions.survival.results import SurvivalResult, ewr_git
+from sessions.store.store import Store
+from sessions.survival.line_filter import line_hash_int, meaningful
+from sessions.survival.measure import Decision, SessionInput, measure_sessions
+from sessions.survival.work import AgentRule, SessionWork, TaskBranch, take_work
+from tests.helpers.cli import cli
+from tests.helpers.git_builder import DAY, GitBuilder, func, lines
+from tests.helpers.recorded_runs import RecordedTask, record_session
 
 
-# --------------------------------------------------------------------------- the basics
+def record(db: str, gb: GitBuilder, start: str, end: str, tasks: list[RecordedTask]) -> str:
+    """The session recorded (its work taken now, while every commit exists); its label."""
+    async def go() -> str:
+        async with await Store.open(db) as store:
+            sid = await record_session(store, gb.path, start, end, tasks)
+            return (await store.get_session(sid)).label
+
+    return asyncio.run(go())
 
 
-def test_all_lines_kept(gb: GitBuilder) -> None:
+def stuck(capsys: pytest.CaptureFixture[str], gb: GitBuilder, db: str, *labels: str) -> list[dict]:
+    code, out, err = cli(capsys, "stuck", "--json", "--repo", str(gb.path), "--db", db, *labels)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def by_task(item: dict) -> dict[str, dict]:
+    return {t["task"]: t for t in item["tasks"]}
+
+
+def task_branch(gb: GitBuilder, name: str, start: str, files: list[dict[str, str]]) -> str:
+    """A task branch from ``start`` with one commit per entry of ``files``; back on main after."""
+    gb.checkout(name, create_from=start)
+    for i, change in enumerate(files):
+        gb.commit(f"{name} {i}", change)
+    head = gb.rev()
+    gb.checkout("main")
+    return head
+
+
+def whole_file_count(gb: GitBuilder, head: str, commits: set[str], wanted: Counter[int]) -> int:
+    """The independent count: ``git blame -w -M -C`` of every file at ``head``, the lines given to
+    ``commits`` whose content is one of ``wanted`` (a multiset)."""
+    left = Counter(wanted)
+    found = 0
+    for path in gb.git("ls-tree", "-r", "--name-only", head).splitlines():
+        out = subprocess.run(["git", "blame", "-w", "-M", "-C", "--porcelain", head, "--", path], cwd=gb.path,
+                             capture_output=True, check=True).stdout
+        sha = None
+        for line in out.split(b"\n"):
+            if line[:1] == b"\t":
+                h = line_hash_int(line[1:])
+                if sha in commits and meaningful(line[1:]) and left[h] > 0:
+                    left[h] -= 1
+                    found += 1
+            elif len(line) > 41 and line[40:41] == b" ":
+                sha = line[:40].decode()
+    return found
+
+
+# --------------------------------------------------------------------------- the tasks' own work
+
+
+@pytest.mark.parametrize("how", ["merge", "cherry-pick"])
+def test_discarded_dependency_and_its_accepted_dependant(
+    gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
     start = gb.rev()
-    gb.commit("s1", {"a.py": lines(5, "base") + lines(10, "new")})
-    end = gb.commit("s2", {"b.py": lines(4, "bee")})
+    a_head = task_branch(gb, "cockpit/r/a", start, [{"a_mod.py": lines(2, "alpha")}])
+    b_start = a_head  # b's worktree starts from its dependency's result
+    b_head = task_branch(gb, "cockpit/r/b", b_start, [{"b_mod.py": lines(3, "bravo")}])
+    if how == "merge":  # b's branch as it is: a's commits come along
+        gb.merge("cockpit/r/b", "Accept b")
+    else:  # b's own commits only
+        gb.cherry_pick(f"{b_start}..{b_head}")
+    end = gb.rev()
+    decided = gb.clock
+    gb.delete_branch("cockpit/r/a")
+    label = record(db, gb, start, end, [
+        RecordedTask("a", start, a_head, "claude", decision="discarded", decided_at=decided, cost_usd=0.5),
+        RecordedTask("b", b_start, b_head, "codex", ("a",), decision="accepted", decided_at=decided, cost_usd=0.3),
+    ])
+
+    (item,) = stuck(capsys, gb, db, label)
+
+    tasks = by_task(item)
+    assert (tasks["a"]["added"], tasks["a"]["surviving"], tasks["a"]["decision"]) == (2, 0, "discarded")
+    assert (tasks["b"]["added"], tasks["b"]["surviving"], tasks["b"]["decision"]) == (3, 3, "accepted")
+    assert tasks["b"]["method"] == ("blame" if how == "merge" else "patch-id")
+    assert (item["added"], item["surviving"], item["ratio"]) == (5, 3, 0.6)
+    assert item["horizons"] == {"1d": 0.6, "7d": 0.6, "30d": 0.6}
+    assert tasks["b"]["cost_per_line"] == pytest.approx(0.1)
+    assert tasks["a"]["cost_per_line"] is None
+    assert item["kind"] == "tasks" and item["own"] is None
+
+
+def test_never_reviewed_task_at_the_one_day_horizon(gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    start = gb.rev()
+    late = task_branch(gb, "cockpit/r/late", start, [{"late.py": lines(4, "late")}])
+    never = task_branch(gb, "cockpit/r/never", start, [{"never.py": lines(2, "never")}])
+    gb.merge("cockpit/r/late", "Accept late")
+    gb.merge("cockpit/r/never", "Merged by hand, never decided in the cockpit")
+    end = gb.rev()
+    end_time = gb.clock
+    gb.tick(days=40)
+    gb.commit("later", {"README.md": "# project, later\n"})
+    label = record(db, gb, start, end, [
+        RecordedTask("late", start, late, decision="accepted", decided_at=end_time + 2 * DAY),
+        RecordedTask("never", start, never),
+    ])
+
+    (item,) = stuck(capsys, gb, db, label)
+
+    tasks = by_task(item)
+    assert tasks["late"]["horizons"] == {"1d": 0, "7d": 4, "30d": 4}
+    assert tasks["late"]["notes"] == {"1d": "never reviewed"}
+    assert tasks["never"]["horizons"] == {"1d": 0, "7d": 0, "30d": 0}
+    assert tasks["never"]["notes"] == {"1d": "never reviewed", "7d": "never reviewed", "30d": "never reviewed"}
+    assert (tasks["never"]["surviving"], tasks["never"]["note"], tasks["never"]["decision"]) == (0, "never reviewed", None)
+    assert item["horizons"] == {"1d": 0.0, "7d": pytest.approx(4 / 6), "30d": pytest.approx(4 / 6)}
+
+    code, out, _ = cli(capsys, "stuck", "--repo", str(gb.path), "--db", db, label)
+    assert code == 0
+    assert "task never (shell): +2, stuck 0 (0%) · never reviewed" in out
+
+
+def test_the_developers_own_commits_are_shown_apart(gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    start = gb.rev()
+    head = task_branch(gb, "cockpit/r/t", start, [{"t.py": lines(3, "task")}])
+    gb.commit("my own fix", {"mine.py": lines(12, "mine")})
+    gb.merge("cockpit/r/t", "Accept t")
+    end = gb.rev()
     gb.tick(days=2)
-    gb.commit("unrelated later work", {"README.md": "# project\n\nmore\n"})
+    gb.commit("drop one of mine", {"mine.py": lines(11, "mine")})
+    label = record(db, gb, start, end, [RecordedTask("t", start, head, decision="accepted", decided_at=gb.clock)])
 
-    result = measure(gb.path, start, end, now=gb.clock)
+    (item,) = stuck(capsys, gb, db, label)
 
-    assert (result.added, result.surviving, result.ratio) == (14, 14, 1.0)
-    assert result.method == "blame"
-    assert result.reverted is False and result.reverting_commits == []
-    assert result.head == gb.rev()
-    assert {f.path: (f.added, f.surviving, f.path_at_head) for f in result.per_file} == {
-        "a.py": (10, 10, "a.py"),
-        "b.py": (4, 4, "b.py"),
-    }
-    assert result.reason is None
+    assert (item["added"], item["surviving"], item["ratio"]) == (3, 3, 1.0)  # the agents' lines only
+    assert item["own"] == {"added": 12, "surviving": 11, "ratio": pytest.approx(11 / 12)}
+    code, out, _ = cli(capsys, "stuck", "--repo", str(gb.path), "--db", db, label)
+    assert "your own: +12, 92% still there (not in EWR(git))" in out
+    assert "EWR(git): 100% of 3 lines over 1 session" in out
 
 
-def test_measured_at_the_end_itself_is_one(gb: GitBuilder) -> None:
+def test_a_session_that_accepted_nothing_does_not_count_the_developers_commit(
+    gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     start = gb.rev()
-    gb.commit("s1", {"a.py": "    " + lines(3, "moved base").replace("\n", "\n    ", 2) + lines(5, "base")})
-    end = gb.commit("s2", {"a.py": lines(5, "base") + func("f")})
-    result = measure(gb.path, start, end, at=end, now=gb.clock)
-    assert result.ratio == 1.0
-    assert result.added == 8  # the function: def line + 6 body lines + return
+    head = task_branch(gb, "cockpit/r/t", start, [{"t.py": lines(3, "task")}])
+    end = gb.commit("by hand", {"hand.py": lines(1, "hand")})
+    label = record(db, gb, start, end, [RecordedTask("t", start, head, decision="discarded", decided_at=gb.clock)])
+
+    (item,) = stuck(capsys, gb, db, label)
+
+    assert (item["added"], item["surviving"], item["ratio"]) == (3, 0, 0.0)
+    assert item["own"]["added"] == 1
 
 
-def test_some_lines_deleted_later_exact_count(gb: GitBuilder) -> None:
+@pytest.mark.parametrize("land", ["squash", "rebase"])
+def test_accepted_task_squash_merged_or_rebased_gives_one_answer_before_and_after_gc(
+    gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str], land: str
+) -> None:
     start = gb.rev()
-    end = gb.commit("session", {"a.py": lines(5, "base") + lines(10, "new")})
+    gb.commit("main moves on", {"README.md": "# project\nmore\n"})
+    head = task_branch(gb, "cockpit/r/t", start, [{"feat.py": func("alpha")}, {"util.py": lines(5, "util")}])
+    if land == "squash":
+        gb.squash_merge("cockpit/r/t", "Task t (squashed)")
+    else:
+        gb.checkout("rebased", create_from="cockpit/r/t")
+        gb.rebase("main")
+        gb.checkout("main")
+        gb.merge("rebased", ff=True)
+        gb.delete_branch("rebased")
+    end = gb.rev()
+    label = record(db, gb, start, end, [RecordedTask("t", start, head, decision="accepted", decided_at=gb.clock)])
     gb.tick(days=1)
-    kept = lines(5, "base") + lines(3, "new") + lines(4, "new", start=7)  # drops new 4, 5, 6
-    gb.commit("someone deletes three lines", {"a.py": kept})
-    gb.tick(days=1)
-    gb.commit("and rewrites one", {"a.py": kept.replace("new 1 = ", "renamed_new 1 = ")})
+    gb.commit("delete two util lines", {"util.py": lines(3, "util")})
 
-    result = measure(gb.path, start, end, now=gb.clock)
+    (before,) = stuck(capsys, gb, db, label)
+    gb.delete_branch("cockpit/r/t")
+    gb.gc()
+    assert not gb.exists(head)
+    with sqlite_conn(db) as conn:
+        conn.execute("DELETE FROM survival")
+    (after,) = stuck(capsys, gb, db, label)
 
-    assert (result.added, result.surviving) == (10, 6)
-    assert result.ratio == pytest.approx(0.6)
-    assert result.per_file[0].surviving == 6
+    for item in (before, after):
+        t = by_task(item)["t"]
+        assert (t["added"], t["surviving"]) == (13, 11)
+        assert t["method"] == ("content" if land == "squash" else "patch-id")
+        assert item["own"]["added"] == 1  # "main moves on"; the squash commit is the task's work
+    assert {k: v for k, v in before.items() if k != "cached"} == {k: v for k, v in after.items() if k != "cached"}
 
 
-def test_file_renamed_after_the_session_is_still_found(gb: GitBuilder) -> None:
+def sqlite_conn(db: str):
+    import sqlite3
+    from contextlib import closing
+
+    class _Conn:
+        def __enter__(self):
+            self.conn = sqlite3.connect(db)
+            return self.conn
+
+        def __exit__(self, *exc):
+            self.conn.commit()
+            self.conn.close()
+
+    return _Conn()
+
+
+def test_discarded_branch_deleted_and_garbage_collected(gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str]) -> None:
     start = gb.rev()
-    end = gb.commit("session", {"tool.py": lines(8, "tool")})
-    gb.tick(days=1)
-    gb.move("tool.py", "pkg/tool_v2.py")
-    gb.tick(days=1)
-    text = gb.read("pkg/tool_v2.py").splitlines(keepends=True)
-    gb.commit("drop one line", {"pkg/tool_v2.py": "".join(text[:-1])})
-    gb.tick(days=1)
-    gb.move("pkg/tool_v2.py", "pkg/tool_v3.py")
+    kept = task_branch(gb, "cockpit/r/kept", start, [{"kept.py": lines(4, "kept")}])
+    gone = task_branch(gb, "cockpit/r/gone", start, [{"gone.py": lines(6, "gone")}, {"gone.py": lines(8, "gone")}])
+    gb.merge("cockpit/r/kept", "Accept kept")
+    end = gb.rev()
+    label = record(db, gb, start, end, [
+        RecordedTask("kept", start, kept, decision="accepted", decided_at=gb.clock),
+        RecordedTask("gone", start, gone, decision="discarded", decided_at=gb.clock),
+    ])
+    gb.delete_branch("cockpit/r/gone")
+    gb.gc()
+    assert not gb.exists(gone)
 
-    result = measure(gb.path, start, end, now=gb.clock)
+    (item,) = stuck(capsys, gb, db, label)
 
-    assert (result.added, result.surviving, result.method) == (8, 7, "blame")
-    (only,) = result.per_file
-    assert (only.path, only.path_at_head, only.surviving) == ("tool.py", "pkg/tool_v3.py", 7)
+    tasks = by_task(item)
+    assert (tasks["gone"]["added"], tasks["gone"]["surviving"]) == (8, 0)
+    assert (tasks["kept"]["added"], tasks["kept"]["surviving"]) == (4, 4)
+    assert (item["added"], item["surviving"]) == (12, 4)
 
 
-def test_whitespace_only_reformatting_is_not_removal(gb: GitBuilder) -> None:
+# --------------------------------------------------------------------------- exact
+
+
+def test_one_line_move_under_gits_score_counts_as_whole_file_blame_does(gb: GitBuilder) -> None:
+    """A later commit moves a block of three lines to another file; one of them is the task's and
+    too short for git's move score alone. Whole-file blame finds the block; blame limited to that
+    one line (``-L``) does not: the measure says what the whole-file blame says."""
+    old_top = "def helper_function_for_the_alpha_value():\n"
+    old_end = "    return compute_the_beta_value_of(alpha_parameter)\n"
+    base_a = lines(4, "keep") + old_top + old_end + lines(3, "tail")
+    start = gb.commit("base a", {"mod_a.py": base_a, "mod_b.py": lines(3, "bee")})
+    short = "    x = 1\n"
+    head = task_branch(gb, "cockpit/r/t", start, [{"mod_a.py": base_a.replace(old_top, old_top + short)}])
+    end = gb.merge("cockpit/r/t", "Accept t")
+    gb.tick(days=2)
+    block = old_top + short + old_end
+    mover = gb.commit("move the helper to mod_b", {
+        "mod_a.py": lines(4, "keep") + lines(3, "tail"),
+        "mod_b.py": lines(3, "bee") + block,
+    })
+    work = take_work(gb.path, start, end, [TaskBranch("t", start, head)])
+    assert work.parts["t"].added == 1
+
+    (result,) = measure_sessions(gb.path, [SessionInput(work, {"t": Decision("accepted", 0)})], now=gb.clock + 40 * DAY)
+
+    blamed = gb.git("blame", "-w", "-M", "-C", "--porcelain", "-L5,5", "HEAD", "--", "mod_b.py").split()[0]
+    assert blamed == mover  # limited to the one line, git gives it to the commit that moved it
+    expected = whole_file_count(gb, mover, set(work.parts["t"].commits), Counter({line_hash_int(short.encode()): 1}))
+    assert expected == 1
+    assert (result.tasks[0].added, result.tasks[0].surviving) == (1, 1)
+
+
+def test_exact_on_a_generated_history(tmp_path: Path) -> None:
+    """The bench's history generator at a small size: every merged task's stuck lines equal the
+    independent whole-file count of every file at HEAD."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("bench_survival", Path(__file__).parents[2] / "bench" / "survival.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["bench_survival"] = bench
+    spec.loader.exec_module(bench)
+    bench.COMMITS, bench.SESSIONS, bench.FILES = 400, 3, 30
+    repo = tmp_path / "history"
+    repo.mkdir()
+    sessions = bench.generate(repo)
+    works = [take_work(repo, s.start, s.end, [TaskBranch(t.key, t.start, t.head) for t in s.tasks]) for s in sessions]
+    inputs = [
+        SessionInput(w, {t.key: Decision(t.decision, t.decided_at) for t in s.tasks}) for w, s in zip(works, sessions)
+    ]
+    results = measure_sessions(repo, inputs, now=4e9)
+    checked = 0
+    gb = GitBuilder.__new__(GitBuilder)
+    gb.path, gb.clock = repo, 0
+    head = gb.git("rev-parse", "HEAD")
+    for work, result in zip(works, results):
+        for task in result.tasks:
+            if task.decision == "accepted" and task.method == "blame":
+                part = work.parts[task.key]
+                wanted = Counter({int(h, 16): n for counts in part.files.values() for h, n in counts.items()})
+                assert task.surviving == whole_file_count(gb, head, set(part.commits), wanted), task.key
+                checked += 1
+    assert checked >= 3
+
+
+# --------------------------------------------------------------------------- what counts
+
+
+def test_vendored_and_generated_files_are_left_out(gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    gb.commit("attributes and settings", {
+        ".gitattributes": "gen/*.py linguist-generated\nassets/*.txt -diff\nlib/copied.py linguist-vendored\n",
+        "cockpit.toml": '[survival]\nvendored = ["pkg/packages/"]\ngenerated = ["*.gen.go"]\n',
+    })
     start = gb.rev()
-    code = func("shape", 5)
-    end = gb.commit("session", {"shape.py": code})
-    gb.tick(days=1)
-    reformatted = "".join(
-        ("\t" + line.strip() + "   \n") if line.startswith("    ") else line.replace("():", "() :")
-        for line in code.splitlines(keepends=True)
-    )
-    gb.commit("reformat: tabs, spaces, trailing blanks", {"shape.py": reformatted})
+    head = task_branch(gb, "cockpit/r/t", start, [{
+        "app.py": lines(2, "app"),
+        "vendor/dep.py": lines(50, "dep"),
+        "pkg/_vendor/six.py": lines(40, "six"),
+        "pkg/packages/urllib3/pool.py": lines(30, "pool"),
+        "gen/models.py": lines(20, "gen"),
+        "assets/data.txt": lines(10, "data"),
+        "lib/copied.py": lines(7, "copied"),
+        "api.gen.go": lines(5, "go"),
+    }])
+    gb.merge("cockpit/r/t", "Accept t")
+    label = record(db, gb, start, gb.rev(), [RecordedTask("t", start, head, decision="accepted", decided_at=gb.clock)])
 
-    result = measure(gb.path, start, end, now=gb.clock)
+    (item,) = stuck(capsys, gb, db, label)
 
-    assert result.added == 7
-    assert result.ratio == 1.0
-
-
-def test_blank_and_punctuation_lines_do_not_count(gb: GitBuilder) -> None:
-    start = gb.rev()
-    text = "CONFIG = {\n    'a': 1,\n\n    'b': 2,\n}\n\n\n# end\n);\n   \n*/\n"
-    end = gb.commit("session", {"conf.py": text})
-    gb.tick(days=1)
-    gb.commit("tidy up blank lines and braces", {"conf.py": "CONFIG = {\n    'a': 1,\n    'b': 2,\n# end\n"})
-
-    result = measure(gb.path, start, end, now=gb.clock)
-
-    assert result.added == 4  # CONFIG = {, 'a': 1, 'b': 2, # end
-    assert result.surviving == 4
-
-
-def test_binary_lock_vendored_and_generated_files_are_left_out(gb: GitBuilder) -> None:
-    start = gb.rev()
-    end = gb.commit(
-        "session",
-        {
-            "real.py": lines(3, "real"),
-            "package-lock.json": '{\n  "name": "x",\n  "lockfileVersion": 3\n}\n',
-            "sub/poetry.lock": "[[package]]\nname = 'x'\n",
-            "go.sum": "example.com/x v1.0.0 h1:abc=\n",
-            "logo.png": bytes(range(256)) * 8,
-            "vendor/lib.py": lines(20, "vendored"),
-            "web/node_modules/m/index.js": "module.exports = 1;\n",
-            "api_pb2.py": lines(10, "proto"),
-            "static/app.min.js": "var a=1;var b=2;\n",
-            "gen/models.py": "# Code generated by modelgen. DO NOT EDIT.\n" + lines(12, "model"),
-            "data.bin": b"header\x00\x01\x02 binary body\n",
-        },
-    )
-    result = measure(gb.path, start, end, now=gb.clock)
-
-    assert result.added == 3 and result.ratio == 1.0
-    assert [f.path for f in result.per_file] == ["real.py"]
-    assert result.excluded == {
-        "api_pb2.py": "generated",
-        "data.bin": "binary",
+    assert (item["added"], item["surviving"]) == (2, 2)
+    assert item["excluded"] == {
+        "api.gen.go": "generated",
+        "assets/data.txt": "not diffed",
         "gen/models.py": "generated",
-        "go.sum": "lock file",
-        "logo.png": "binary",
-        "package-lock.json": "lock file",
-        "static/app.min.js": "generated",
-        "sub/poetry.lock": "lock file",
-        "vendor/lib.py": "vendored",
-        "web/node_modules/m/index.js": "vendored",
+        "lib/copied.py": "vendored",
+        "pkg/_vendor/six.py": "vendored",
+        "pkg/packages/urllib3/pool.py": "vendored",
+        "vendor/dep.py": "vendored",
     }
 
 
-def test_filter_lists_are_configurable(gb: GitBuilder) -> None:
-    start = gb.rev()
-    end = gb.commit("session", {"real.py": lines(3, "real"), "vendor/lib.py": lines(4, "ours")})
-    keep_vendor = FileFilter(vendored_dirs=())
-    assert measure(gb.path, start, end, now=gb.clock).added == 3
-    assert measure(gb.path, start, end, now=gb.clock, file_filter=keep_vendor).added == 7
+def test_a_bad_survival_setting_is_one_clear_line(gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.errors import ConfigError
+    from sessions.settings import load_session_settings
+
+    (gb.path / "cockpit.toml").write_text('[survival]\nvendored = "vendor"\n')
+    with pytest.raises(ConfigError, match=r"\[survival\] vendored must be a list"):
+        load_session_settings(gb.path)
+    (gb.path / "cockpit.toml").write_text('[survival]\nagent_trailer = "(Claude"\n')
+    with pytest.raises(ConfigError, match="agent_trailer is not a regular expression"):
+        load_session_settings(gb.path)
 
 
-def test_session_that_added_nothing_has_no_ratio(gb: GitBuilder) -> None:
+def _import(db: str, gb: GitBuilder, start: str, end: str) -> str:
+    async def go() -> str:
+        async with await Store.open(db) as store:
+            sid = await store.import_session(
+                import_key=f"k{start}{end}", repo_path=gb.path, date="2023-11-15", day_number=1, objective="o",
+                status="complete", start_commit=start, end_commit=end, summary={},
+            )
+            return (await store.get_session(sid)).label
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("setting", ["", '[survival]\nagent_trailer = "Claude"\n'])
+def test_imported_session_with_a_co_authored_by_rule(
+    gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str], setting: str
+) -> None:
+    (gb.path / ".git" / "info" / "exclude").write_text("cockpit.toml\n")
+    (gb.path / "cockpit.toml").write_text(setting)
     start = gb.rev()
-    end = gb.commit("only deletes and blank lines", {"a.py": lines(3, "base") + "\n\n}\n"})
-    result = measure(gb.path, start, end, now=gb.clock)
-    assert result.added == 0 and result.ratio is None
-    assert "no meaningful lines" in (result.reason or "")
-    assert ewr_git([result]) == (None, 0)
+    gb.write({"agent.py": lines(4, "agent")})
+    gb.git("add", "-A")
+    gb.git("commit", "-q", "-m", "Add agent code\n\nCo-Authored-By: Claude <noreply@anthropic.com>")
+    gb.commit("my own", {"human.py": lines(3, "human")})
+    end = gb.rev()
+    label = _import(db, gb, start, end)
+
+    (item,) = stuck(capsys, gb, db, label)
+
+    assert item["kind"] == "range"
+    if setting:
+        assert item["rule"] == "commits with a Co-Authored-By trailer matching 'Claude'"
+        assert (item["added"], item["surviving"]) == (4, 4)
+    else:
+        assert item["rule"] == "every commit of the session's range"
+        assert (item["added"], item["surviving"]) == (7, 7)
+    code, out, _ = cli(capsys, "stuck", "--repo", str(gb.path), "--db", db, label)
+    assert f"counted: {item['rule']}" in out
+
+
+def test_agent_rule_by_author() -> None:
+    rule = AgentRule(author="bot@")
+    assert rule.matches("Aider <aider-bot@example.com>", [])
+    assert not rule.matches("Dev <dev@example.com>", ["Claude <noreply@anthropic.com>"])
+    assert rule.describe() == "commits with an author matching 'bot@'"
 
 
 # --------------------------------------------------------------------------- reverts
 
 
-def test_revert_by_message(gb: GitBuilder) -> None:
+def test_revert_written_by_hand_is_flagged(gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str]) -> None:
     start = gb.rev()
-    c1 = gb.commit("s1", {"one.py": lines(6, "one")})
-    c2 = gb.commit("s2", {"two.py": lines(4, "two")})
-    gb.tick(days=1)
-    revert = gb.revert(c2)
-
-    result = measure(gb.path, start, c2, now=gb.clock)
-
-    assert result.reverted is True
-    assert [(r.sha, r.reverts, r.how) for r in result.reverting_commits] == [(revert, [c2], "message")]
-    assert (result.added, result.surviving) == (10, 6)
-    assert result.ratio == pytest.approx(0.6)
-    assert c1 not in result.reverting_commits[0].reverts
-
-
-def test_revert_by_inverse_patch_without_the_message(gb: GitBuilder) -> None:
-    start = gb.rev()
-    c1 = gb.commit("s1", {"one.py": lines(6, "one")})
-    end = gb.commit("s2", {"two.py": lines(4, "two")})
-    gb.tick(days=1)
-    undo = gb.revert(c1, message="clean up: this did not work out")
-
-    result = measure(gb.path, start, end, now=gb.clock)
-
-    assert result.reverted is True
-    assert [(r.sha, r.reverts, r.how) for r in result.reverting_commits] == [(undo, [c1], "patch-id")]
-    assert (result.added, result.surviving) == (10, 4)
-
-
-def test_revert_within_the_session_is_not_a_later_revert(gb: GitBuilder) -> None:
-    start = gb.rev()
-    c1 = gb.commit("s1", {"one.py": lines(6, "one")})
-    gb.revert(c1)
-    end = gb.commit("s3", {"two.py": lines(4, "two")})
-    result = measure(gb.path, start, end, now=gb.clock)
-    assert result.reverted is False
-    assert (result.added, result.ratio) == (4, 1.0)
-
-
-# --------------------------------------------------------------------------- rewritten history
-
-
-def _feature_session(gb: GitBuilder) -> tuple[str, list[str]]:
-    """A session of three commits on branch feature from main; main moves on meanwhile."""
-    start = gb.rev()
-    commits = feature_commits(gb)
-    gb.checkout("main")
-    gb.tick(hours=2)
-    gb.commit("main moves on", {"README.md": "# project\n\nnews\n"})
-    return start, commits
-
-
-def test_rebase_onto_moved_main_is_traced_by_patch_id(gb: GitBuilder) -> None:
-    start, commits = _feature_session(gb)
-    end = commits[-1]
-    moved_main = gb.rev("main")
-    gb.checkout("feature")
-    new_end = gb.rebase("main")
-    gb.checkout("main")
-    gb.merge("feature", ff=True)
-    gb.tick(days=1)
-    gb.commit("delete util 3 lines", {"util.py": lines(2, "util")})
-
-    result = measure(gb.path, start, end, now=gb.clock)
-    twin = measure(gb.path, moved_main, new_end, now=gb.clock)  # the rebased commits as the session
-
-    assert result.method == "patch-id"
-    assert twin.method == "blame"
-    assert (result.added, result.surviving, result.ratio) == (twin.added, twin.surviving, twin.ratio)
-    assert result.added == 19 and result.surviving == 16
-    assert set(result.mapped) == set(commits)
-    assert all(sha != copy for sha, copy in result.mapped.items())
-
-
-def test_cherry_pick_is_traced_by_patch_id(gb: GitBuilder) -> None:
-    start, commits = _feature_session(gb)
-    gb.cherry_pick(*commits)
-    gb.tick(days=1)
-    result = measure(gb.path, start, commits[-1], now=gb.clock)
-    assert result.method == "patch-id"
-    assert (result.added, result.ratio) == (19, 1.0)
-
-
-def test_squash_merge_is_traced_by_content(gb: GitBuilder) -> None:
-    start, commits = _feature_session(gb)
-    gb.tick(hours=1)
-    gb.squash_merge("feature", "Add feature (squashed)")
-    gb.tick(days=1)
-    gb.commit("delete util 2 lines", {"util.py": lines(3, "util")})
-
-    result = measure(gb.path, start, commits[-1], now=gb.clock)
-
-    assert result.method == "content"
-    assert (result.added, result.surviving) == (19, 17)
-    assert result.reverted is False
-
-
-@pytest.mark.parametrize("how", ["message", "patch-id"])
-def test_revert_of_a_squash_merge(gb: GitBuilder, how: str) -> None:
-    start, commits = _feature_session(gb)
-    squash = gb.squash_merge("feature", "Add feature (squashed)")
-    gb.tick(days=1)
-    undo = gb.revert(squash, message=None if how == "message" else "take the feature out again")
-
-    result = measure(gb.path, start, commits[-1], now=gb.clock)
-
-    assert (result.method, result.added, result.surviving, result.ratio) == ("content", 19, 0, 0.0)
-    assert result.mapped == {c: squash for c in commits}
-    assert [(r.sha, r.reverts, r.how) for r in result.reverting_commits] == [(undo, sorted(commits), how)]
-
-
-def test_never_merged_session_is_lost_not_dropped(gb: GitBuilder) -> None:
-    start, commits = _feature_session(gb)
-    gb.tick(days=1)
-    gb.commit("more main work", {"a.py": lines(5, "base") + lines(2, "main")})
-    result = measure(gb.path, start, commits[-1], now=gb.clock)
-    assert result.method == "lost" and result.ratio is None
-    assert "patch-id" in (result.reason or "") and "content" in (result.reason or "")
-    assert result.added == 19
-    assert ewr_git([result]) == (None, 0)
-
-
-@pytest.mark.parametrize("rewrite", ["rebase", "squash"])
-def test_fingerprint_alone_after_garbage_collection(gb: GitBuilder, rewrite: str) -> None:
-    start, commits = _feature_session(gb)
-    end = commits[-1]
-    stored = session_fingerprint(gb.path, start, end).to_json()  # what the database would keep
-    land_and_forget(gb, rewrite)
-    assert not any(gb.exists(c) for c in commits)
-
-    fingerprint = Fingerprint.from_json(stored)
-    result = measure(gb.path, fingerprint=fingerprint, now=gb.clock)
-
-    assert result.method == ("patch-id" if rewrite == "rebase" else "content")
-    assert (result.added, result.surviving) == (19, 17)
-    assert result.end == end
-    # without the fingerprint there is nothing to measure: one clear error, not a traceback
-    with pytest.raises(GitFactsError, match="unknown revision"):
-        measure(gb.path, start, end, now=gb.clock)
-
-
-def test_fingerprint_after_gc_when_start_is_gone_too(tmp_path: Path) -> None:
-    gb = GitBuilder(tmp_path / "repo")
-    gb.commit("root", {"README.md": "hi\n"})
-    gb.checkout("topic", create_from="main")
-    start = gb.commit("topic base", {"base.py": lines(3, "b")})
-    end = gb.commit("session", {"work.py": lines(6, "w")})
-    fp = session_fingerprint(gb.path, start, end)
-    gb.checkout("main")
-    gb.tick(days=1)
-    gb.squash_merge("topic", "everything squashed")
-    gb.delete_branch("topic")
-    gb.gc()
-    assert not gb.exists(start)
-    result = measure(gb.path, fingerprint=Fingerprint.from_json(fp.to_json()), now=gb.clock)
-    assert (result.method, result.added, result.ratio) == ("content", 6, 1.0)
-
-
-def test_a_stored_fingerprint_gives_the_same_answer_while_the_commits_exist(gb: GitBuilder) -> None:
-    start = gb.rev()
-    gb.commit("s1", {"k.py": lines(6, "k")})
-    end = gb.commit("s2", {"k.py": lines(4, "k"), "m.py": func("m")})
-    gb.tick(days=2)
-    gb.commit("later", {"m.py": func("m", 3)})
-    fresh = measure(gb.path, start, end, now=gb.clock)
-    stored = Fingerprint.from_json(session_fingerprint(gb.path, start, end).to_json())
-    again = measure(gb.path, start, end, fingerprint=stored, now=gb.clock)
-    assert fresh.to_dict() == again.to_dict()
-    assert (fresh.added, fresh.surviving) == (12, 9)
-    with pytest.raises(ValueError, match="not the fingerprint's"):
-        measure(gb.path, end, end, fingerprint=stored, now=gb.clock)
-
-
-def test_a_fingerprint_made_with_other_options_is_made_again_while_the_commits_exist(gb: GitBuilder) -> None:
-    start = gb.rev()
-    end = gb.commit("session", {"big.py": func("helper") + func("main_flow")})
-    gb.tick(days=1)
-    gb.commit("split helper into its own module", {"big.py": func("main_flow"), "helpers_mod.py": func("helper")})
-    without_copies = session_fingerprint(gb.path, start, end, copies=False)
-    result = measure(gb.path, start, end, fingerprint=without_copies, now=gb.clock)
-    assert (result.added, result.surviving) == (16, 16)  # with -C, as asked
-    assert "fingerprint" not in result.options
-
-
-def test_session_from_the_root(tmp_path: Path) -> None:
-    gb = GitBuilder(tmp_path / "fresh")
-    gb.commit("first", {"a.py": lines(3, "a")})
-    end = gb.commit("second", {"b.py": lines(2, "b")})
-    gb.commit("third", {"a.py": lines(1, "a")})
-    result = measure(gb.path, None, end, now=gb.clock)
-    assert (result.start, result.added, result.surviving) == (None, 5, 3)
-
-
-def test_odd_file_names(gb: GitBuilder) -> None:
-    start = gb.rev()
-    odd, glob = ":odd name\twith tab.py", "ünï/[x]*.py"
-    end = gb.commit("session", {odd: lines(4, "odd"), glob: lines(2, "glob"), "ünï/xy.py": lines(3, "xy")})
-    gb.tick(days=1)
-    gb.commit("later", {odd: lines(2, "odd")})
-    result = measure(gb.path, start, end, now=gb.clock)
-    assert {f.path: (f.added, f.surviving) for f in result.per_file} == {
-        odd: (4, 2), glob: (2, 2), "ünï/xy.py": (3, 3)
-    }
-
-
-# --------------------------------------------------------------------------- moves, merges
-
-
-def test_lines_moved_to_another_file_survive_with_copy_detection(gb: GitBuilder) -> None:
-    start = gb.rev()
-    end = gb.commit("session", {"big.py": func("helper") + func("main_flow")})
-    gb.tick(days=1)
-    gb.commit("split helper into its own module", {"big.py": func("main_flow"), "helpers_mod.py": func("helper")})
-
-    moved = measure(gb.path, start, end, now=gb.clock)
-    assert (moved.added, moved.surviving, moved.moved_elsewhere) == (16, 16, 8)
-    assert moved.per_file[0].surviving == 8
-
-    no_copies = measure(gb.path, start, end, now=gb.clock, copies=False)
-    assert (no_copies.added, no_copies.surviving) == (16, 8)
-
-
-def test_surviving_never_exceeds_added_when_lines_are_copied(gb: GitBuilder) -> None:
-    start = gb.rev()
-    end = gb.commit("session", {"m.py": func("one")})
-    gb.tick(days=1)
-    gb.commit("duplicate it", {"m.py": func("one") + "\n" + func("one"), "n.py": func("one")})
-    result = measure(gb.path, start, end, now=gb.clock)
-    assert result.surviving == result.added == 8
-
-
-def test_session_that_merges_a_task_branch_counts_the_branch_commits(gb: GitBuilder) -> None:
-    start = gb.rev()
-    gb.checkout("cockpit/s1/task", create_from="main")
-    gb.commit("agent work", {"task.py": lines(7, "task")})
-    gb.checkout("main")
-    gb.commit("direct work", {"direct.py": lines(2, "direct")})
-    end = gb.merge("cockpit/s1/task", message="accept task")
-    result = measure(gb.path, start, end, now=gb.clock)
-    assert (result.added, result.ratio, result.method) == (9, 1.0, "blame")
-
-
-# --------------------------------------------------------------------------- horizons
-
-
-def test_horizons(gb: GitBuilder) -> None:
-    start = gb.rev()
-    end = gb.commit("session", {"h.py": lines(10, "h")}, tick=0)
-    end_time = gb.clock
-    gb.tick(hours=12)
-    gb.commit("day 0.5: drop 2", {"h.py": lines(8, "h")})
-    gb.tick(days=2)
-    gb.commit("day 2.5: drop 3 more", {"h.py": lines(5, "h")})
-
-    early = measure(gb.path, start, end, now=end_time + 5 * DAY)
-    assert early.horizons == {"1d": 0.8, "7d": None, "30d": None}
-    assert early.horizon_points["7d"].reached is False
-    assert early.horizon_points["7d"].reason.startswith("not yet")
-    assert early.horizon_points["1d"].surviving == 8
-    assert early.ratio == 0.5  # at HEAD
-
-    late = measure(gb.path, start, end, now=end_time + 40 * DAY)
-    assert late.horizons == {"1d": 0.8, "7d": 0.5, "30d": 0.5}
-
-    custom = measure(gb.path, start, end, horizons=(0.25, 2), now=end_time + 40 * DAY)
-    assert custom.horizons == {"0.25d": 1.0, "2d": 0.8}
-
-
-def test_horizon_points_at_the_right_commits(gb: GitBuilder) -> None:
-    start = gb.rev()
-    end = gb.commit("session", {"h.py": lines(4, "h")}, tick=0)
+    head = task_branch(gb, "cockpit/r/t", start, [{"feat.py": func("alpha", 8)}])
+    gb.merge("cockpit/r/t", "Accept t")
+    end = gb.rev()
     gb.tick(days=3)
-    later = gb.commit("day 3", {"h.py": lines(2, "h")})
-    result = measure(gb.path, start, end, now=gb.clock + 60 * DAY)
-    assert result.horizon_points["1d"].head == end
-    assert result.horizon_points["7d"].head == later
-    assert result.horizons == {"1d": 1.0, "7d": 0.5, "30d": 0.5}
+    undo = gb.commit("Simplify: feat.py is not needed after all", {"feat.py": "def alpha():\n    return None\n"})
+    label = record(db, gb, start, end, [RecordedTask("t", start, head, decision="accepted", decided_at=end and gb.clock)])
+
+    (item,) = stuck(capsys, gb, db, label)
+
+    t = by_task(item)["t"]
+    assert t["surviving"] == 1  # "def alpha():" is still there
+    assert t["reverting_commits"] == [{"sha": undo, "how": "by hand"}]
+    assert item["reverted"] is True and item["reverting_commits"] == [undo]
 
 
-# --------------------------------------------------------------------------- cache, EWR, JSON
-
-
-def test_cache_returns_the_stored_result_until_a_horizon_comes_due(gb: GitBuilder, tmp_path: Path) -> None:
+def test_git_revert_is_flagged_by_its_message(gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str]) -> None:
     start = gb.rev()
-    end = gb.commit("session", {"c.py": lines(4, "c")}, tick=0)
-    end_time = gb.clock
-    cache = DictCache()
-    first = measure(gb.path, start, end, now=end_time + 2 * DAY, cache=cache)
-    assert list(cache.data) == [(start, end, gb.rev())]
-    assert measure(gb.path, start, end, now=end_time + 3 * DAY, cache=cache) is first
-    later = measure(gb.path, start, end, now=end_time + 8 * DAY, cache=cache)  # 7d came due
-    assert later is not first and later.horizons["7d"] == 1.0
+    head = task_branch(gb, "cockpit/r/t", start, [{"t.py": lines(4, "task")}])
+    gb.cherry_pick(head)
+    end = gb.rev()
+    reverting = gb.revert(end)
+    label = record(db, gb, start, end, [RecordedTask("t", start, head, decision="accepted", decided_at=gb.clock)])
 
-    path = tmp_path / "survival-cache.json"
-    measure(gb.path, start, end, now=end_time + 2 * DAY, cache=JsonFileCache(path))
-    again = JsonFileCache(path).get((start, end, gb.rev()))
-    assert again is not None and again.to_dict() == first.to_dict()
+    (item,) = stuck(capsys, gb, db, label)
+
+    t = by_task(item)["t"]
+    assert (t["surviving"], t["reverting_commits"]) == (0, [{"sha": reverting, "how": "message"}])
 
 
-def test_result_json_round_trip(gb: GitBuilder) -> None:
+# --------------------------------------------------------------------------- the record
+
+
+def test_work_record_round_trips_and_reads_the_old_fingerprints(gb: GitBuilder) -> None:
+    from sessions.survival.fingerprints import session_fingerprint
+
     start = gb.rev()
-    c1 = gb.commit("s1", {"one.py": lines(3, "one")})
-    gb.revert(c1)
-    result = measure(gb.path, start, c1, now=gb.clock)
-    data = json.loads(result.to_json())
-    assert data["method"] == "blame" and data["reverted"] is True
-    assert SurvivalResult.from_dict(data) == result
-
-
-def test_ewr_git_sums_lines_over_sessions(gb: GitBuilder) -> None:
-    s0 = gb.rev()
-    e1 = gb.commit("session 1", {"x.py": lines(10, "x")})
-    e2 = gb.commit("session 2", {"y.py": lines(30, "y")})
-    gb.commit("later", {"x.py": lines(5, "x"), "y.py": lines(30, "y")})
-    r1 = measure(gb.path, s0, e1, now=gb.clock)
-    r2 = measure(gb.path, e1, e2, now=gb.clock)
-    assert (r1.ratio, r2.ratio) == (0.5, 1.0)
-    assert ewr_git([r1, r2]) == (35 / 40, 2)
-    assert ewr_git([]) == (None, 0)
-
-
-def test_fingerprint_json_round_trip_and_errors(gb: GitBuilder) -> None:
-    start = gb.rev()
-    end = gb.commit("s", {"f.py": lines(3, "f"), "f2.py": "same\nsame\n"})
-    fp = session_fingerprint(gb.path, start, end)
-    assert fp.added == 5 and fp.files["f2.py"] == {line_hash(b"same"): 2}
-    assert set(fp.patch_ids) == set(fp.reverse_patch_ids) == {end}
-    again = Fingerprint.from_json(fp.to_json())
-    assert again == fp
+    head = task_branch(gb, "cockpit/r/t", start, [{"t.py": lines(3, "task")}])
+    end = gb.merge("cockpit/r/t", "Accept t")
+    work = take_work(gb.path, start, end, [TaskBranch("t", start, head)])
+    assert SessionWork.from_json(work.to_json()) == work
+    old = SessionWork.from_json(session_fingerprint(gb.path, start, end).to_json())
+    assert (old.kind, old.rule, old.parts["(range)"].added) == ("range", "every commit of the session's range", 3)
     with pytest.raises(ValueError):
-        Fingerprint.from_json("[1, 2]")
-    with pytest.raises(ValueError):
-        Fingerprint.from_json(json.dumps({**fp.to_dict(), "version": 99}))
-
-
-def test_user_errors_are_one_line(tmp_path: Path, gb: GitBuilder) -> None:
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    with pytest.raises(GitFactsError, match="not a git repository"):
-        measure(plain, "HEAD~1", "HEAD")
-    with pytest.raises(GitFactsError, match="unknown revision"):
-        measure(gb.path, "HEAD", "no-such-branch")
-
-
-# --------------------------------------------------------------------------- lines and parsing
-
-
-@given(st.binary(max_size=60), st.lists(st.sampled_from([b" ", b"\t", b"  ", b"\r"]), max_size=5))
-def test_whitespace_never_changes_a_line_hash(line: bytes, spaces: list[bytes]) -> None:
-    line = line.replace(b"\n", b"")
-    padded = b"".join(spaces) + line + b"".join(reversed(spaces))
-    assert line_hash(padded) == line_hash(line)
-    assert meaningful(padded) == meaningful(line)
-    assert normalize(normalize(line)) == normalize(line)
-
-
-@pytest.mark.parametrize(
-    ("line", "expected"),
-    [
-        (b"", False), (b"   ", False), (b"}", False), (b"});", False), (b"*/", False),
-        (b"---", False), (b"x", True), (b"0,", True), (b"# note", True), ("é".encode(), True),
-        ("—…".encode(), False), (b"\xe9t\xe9", True), (b"\xff\xfe", True),
-    ],
-)
-def test_meaningful_lines(line: bytes, expected: bool) -> None:
-    assert meaningful(line) is expected
-
-
-@pytest.mark.parametrize(
-    ("path", "reason"),
-    [
-        ("Cargo.lock", "lock file"), ("frontend/yarn.lock", "lock file"), ("uv.lock", "lock file"),
-        ("Pipfile.lock", "lock file"), ("src/vendor/x.go", "vendored"), ("third_party/a.c", "vendored"),
-        ("a/b_pb2.py", "generated"), ("dist/app.min.js", "generated"), ("src/app.py", None),
-        ("vendor.py", None), ("docs/lock.md", None),
-    ],
-)
-def test_path_reasons(path: str, reason: str | None) -> None:
-    assert FileFilter().path_reason(path) == reason
-
-
-def test_generated_marker_only_in_the_first_lines() -> None:
-    f = FileFilter()
-    assert f.content_reason(b"// Code generated by protoc-gen-go. DO NOT EDIT.\npackage x\n") == "generated"
-    assert f.content_reason(b"# @generated\nx = 1\n") == "generated"
-    late = b"".join(b"line %d\n" % i for i in range(10)) + b"# do not edit\n"
-    assert f.content_reason(late) is None
-    assert f.content_reason(b"text\x00more") == "binary"
-
-
-def test_parse_porcelain_handles_keywords_that_look_like_hex() -> None:
-    sha1, sha2 = "a" * 40, "b" * 40
-    data = (
-        f"{sha1} 1 1 2\nauthor abc\ncommitter-time 123\nsummary deadbeef\nboundary\nfilename f\n\tone\n"
-        f"{sha1} 2 2\n\t\ttwo\n{sha2} 3 3 1\nauthor b\ncommitter-time 456\nfilename f\n\t\n"
-    ).encode()
-    commits, found = parse_porcelain(data)
-    assert found == [(sha1, b"one"), (sha1, b"\ttwo"), (sha2, b"")]
-    assert commits[sha1].boundary and commits[sha1].time == 123
-    assert not commits[sha2].boundary and commits[sha2].time == 456
+        SessionWork.from_json("[1, 2]")
