@@ -250,6 +250,8 @@ class _Run:
             if copies and c not in merged:
                 mapped[c] = copies[0]
         found = merged | set(mapped.values())
+        if not part.commits:
+            return found, "blame", mapped
         if all(c in merged or c in mapped for c in with_patch):
             method = "patch-id" if mapped else ("blame" if merged else "lost")
             return found, method, mapped

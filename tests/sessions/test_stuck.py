@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-import sessions.survival.measure
+import sessions.survival.recorded
 from tests.helpers.cli import cli
 from tests.helpers.git_builder import GitBuilder, feature_commits, land_and_forget, lines
 from tests.helpers.paths import DATA
-from sessions.survival.fingerprints import Fingerprint
+from sessions.survival.work import SessionWork
 from sessions.lifecycle import begin_session, finish_session
 from sessions.store.store import Store
 from sessions.store.schema import LATEST, migrate
@@ -36,12 +36,17 @@ def stuck_json(capsys: pytest.CaptureFixture[str], gb: GitBuilder, db: str, *arg
 
 def record(db: str, repo: Path, start: str | None, end: str | None, status: str = "complete",
            date: str | None = None) -> str:
-    """A session recorded through the store (no fingerprint taken); its label."""
+    """An imported session (one agent on the developer's branch: measured over its commit range),
+    recorded through the store (no record of its work taken); its label."""
     async def go() -> str:
         async with await Store.open(db) as store:
-            row = await store.create_session(repo, "objective", start, date)
-            await store.end_session(row.id, status, end)
-            return row.label
+            day = date or "2023-11-14"
+            number = len([r for r in await store.list_sessions() if r.date == day]) + 1
+            sid = await store.import_session(
+                import_key=f"{repo}:{start}:{end}:{number}", repo_path=repo, date=day, day_number=number,
+                objective="objective", status=status, start_commit=start, end_commit=end, summary={},
+            )
+            return (await store.get_session(sid)).label
 
     return asyncio.run(go())
 
@@ -89,9 +94,10 @@ def test_lines_kept_and_some_deleted_later(gb: GitBuilder, db: str, capsys: pyte
 
     code, out, _ = cli(capsys, "stuck", "--repo", str(gb.path), "--db", db)
     assert code == 0
-    header, line, last = out.splitlines()
+    header, line, rule, last = out.splitlines()
     assert header.split() == ["session", "added", "surviving", "ratio", "reverted", "method", "1d", "7d", "30d"]
     assert line.split() == [label, "14", "11", "79%", "no", "blame", "100%", "79%", "79%"]
+    assert rule == "  counted: every commit of the session's range"
     assert last == "EWR(git): 79% of 14 lines over 1 session"
 
 
@@ -141,11 +147,13 @@ def test_squash_merged_session_is_measured_by_content(
 def test_garbage_collected_session_is_measured_from_its_stored_fingerprint(
     gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str], rewrite: str
 ) -> None:
+    """A cockpit session that ran no task: what was committed is the developer's own work, shown
+    apart and measured the same way once the commits are gone."""
     commits: list[str] = []
     label = lifecycle_session(db, gb, lambda g: commits.extend(feature_commits(g)))  # HEAD: main, then feature
     (stored,) = rows(db, "SELECT data FROM fingerprints")
-    fingerprint = Fingerprint.from_json(stored[0])
-    assert fingerprint.end == commits[-1] and fingerprint.added == 19
+    work = SessionWork.from_json(stored[0])
+    assert work.end == commits[-1] and work.own is not None and work.own.added == 19 and not work.parts
 
     gb.checkout("main")
     gb.tick(hours=2)
@@ -156,8 +164,8 @@ def test_garbage_collected_session_is_measured_from_its_stored_fingerprint(
     (item,) = stuck_json(capsys, gb, db)
 
     assert item["session"] == label
-    assert item["method"] == ("patch-id" if rewrite == "rebase" else "content")
-    assert (item["added"], item["surviving"], item["end"]) == (19, 17, commits[-1])
+    assert (item["added"], item["ratio"], item["end"]) == (0, None, commits[-1])
+    assert item["own"] == {"added": 19, "surviving": 17, "ratio": pytest.approx(17 / 19)}
 
 
 # --------------------------------------------------------------------------- the cache
@@ -184,7 +192,7 @@ def test_second_call_reads_the_survival_table(
     def boom(*args: object, **kwargs: object) -> None:
         raise AssertionError("measured again")
 
-    monkeypatch.setattr(sessions.survival.measure, "measure", boom)
+    monkeypatch.setattr(sessions.survival.recorded, "measure_sessions", boom)
     (second,) = stuck_json(capsys, gb, db)
     assert second["cached"] is True
     assert {k: v for k, v in second.items() if k != "cached"} == {k: v for k, v in first.items() if k != "cached"}
@@ -208,16 +216,16 @@ def test_measure_is_called_once_per_session_and_head(
     end = gb.commit("s", {"c.py": lines(4, "c")})
     record(db, gb.path, start, end)
     calls = []
-    real = sessions.survival.measure.measure
+    real = sessions.survival.recorded.measure_sessions
 
-    def counting(*args: object, **kwargs: object):
-        calls.append(kwargs.get("at"))
-        return real(*args, **kwargs)
+    def counting(repo: object, sessions: list, at: str, *args: object, **kwargs: object):
+        calls.append((at, len(sessions)))
+        return real(repo, sessions, at, *args, **kwargs)
 
-    monkeypatch.setattr(sessions.survival.measure, "measure", counting)
+    monkeypatch.setattr(sessions.survival.recorded, "measure_sessions", counting)
     stuck_json(capsys, gb, db)
     stuck_json(capsys, gb, db)
-    assert calls == [gb.rev()]
+    assert calls == [(gb.rev(), 1)]
 
 
 # --------------------------------------------------------------------------- what cannot be measured
@@ -230,7 +238,7 @@ def test_lost_session_is_reported_and_does_not_abort(
     gb.checkout("doomed", create_from="main")
     doomed = gb.commit("never merged", {"x.py": lines(3, "x")})
     gb.checkout("main")
-    lost = record(db, gb.path, start, doomed)  # no fingerprint kept
+    lost = record(db, gb.path, start, doomed)  # no record of its work kept
     gb.delete_branch("doomed")
     gb.gc()
     assert not gb.exists(doomed)
@@ -241,7 +249,7 @@ def test_lost_session_is_reported_and_does_not_abort(
     items = {i["session"]: i for i in stuck_json(capsys, gb, db)}
 
     assert items[lost]["method"] == "lost" and items[lost]["ratio"] is None
-    assert "no fingerprint" in items[lost]["reason"] and doomed[:12] in items[lost]["reason"]
+    assert "no record of the session's work" in items[lost]["reason"] and doomed[:12] in items[lost]["reason"]
     assert items[lost]["horizons"] == {"1d": None, "7d": None, "30d": None}
     assert (items[kept]["ratio"], items[kept]["added"]) == (1.0, 2)
 
@@ -249,7 +257,7 @@ def test_lost_session_is_reported_and_does_not_abort(
     assert code == 0
     lost_line = next(line for line in out.splitlines() if line.startswith(lost))
     assert lost_line.split()[-4:] == ["lost", "lost", "lost", "lost"]
-    assert f"{lost}: " in out and "no fingerprint" in out
+    assert "no record of the session's work" in out
     assert out.splitlines()[-1] == "EWR(git): 100% of 2 lines over 1 session"
 
 
@@ -323,7 +331,7 @@ def test_finish_session_keeps_a_fingerprint_only_when_something_was_committed(gb
     assert rows(db, "SELECT count(*) FROM fingerprints") == [(0,)]
     lifecycle_session(db, gb, lambda g: g.commit("work", {"w.py": lines(3, "w")}))
     ((session_id, data),) = rows(db, "SELECT session_id, data FROM fingerprints")
-    assert session_id == 2 and Fingerprint.from_json(data).added == 3
+    assert session_id == 2 and SessionWork.from_json(data).own.added == 3
 
 
 def test_a_failed_fingerprint_does_not_fail_ending_the_session(
@@ -334,7 +342,7 @@ def test_a_failed_fingerprint_does_not_fail_ending_the_session(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("blame exploded")
 
-    monkeypatch.setattr(ss, "session_fingerprint", broken)
+    monkeypatch.setattr(ss, "take_work", broken)
     lifecycle_session(db, gb, lambda g: g.commit("work", {"w.py": lines(3, "w")}))
     assert rows(db, "SELECT status, end_commit FROM sessions") == [("complete", gb.rev())]
     assert rows(db, "SELECT count(*) FROM fingerprints") == [(0,)]
@@ -357,7 +365,7 @@ def test_import_keeps_a_fingerprint_when_the_commits_exist(
     assert code == 0 and "2 imported" in out
 
     found = rows(db, "SELECT s.date, f.data FROM fingerprints f JOIN sessions s ON s.id = f.session_id")
-    assert [(d, Fingerprint.from_json(x).end) for d, x in found] == [("2026-03-04", end)]
+    assert [(d, SessionWork.from_json(x).end) for d, x in found] == [("2026-03-04", end)]
     items = {i["session"]: i for i in stuck_json(capsys, gb, db)}
     assert (items["20260304.2"]["added"], items["20260304.2"]["ratio"]) == (6, 1.0)
     assert items["20260306.1"]["method"] == "lost" and "4c5d6e7" in items["20260306.1"]["reason"]
