@@ -109,6 +109,13 @@ def test_discarded_dependency_and_its_accepted_dependant(
     assert tasks["b"]["cost_per_line"] == pytest.approx(0.1)
     assert tasks["a"]["cost_per_line"] is None
     assert item["kind"] == "tasks" and item["own"] is None
+    code, out, _ = cli(capsys, "stuck", "--repo", str(gb.path), "--db", db, label)
+    assert code == 0
+    assert "  task a (claude): +2, stuck 0 (0%) · discarded" in out
+    assert "  task b (codex): +3, stuck 3 (100%), $0.1000 a line that stuck · accepted" in out
+    assert "by agent profile:\n  codex: 1 task, +3 done, 3 stuck (100%), $0.1000 a line that stuck\n" \
+           "  claude: 1 task, +2 done, 0 stuck (0%)\n" in out
+    assert out.endswith("EWR(git): 60% of 5 lines over 1 session\n")
 
 
 def test_never_reviewed_task_at_the_one_day_horizon(gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -68,6 +68,8 @@ async def stuck(
         print(f"no ended session to measure in {scope}")
         return 0
     print_table(answers, items)
+    for line in agent_lines(items):
+        print(line)
     print(ewr_line(items))
     return 0
 
@@ -137,6 +139,31 @@ def detail_lines(item: dict) -> list[str]:
     own = item.get("own")
     if own and own["added"]:
         lines.append(f"your own: +{own['added']:,}, {_percent(own['ratio'])} still there (not in EWR(git))")
+    return lines
+
+
+def agent_lines(items: list[dict]) -> list[str]:
+    """Per agent profile, over every task measured: work done, what stuck, cost per line that stuck."""
+    agents: dict[str, list] = {}
+    for item in items:
+        for task in item.get("tasks", []):
+            if task["task"].startswith("("):
+                continue
+            a = agents.setdefault(task["agent"] or "-", [0, 0, 0, 0.0, True])
+            a[0] += 1
+            a[1] += task["added"]
+            a[2] += task["surviving"]
+            if task["cost_usd"] is None:
+                a[4] = False
+            else:
+                a[3] += task["cost_usd"]
+    if not agents:
+        return []
+    lines = ["by agent profile:"]
+    for agent, (n, added, kept, cost, known) in sorted(agents.items(), key=lambda kv: (-kv[1][1], kv[0])):
+        share = f" ({_percent(kept / added)})" if added else ""
+        price = f", ${cost / kept:.4f} a line that stuck" if known and kept else ""
+        lines.append(f"  {agent}: {n} task{'s' if n != 1 else ''}, +{added:,} done, {kept:,} stuck{share}{price}")
     return lines
 
 
