@@ -28,7 +28,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ConfigError
 from sessions.git.facts import GitFactsError, _opened, _resolve
 from sessions.settings import load_session_settings
 from sessions.store.rows import SessionRow, TaskRow
@@ -56,12 +55,8 @@ __all__ = [
 
 
 def _settings(repo: str | os.PathLike[str]) -> tuple[FileFilter, AgentRule]:
-    try:
-        settings = load_session_settings(Path(repo))
-    except ConfigError:
-        settings = None
-    if settings is None:
-        return FileFilter(), AgentRule()
+    """The ``[survival]`` settings of ``cockpit.toml``; ConfigError (one located line) when wrong."""
+    settings = load_session_settings(Path(repo))
     return settings.file_filter(), settings.agent_rule()
 
 
@@ -213,15 +208,19 @@ async def measure_rows(
             continue
         work = await stored_work(store, row.id)
         if work is None or (work.kind == "range" and row.source != "import" and tasks):
+            # Never recorded, or recorded before tasks were told apart: read it now if the
+            # commits are there; else the old record (the whole range) is what there is.
             try:
                 work = await asyncio.to_thread(_take, row.repo, row, tasks, row.end_commit)
             except (GitFactsError, ValueError) as exc:
-                answers[i] = SessionSurvival(
-                    row, head, None,
-                    f"no record of the session's work was kept and it cannot be read now ({exc})",
-                )
-                continue
-            await store.save_fingerprint(row.id, work.to_json())
+                if work is None:
+                    answers[i] = SessionSurvival(
+                        row, head, None,
+                        f"no record of the session's work was kept and it cannot be read now ({exc})",
+                    )
+                    continue
+            else:
+                await store.save_fingerprint(row.id, work.to_json())
         todo.append((i, SessionInput(work, decisions), options))
     if todo:
         try:

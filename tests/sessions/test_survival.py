@@ -367,6 +367,10 @@ def test_a_bad_survival_setting_is_one_clear_line(gb: GitBuilder, db: str, capsy
     (gb.path / "cockpit.toml").write_text('[survival]\nagent_trailer = "(Claude"\n')
     with pytest.raises(ConfigError, match="agent_trailer is not a regular expression"):
         load_session_settings(gb.path)
+    start = gb.rev()
+    label = _import(db, gb, start, gb.commit("work", {"w.py": lines(2, "w")}))
+    code, out, err = cli(capsys, "stuck", "--repo", str(gb.path), "--db", db, label)
+    assert (code, out) == (2, "") and err.count("\n") == 1 and "cockpit.toml: [survival] agent_trailer" in err
 
 
 def _import(db: str, gb: GitBuilder, start: str, end: str) -> str:
