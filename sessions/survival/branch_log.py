@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from sessions.git.blame import GitRunner
 from sessions.git.facts import GitFactsError
+from sessions.survival.fingerprints import parse_raw_log
 from sessions.survival.line_filter import line_hash_int, meaningful
 
 __all__ = ["BranchLog", "LogCommit", "commit_times", "ensure_commit_graph"]
@@ -47,37 +48,20 @@ class LogCommit:
         return [p for p, _ in self.changes]
 
 
-_KINDS = {"A": "A", "D": "D", "M": "M", "T": "M"}
-
-
 def parse_log(out: bytes) -> list[LogCommit]:
     """``git log -z --raw --no-abbrev --no-renames --format=%x1e%H%x1f%P%x1f%ct%x1f%an <%ae>%x1f%B%x1d``."""
     found: list[LogCommit] = []
-    for record in out.split(b"\x1e")[1:]:
-        head, _, body = record.partition(b"\x1d")
-        fields = head.split(b"\x1f", 4)
-        sha, parents, ct, author, message = (fields + [b""] * 5)[:5]
-        tokens = body.split(b"\0")
-        changes: list[tuple[str, str]] = []
-        i = 0
-        while i < len(tokens):
-            token = tokens[i].lstrip(b"\n")
-            if token.startswith(b":") and i + 1 < len(tokens):
-                kind = token.rsplit(b" ", 1)[-1][:1].decode()
-                changes.append((tokens[i + 1].decode("utf-8", "surrogateescape"), _KINDS.get(kind, "M")))
-                i += 2
-            else:
-                i += 1
-        found.append(
-            LogCommit(
-                sha=sha.decode(),
-                parents=tuple(parents.decode().split()),
-                time=int(ct or 0),
-                author=author.decode("utf-8", "replace"),
-                message=message.decode("utf-8", "replace"),
-                changes=tuple(sorted(set(changes))),
-            )
-        )
+    for sha, (more, changes) in parse_raw_log(out).items():
+        fields = more.split(b"\x1f", 3)
+        parents, ct, author, message = (fields + [b""] * 4)[:4]
+        found.append(LogCommit(
+            sha=sha,
+            parents=tuple(parents.decode().split()),
+            time=int(ct or 0),
+            author=author.decode("utf-8", "replace"),
+            message=message.decode("utf-8", "replace"),
+            changes=tuple(sorted(set(changes))),
+        ))
     return found
 
 

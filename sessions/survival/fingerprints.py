@@ -131,13 +131,26 @@ class Fingerprint:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "Fingerprint":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not a session fingerprint: {exc}") from None
-        if not isinstance(data, dict):
-            raise ValueError("not a session fingerprint: not a JSON object")
-        return cls.from_dict(data)
+        return cls.from_dict(json_object(text, "a session fingerprint"))
+
+    def line_counts(self) -> Counter[int]:
+        """Every added line hash (as an integer, as :func:`line_hashes` gives) with its count."""
+        found: Counter[int] = Counter()
+        for counts in self.files.values():
+            for h, n in counts.items():
+                found[int(h, 16)] += n
+        return found
+
+
+def json_object(text: str | bytes, what: str) -> dict[str, Any]:
+    """``text`` read as a JSON object; ValueError naming ``what`` it is not."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not {what}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"not {what}: not a JSON object")
+    return data
 
 
 # --------------------------------------------------------------------------- making one

@@ -160,9 +160,9 @@ class _Run:
         """The session's parts: its tasks (or imported range), then the developer's own."""
         found = self._parts_of.get(id(s))
         if found is None:
-            found = [_Part(k, fp, _wanted(fp), set(fp.commits)) for k, fp in s.work.parts.items()]
+            found = [_Part(k, fp, fp.line_counts(), set(fp.commits)) for k, fp in s.work.parts.items()]
             if s.work.own is not None and s.work.own.commits:
-                found.append(_Part(OWN, s.work.own, _wanted(s.work.own), set(s.work.own.commits)))
+                found.append(_Part(OWN, s.work.own, s.work.own.line_counts(), set(s.work.own.commits)))
             self._parts_of[id(s)] = found
         return found
 
@@ -415,14 +415,6 @@ def _excluded(work: SessionWork) -> dict[str, str]:
     for p in work.parts.values():
         found.update(p.excluded)
     return dict(sorted(found.items()))
-
-
-def _wanted(fp: Fingerprint) -> Counter[int]:
-    wanted: Counter[int] = Counter()
-    for counts in fp.files.values():
-        for h, n in counts.items():
-            wanted[int(h, 16)] += n
-    return wanted
 
 
 def _iso(ts: int) -> str:

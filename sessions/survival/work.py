@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from sessions.git.blame import GitRunner
 from sessions.survival.branch_log import commit_times
 from sessions.git.facts import GitFactsError, _opened, _resolve
-from sessions.survival.fingerprints import FINGERPRINT_VERSION, Fingerprint, PendingFingerprint
+from sessions.survival.fingerprints import FINGERPRINT_VERSION, Fingerprint, PendingFingerprint, json_object
 from sessions.survival.line_filter import FileFilter, line_hash_int, meaningful
 
 __all__ = ["AgentRule", "SessionWork", "TaskBranch", "take_work", "OWN", "RANGE"]
@@ -117,12 +117,7 @@ class SessionWork:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "SessionWork":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not a session's work: {exc}") from None
-        if not isinstance(data, dict):
-            raise ValueError("not a session's work: not a JSON object")
+        data = json_object(text, "a session's work")
         version = data.get("version")
         if version == FINGERPRINT_VERSION and "parts" not in data:
             # Recorded before tasks were told apart: the whole range, every commit.
@@ -231,19 +226,11 @@ def _squashes(runner: GitRunner, commits: set[str], parts: list[Fingerprint]) ->
     rebase that changed the patch): the task's work, not the developer's."""
     if not commits or not parts:
         return set()
-    wanted = [_hashes(p) for p in parts]
+    wanted = [p.line_counts() for p in parts]
     found: set[str] = set()
     for sha, added in commit_patches(runner, sorted(commits)).items():
         if any(copies_content(added[0], w, sum(w.values())) for w in wanted if w):
             found.add(sha)
-    return found
-
-
-def _hashes(fp: Fingerprint) -> Counter[int]:
-    found: Counter[int] = Counter()
-    for counts in fp.files.values():
-        for h, n in counts.items():
-            found[int(h, 16)] += n
     return found
 
 
