@@ -17,11 +17,16 @@ blocks; callers in async code run it in a thread). Every answer is the one whole
 * the developer's own commits during the session are measured the same way and shown apart.
 
 Everything is shared between the sessions measured together: one ``git log`` of the branch, one
-blame per file and head (:mod:`sessions.survival.shared_blame`), and a file's blame at a head is the
-blame at the last commit of the branch that changed it (:meth:`BranchLog.blame_key`), so horizons
-and sessions landing where a file did not change share it. A file is blamed at a head only when one
-of its lines there has the content of a line some session added, and only when it could hold such a
-line: the session's files, and the files later commits changed together with them.
+whole-file blame per file and head (:mod:`sessions.survival.shared_blame`), and a file's blame at a
+head is the blame at the last commit of the branch that changed it (:meth:`BranchLog.blame_key`),
+so horizons and sessions landing where a file did not change share it. Blames stop at the oldest
+session's start: they give the commits after it what a blame of the whole history gives them.
+
+A file is blamed at a head only when a part counted there could have a line in it: a part whose
+lines can stick by then (accepted, the developer's own, an imported range) and that has commits
+standing for its own at the head; a file its lines can have reached (its files, and where later
+commits moved or copied lines with the content of one of them: :meth:`BranchLog.reach`); and whose
+content at the head has a line with the content of one of them. The others cannot change the count.
 """
 
 from __future__ import annotations
@@ -373,7 +378,7 @@ class _Run:
             elif added:
                 point.surviving = sum(r.horizons[label].surviving or 0 for r in agents)
                 point.ratio = point.surviving / added
-                point.reverted = False
+                point.reverted = any(self.log.in_history(c.sha, h) for c in reverting)
             else:
                 point.reason = "the agents added no meaningful lines"
         own = next((r for r in part_results if r.key == OWN), None)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from engine.events import EventBus, RunStarted, TaskInfo, TaskResult, UsageUpdate
 from engine.states import TaskState
+from engine.usage import Usage
 from sessions.store.event_writer import EventWriter
 from sessions.store.store import Store
 from sessions.survival.recorded import take_fingerprint
@@ -43,7 +44,7 @@ async def record_session(
         TaskInfo(t.key, t.key, t.agent, "prompt", t.depends_on, None, 0) for t in tasks
     )))
     for t in tasks:
-        bus.publish(UsageUpdate(t.key, cost_usd=t.cost_usd))
+        bus.publish(UsageUpdate(t.key, Usage(cost_usd=t.cost_usd)))
         bus.publish(TaskResult(
             t.key, TaskState.SUCCEEDED, 1, f"cockpit/{run_id}/{t.key}", "", t.start, t.head, (), 0,
         ))
