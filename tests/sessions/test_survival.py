@@ -468,3 +468,32 @@ def test_work_record_round_trips_and_reads_the_old_fingerprints(gb: GitBuilder) 
     assert (old.kind, old.rule, old.parts["(range)"].added) == ("range", "every commit of the session's range", 3)
     with pytest.raises(ValueError):
         SessionWork.from_json("[1, 2]")
+
+
+# --------------------------------------------------------------------------- a session the engine ran
+
+
+async def test_a_session_run_by_the_engine_is_measured_by_its_tasks_own_commits(
+    store: Store, repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], worktrees_dir: Path
+) -> None:
+    """A real run: ``base`` writes three lines, ``extra`` (depending on it) two more; ``base`` is
+    discarded, ``extra`` accepted (its branch brings ``base``'s commit along). The work recorded as
+    the session ends is each task's own: 3 and 2 lines; what stuck is ``extra``'s only."""
+    from tests.helpers.session_runs import run_session
+
+    row = await run_session(store, repo, tmp_path / "plans", [
+        {"id": "base", "prompt": "printf 'one = 1\\ntwo = 2\\nthree = 3\\n' > base.txt"},
+        {"id": "extra", "prompt": "printf 'four = 4\\nfive = 5\\n' > extra.txt", "depends_on": ["base"]},
+    ], "Two tasks, one kept", accept=("extra",), discard=("base",))
+    work = SessionWork.from_json(await store.fingerprint(row.id))
+    assert {k: p.added for k, p in work.parts.items()} == {"base": 3, "extra": 2}
+    assert work.own is None or not work.own.commits
+
+    code, out, err = await asyncio.to_thread(cli, capsys, "stuck", "--json", "--repo", str(repo), "--db", str(store.path))
+    assert code == 0, err
+    (item,) = json.loads(out)
+    tasks = by_task(item)
+    assert (tasks["base"]["surviving"], tasks["base"]["decision"]) == (0, "discarded")
+    assert (tasks["extra"]["surviving"], tasks["extra"]["decision"]) == (2, "accepted")
+    assert (item["added"], item["surviving"]) == (5, 2)
+    assert item["horizons"] == {"1d": None, "7d": None, "30d": None}  # not yet
