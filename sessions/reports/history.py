@@ -26,13 +26,11 @@ Definitions (the figures the history screen and the report show):
 * **Agent table** (:func:`agent_table`), per agent profile (``tasks.agent``):
 
   - *tasks*: task rows run (every run of a plan counts); *accepted share*: accepted / decided.
-  - *survival of accepted work*: a measured session's lines are shared among its **accepted**
-    tasks in proportion to each one's added lines (equally when none reports added lines). An
-    agent's attributed added lines are ``Σ session.added × share`` and its attributed surviving
-    lines ``Σ session.surviving × share``; its survival is their ratio. The shares of a session add
-    up to 1, so the agents' attributed lines add up to the session's measured lines (nothing is
-    counted twice). A measured session without accepted tasks (imported, or work done by hand)
-    is attributed to nobody.
+  - *survival of accepted work*: the lines its **accepted** tasks' own commits added and what
+    stuck of them, as ``cockpit stuck`` measured each task (the newest cached result). A result
+    measured before tasks were told apart has no figures per task: its session's lines are shared
+    among its accepted tasks in proportion to each one's added lines (equally when none reports
+    added lines). A measured session without accepted tasks (imported) is attributed to nobody.
   - *interventions per task*: interventions tied to one of the agent's tasks / its tasks.
   - *cost per surviving line*: the known cost of all its tasks (accepted or not: discarded work
     is part of the price) in measured sessions / its attributed surviving lines; None when no such
@@ -103,6 +101,7 @@ class HistoryRow:
     disagreement: bool
     cost_complete: bool = True  # False when a task used tokens and its cost is unknown
     source: str = "cockpit"  # or "import"
+    survival_tasks: dict[str, tuple[int, int]] | None = None  # task -> (added, stuck), as measured
 
     @property
     def ewr_human(self) -> float | None:
@@ -144,6 +143,7 @@ class TaskFact(NamedTuple):
     added: int | None
     tokens: int
     interventions: int  # tied to this task
+    key: str = ""  # the task's id in its plan
 
 
 @dataclass
@@ -170,7 +170,7 @@ SELECT s.id, r.path, s.date, s.day_number, s.objective, s.status, s.source,
        (SELECT CASE WHEN json_valid(data) THEN json_extract(data, '$.rating', '$.tokens_in', '$.tokens_out',
                '$.cost_usd') END FROM summaries WHERE session_id = s.id),
        (SELECT outcome FROM assessments WHERE session_id = s.id ORDER BY at DESC, id DESC LIMIT 1),
-       (SELECT CASE WHEN json_valid(data) THEN json_extract(data, '$.ratio', '$.added', '$.surviving') END
+       (SELECT CASE WHEN json_valid(data) THEN json_extract(data, '$.ratio', '$.added', '$.surviving', '$.tasks') END
           FROM survival WHERE session_id = s.id ORDER BY computed_at DESC LIMIT 1),
        (SELECT count(*) FROM interventions WHERE session_id = s.id)
 FROM sessions s JOIN repos r ON r.id = s.repo_id
@@ -182,7 +182,7 @@ ORDER BY s.date DESC, s.day_number DESC, s.id DESC
 # is wide, with its prompt and final message: scanning them twice would cost more than the rest).
 _TASKS_SQL = """
 SELECT t.id, t.session_id, t.agent, t.decision, t.cost_usd, t.added,
-       t.tokens_in + t.tokens_out + t.cache_write + t.cache_read, COALESCE(i.n, 0)
+       t.tokens_in + t.tokens_out + t.cache_write + t.cache_read, COALESCE(i.n, 0), t.task_key
 FROM tasks t JOIN sessions s ON s.id = t.session_id JOIN repos r ON r.id = s.repo_id
 LEFT JOIN (SELECT task_id, count(*) AS n FROM interventions WHERE task_id IS NOT NULL GROUP BY task_id) i
        ON i.task_id = t.id
@@ -256,7 +256,7 @@ _NO_TASKS = _TaskSums()
 def _history_row(r: Sequence[Any], sums: _TaskSums) -> HistoryRow:
     sid, repo, date, day_number, objective, status, source, summary, outcome, survival, interventions = r
     rating, s_in, s_out, s_cost = _json_list(summary, 4)
-    ratio, added, surviving = _json_list(survival, 3)
+    ratio, added, surviving, per_task = _json_list(survival, 4)
     ratio, added, surviving = _number(ratio), _int(added), _int(surviving)
     tokens: int | None
     if sums.n:
@@ -270,8 +270,21 @@ def _history_row(r: Sequence[Any], sums: _TaskSums) -> HistoryRow:
     return HistoryRow(  # positional (in the order of the fields): faster, 10,000 times over
         sid, session_label(date, day_number), repo, date, day_number, objective, status, rating_value(rating), outcome,
         ratio, added, surviving, interventions, sums.accepted, sums.discarded, sums.n, cost_usd, tokens,
-        disagrees(outcome, ratio), cost_complete, source,
+        disagrees(outcome, ratio), cost_complete, source, _task_figures(per_task),
     )
+
+
+def _task_figures(value: Any) -> dict[str, tuple[int, int]] | None:
+    """The measured figures of each task, {key: (added, stuck)}; None for a result without them."""
+    if not isinstance(value, list) or not value:
+        return None
+    found = {}
+    for t in value:
+        if isinstance(t, dict) and isinstance(t.get("key"), str):
+            added, kept = _int(t.get("added")), _int(t.get("surviving"))
+            if added is not None and kept is not None:
+                found[t["key"]] = (added, kept)
+    return found or None
 
 
 def load_history(
@@ -588,6 +601,12 @@ def agent_table(rows: Iterable[HistoryRow], tasks: Iterable[TaskFact]) -> list[A
                 accepted_by_session.setdefault(t.session_id, []).append(t)
     for session_id, accepted in accepted_by_session.items():
         row = sessions[session_id]
+        if row.survival_tasks is not None:  # measured task by task
+            for t in accepted:
+                added, kept = row.survival_tasks.get(t.key, (0, 0))
+                agents[t.agent].attributed_added += added
+                agents[t.agent].attributed_surviving += kept
+            continue
         weights = [max(t.added or 0, 0) for t in accepted]
         whole = sum(weights)
         if not whole:  # no accepted task reports its lines: shared equally

@@ -78,6 +78,23 @@ class SessionInput:
     work: SessionWork
     decisions: dict[str, Decision] = field(default_factory=dict)  # task key -> its decision
     end_time: float | None = None  # when the session ended (default: its last commit)
+    # A result of the session at another head, measured with the same decisions: a horizon it
+    # reached is the same at any later head (the horizon's head does not move), so it is kept.
+    earlier: SurvivalResult | None = None
+
+    def earlier_point(self, label: str, due: int) -> HorizonPoint | None:
+        found = None if self.earlier is None else self.earlier.horizon_points.get(label)
+        if found is None or not found.reached or found.head is None or found.due != due:
+            return None
+        return found
+
+    def earlier_figures(self, label: str) -> dict[str, tuple[int, str | None, dict[str, str]]]:
+        assert self.earlier is not None
+        parts = [*self.earlier.tasks, *([self.earlier.own] if self.earlier.own else [])]
+        return {
+            p.key: (p.horizons[label].surviving or 0, p.horizons[label].method, {})
+            for p in parts if label in p.horizons
+        }
 
 
 @dataclass
@@ -323,8 +340,8 @@ class _Run:
 
     def prepare(self, s: SessionInput, horizons: tuple[float, ...], now: float) -> None:
         """Submit the blames the session needs at every head it is measured at."""
-        for _days, due, h in self.heads_of(s, horizons, now).values():
-            if h is not None:
+        for label, (_days, due, h) in self.heads_of(s, horizons, now).items():
+            if h is not None and s.earlier_point(label, due) is None:
                 self._files_at(s, self.counted(s, due), h)
         self._files_at(s, self.counted(s, None), self.head)
 
@@ -337,7 +354,12 @@ class _Run:
             return self.count(s, self.counted(s, due), h)
 
         main = figures(self.head, None)
-        at_points = {label: (figures(h, due) if h is not None else None) for label, (_d, due, h) in points.items()}
+        at_points = {}
+        for label, (_days, due, h) in points.items():
+            if s.earlier_point(label, due) is not None:
+                at_points[label] = s.earlier_figures(label)
+            else:
+                at_points[label] = figures(h, due) if h is not None else None
 
         part_results: list[PartSurvival] = []
         for p in parts:
@@ -378,7 +400,10 @@ class _Run:
             elif added:
                 point.surviving = sum(r.horizons[label].surviving or 0 for r in agents)
                 point.ratio = point.surviving / added
-                point.reverted = any(self.log.in_history(c.sha, h) for c in reverting)
+                earlier = s.earlier_point(label, due)
+                point.reverted = (
+                    earlier.reverted if earlier is not None else any(self.log.in_history(c.sha, h) for c in reverting)
+                )
             else:
                 point.reason = "the agents added no meaningful lines"
         own = next((r for r in part_results if r.key == OWN), None)

@@ -203,6 +203,12 @@ async def measure_rows(
         if found is not None and _usable(found, now, options):
             answers[i] = SessionSurvival(row, head, found, cached=True)
             continue
+        earlier = None  # the newest result at another head, measured with the same decisions
+        for _head, _at, data in await store.survival_rows(row.id):
+            result = _parse(data)
+            if result is not None and all(result.options.get(k) == v for k, v in options.items()):
+                earlier = result
+                break
         if not Path(row.repo).is_dir():
             answers[i] = SessionSurvival(row, head, None, f"the repository {row.repo} is not there any more")
             continue
@@ -221,7 +227,7 @@ async def measure_rows(
                     continue
             else:
                 await store.save_fingerprint(row.id, work.to_json())
-        todo.append((i, SessionInput(work, decisions), options))
+        todo.append((i, SessionInput(work, decisions, earlier=earlier), options))
     if todo:
         try:
             results = await asyncio.to_thread(

@@ -116,6 +116,10 @@ def test_discarded_dependency_and_its_accepted_dependant(
     assert "by agent profile:\n  codex: 1 task, +3 done, 3 stuck (100%), $0.1000 a line that stuck\n" \
            "  claude: 1 task, +2 done, 0 stuck (0%)\n" in out
     assert out.endswith("EWR(git): 60% of 5 lines over 1 session\n")
+    code, out, _ = cli(capsys, "report", "--json", "--repo", str(gb.path), "--db", db)
+    agents = {a["agent"]: a for a in json.loads(out)["agents"]}
+    assert (agents["codex"]["attributed_added"], agents["codex"]["attributed_surviving"]) == (3, 3)
+    assert (agents["claude"]["attributed_added"], agents["claude"]["survival"]) == (0, None)  # nothing accepted
 
 
 def test_never_reviewed_task_at_the_one_day_horizon(gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -497,3 +501,37 @@ async def test_a_session_run_by_the_engine_is_measured_by_its_tasks_own_commits(
     assert (tasks["extra"]["surviving"], tasks["extra"]["decision"]) == (2, "accepted")
     assert (item["added"], item["surviving"]) == (5, 2)
     assert item["horizons"] == {"1d": None, "7d": None, "30d": None}  # not yet
+
+
+def test_horizons_reached_are_kept_when_the_head_moves(
+    gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A horizon's head does not move: measured once, it is kept when HEAD moves on, and only the
+    new HEAD is blamed."""
+    import sessions.survival.shared_blame as shared
+
+    start = gb.rev()
+    head = task_branch(gb, "cockpit/r/t", start, [{"t.py": lines(6, "task")}])
+    gb.merge("cockpit/r/t", "Accept t")
+    end = gb.rev()
+    label = record(db, gb, start, end, [RecordedTask("t", start, head, decision="accepted", decided_at=gb.clock)])
+    for days, keep in ((2, 5), (10, 4), (40, 3)):
+        gb.tick(days=days)
+        gb.commit(f"keep {keep}", {"t.py": lines(keep, "task")})
+    (first,) = stuck(capsys, gb, db, label)
+    assert first["horizons"] == {"1d": 1.0, "7d": pytest.approx(5 / 6), "30d": pytest.approx(4 / 6)}
+
+    blamed: list[str] = []
+    real = shared.blame_file
+
+    def counting(runner, path, commit, lower=()):
+        blamed.append(commit)
+        return real(runner, path, commit, lower)
+
+    monkeypatch.setattr(shared, "blame_file", counting)
+    new_head = gb.commit("keep 2", {"t.py": lines(2, "task")})
+    (second,) = stuck(capsys, gb, db, label)
+
+    assert blamed == [new_head]
+    assert second["horizons"] == first["horizons"] and second["surviving"] == 2
+    assert by_task(second)["t"]["horizons"] == by_task(first)["t"]["horizons"] == {"1d": 6, "7d": 5, "30d": 4}
