@@ -49,7 +49,8 @@ from sessions.survival.results import (
     horizon_label,
 )
 from sessions.survival.reverts import find_reverts
-from sessions.survival.shared_blame import BLAME_OPTIONS, FileBlame, SharedBlames
+from sessions.survival.blame_cache import BlameCache
+from sessions.survival.shared_blame import BLAME_OPTIONS, FileBlame, KeptBlames, SharedBlames
 from sessions.survival.work import OWN, RANGE, SessionWork, commit_patches, copies_content
 
 __all__ = ["Decision", "SessionInput", "measure_sessions"]
@@ -114,11 +115,14 @@ def measure_sessions(
     *,
     max_workers: int | None = None,
     allow_commit_graph: bool = False,
+    kept: KeptBlames | None = None,
 ) -> list[SurvivalResult]:
     """The survival of each of ``sessions`` at ``at`` and at each horizon (blocks).
 
     ``allow_commit_graph``: write a commit-graph (with changed-path filters) when the repository has
-    none, a one-off cost that makes every later blame and walk faster."""
+    none, a one-off cost that makes every later blame and walk faster. ``kept``: where blames are
+    kept between runs (default: :class:`~sessions.survival.blame_cache.BlameCache` in the user's
+    cache folder)."""
     now = time.time() if now is None else float(now)
     horizons = tuple(horizons)
     with _opened(repo) as r:
@@ -127,24 +131,35 @@ def measure_sessions(
     runner = GitRunner(root)
     if allow_commit_graph:
         ensure_commit_graph(runner)
-    with ThreadPoolExecutor(max_workers=max_workers or os.cpu_count() or 2) as pool:
-        run = _Run(runner, head, sessions, pool)
-        for s in sessions:  # every blame submitted first: the pool works while the rest is counted
-            run.prepare(s, horizons, now)
-        return [run.measure(s, horizons, now) for s in sessions]
+    own_cache = kept is None
+    if kept is None:
+        kept = BlameCache(options=" ".join(BLAME_OPTIONS) + " " + runner.text("--version").strip())
+    try:
+        with ThreadPoolExecutor(max_workers=max_workers or os.cpu_count() or 2) as pool:
+            run = _Run(runner, head, sessions, pool, kept)
+            for s in sessions:  # every blame submitted first: the pool works while the rest is counted
+                run.prepare(s, horizons, now)
+            results = [run.measure(s, horizons, now) for s in sessions]
+            run.blames.keep()
+            return results
+    finally:
+        if own_cache and isinstance(kept, BlameCache):
+            kept.close()
 
 
 class _Run:
     """One measure of several sessions at one branch head (see the module's docstring)."""
 
-    def __init__(self, runner: GitRunner, head: str, sessions: Sequence[SessionInput], pool: Executor) -> None:
+    def __init__(
+        self, runner: GitRunner, head: str, sessions: Sequence[SessionInput], pool: Executor, kept: KeptBlames | None,
+    ) -> None:
         self.runner = runner
         self.head = head
         lower, since = self._lower(sessions)
         self.log = BranchLog(runner, head, lower, since)
         # Blames stop at the oldest session's start: what they give the commits after it (all that
         # is counted) is what a blame over the whole history gives them.
-        self.blames = SharedBlames(runner, pool, lower)
+        self.blames = SharedBlames(runner, pool, lower, kept)
         self._patch_ids: dict[str, str] | None = None
         self._added: dict[str, tuple[Counter[int], Counter[int]]] = {}
         self._line_sets: dict[str, frozenset[int]] = {}

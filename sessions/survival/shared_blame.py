@@ -7,16 +7,18 @@ of a file at a commit answers every session, task and horizon measured there.
 
 :class:`SharedBlames` runs them in a thread pool (git in subprocesses: they run in parallel), keyed
 by (path, commit), and keeps what the measure needs of each, compactly: for each line the commit it
-is given to and the hash of its content (0 when it holds no letter or digit).
+is given to and the hash of its content (0 when it holds no letter or digit). Blames made in an
+earlier run are read from where they were kept (:mod:`sessions.survival.blame_cache`).
 """
 
 from __future__ import annotations
 
 import threading
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
+from typing import Protocol
 
 from sessions.git.blame import GitRunner, parse_porcelain
 from sessions.survival.line_filter import line_hash_int, meaningful
@@ -72,24 +74,48 @@ def blame_file(runner: GitRunner, path: str, commit: str, lower: Sequence[str] =
     return FileBlame(path, commit, tuple(index), owner, hashes)
 
 
-class SharedBlames:
-    """Blames by (path, commit), each run once in ``pool``, kept for the life of the object (one
-    measure of many sessions: about 12 bytes a line)."""
+class KeptBlames(Protocol):
+    """Where blames are kept between runs (:class:`sessions.survival.blame_cache.BlameCache`)."""
 
-    def __init__(self, runner: GitRunner, pool: Executor, lower: Sequence[str] = ()) -> None:
+    def get(self, path: str, commit: str, lower: Sequence[str]) -> FileBlame | None: ...
+
+    def put_all(self, blames: Iterable[tuple[FileBlame, Sequence[str]]]) -> None: ...
+
+
+class SharedBlames:
+    """Blames by (path, commit), each run once in ``pool`` (or read from ``kept``), held for the
+    life of the object (one measure of many sessions: about 12 bytes a line)."""
+
+    def __init__(
+        self, runner: GitRunner, pool: Executor, lower: Sequence[str] = (), kept: KeptBlames | None = None,
+    ) -> None:
         self.runner = runner
         self.pool = pool
         self.lower = tuple(lower)
+        self.kept = kept
         self._futures: dict[tuple[str, str], Future[FileBlame]] = {}
+        self._new: list[Future[FileBlame]] = []
         self._lock = threading.Lock()
-        self.made = 0  # blames run (for the bench and the tests)
 
     def submit(self, path: str, commit: str) -> Future[FileBlame]:
-        """The blame of ``path`` at ``commit``: started at the first call, shared after."""
+        """The blame of ``path`` at ``commit``: read or started at the first call, shared after."""
         key = (path, commit)
         with self._lock:
             found = self._futures.get(key)
             if found is None:
-                found = self._futures[key] = self.pool.submit(blame_file, self.runner, path, commit, self.lower)
-                self.made += 1
+                known = self.kept.get(path, commit, self.lower) if self.kept is not None else None
+                if known is not None:
+                    found = Future()
+                    found.set_result(known)
+                else:
+                    found = self.pool.submit(blame_file, self.runner, path, commit, self.lower)
+                    self._new.append(found)
+                self._futures[key] = found
             return found
+
+    def keep(self) -> None:
+        """Keep the blames this object ran (those done without error) for later runs."""
+        if self.kept is not None:
+            done = [f.result() for f in self._new if f.done() and f.exception() is None]
+            self.kept.put_all((b, self.lower) for b in done)
+        self._new = []

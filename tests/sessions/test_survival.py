@@ -535,3 +535,25 @@ def test_horizons_reached_are_kept_when_the_head_moves(
     assert blamed == [new_head]
     assert second["horizons"] == first["horizons"] and second["surviving"] == 2
     assert by_task(second)["t"]["horizons"] == by_task(first)["t"]["horizons"] == {"1d": 6, "7d": 5, "30d": 4}
+
+
+def test_kept_blames_are_read_back_and_a_broken_cache_is_no_error(gb: GitBuilder, tmp_path: Path) -> None:
+    from sessions.survival.blame_cache import BlameCache
+    from sessions.git.blame import GitRunner
+    from sessions.survival.shared_blame import blame_file
+
+    head = gb.commit("more", {"a.py": lines(7, "base")})
+    blame = blame_file(GitRunner(str(gb.path)), "a.py", head)
+    cache = BlameCache(tmp_path / "c.sqlite", options="x")
+    cache.put_all([(blame, ["abc"])])
+    assert cache.get("a.py", head, ["abc"]) == blame
+    assert cache.get("a.py", head, []) is None  # another lower bound: another blame
+    assert BlameCache(tmp_path / "c.sqlite", options="y").get("a.py", head, ["abc"]) is None
+    cache.close()
+
+    (tmp_path / "broken.sqlite").write_bytes(b"this is not a database" * 100)
+    broken = BlameCache(tmp_path / "broken.sqlite")
+    broken.put_all([(blame, [])])
+    assert broken.get("a.py", head, []) is None
+    (tmp_path / "a-folder").mkdir()
+    assert BlameCache(tmp_path / "a-folder").get("a.py", head, []) is None
