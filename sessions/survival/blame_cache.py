@@ -1,4 +1,5 @@
-"""Whole-file blames kept between runs: a SQLite file in the user's cache folder.
+"""Whole-file blames (and what each commit's patch adds and removes) kept between runs: a SQLite
+file in the user's cache folder.
 
 A blame of a file at a commit, stopped at given commits, never changes (the same options, the same
 history), so it is kept under (path, commit, lower bound) and any later measure of any session there
@@ -35,7 +36,11 @@ CREATE TABLE IF NOT EXISTS blames (
     owner BLOB NOT NULL,
     hashes BLOB NOT NULL,
     PRIMARY KEY (path, commit_sha, lower, options)
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS commit_lines (
+    sha TEXT PRIMARY KEY,
+    data BLOB NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -55,7 +60,7 @@ class BlameCache:
             target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             conn = sqlite3.connect(target, timeout=2.0, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(_SCHEMA)
+            conn.executescript(_SCHEMA)
             self._conn = conn
         except (OSError, sqlite3.Error):
             self._conn = None
@@ -98,6 +103,33 @@ class BlameCache:
         try:
             self._conn.execute("BEGIN")
             self._conn.executemany("INSERT OR REPLACE INTO blames VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self._conn.execute("COMMIT")
+        except sqlite3.Error:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+    def get_lines(self, shas: Sequence[str]) -> dict[str, bytes]:
+        """What was kept of these commits' patches (:mod:`sessions.survival.commit_lines`)."""
+        if self._conn is None or not shas:
+            return {}
+        found: dict[str, bytes] = {}
+        try:
+            for i in range(0, len(shas), 500):
+                chunk = list(shas[i:i + 500])
+                marks = ",".join("?" * len(chunk))
+                found.update(self._conn.execute(f"SELECT sha, data FROM commit_lines WHERE sha IN ({marks})", chunk))
+        except sqlite3.Error:
+            return {}
+        return found
+
+    def put_lines(self, found: dict[str, bytes]) -> None:
+        if self._conn is None or not found:
+            return
+        try:
+            self._conn.execute("BEGIN")
+            self._conn.executemany("INSERT OR REPLACE INTO commit_lines VALUES (?, ?)", found.items())
             self._conn.execute("COMMIT")
         except sqlite3.Error:
             try:

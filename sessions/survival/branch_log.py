@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from sessions.git.blame import GitRunner
 from sessions.git.facts import GitFactsError
 from sessions.survival.fingerprints import parse_raw_log
-from sessions.survival.line_filter import line_hash_int, meaningful
+from sessions.survival.commit_lines import CommitLines
 
 __all__ = ["BranchLog", "LogCommit", "commit_times", "ensure_commit_graph"]
 
@@ -79,7 +79,6 @@ class BranchLog:
             *bounds, at, "--",
         )
         self.commits = parse_log(out)
-        self._added_by: dict[str, dict[str, set[int]]] = {}
         self.by_sha = {c.sha: c for c in self.commits}
         # The first-parent chain of ``at``, oldest first.
         chain: list[str] = []
@@ -149,66 +148,21 @@ class BranchLog:
         i = bisect.bisect_right(touched, pos)
         return self.chain[touched[i - 1]] if i else self.chain[0]
 
-    def reach(self, paths: Iterable[str], after: int, wanted: set[int], runner: GitRunner) -> set[str]:
+    def reach(self, paths: Iterable[str], after: int, wanted: set[int], lines: CommitLines) -> set[str]:
         """``paths``, and the files lines of theirs whose hash is in ``wanted`` can have been moved
         or copied to by a commit of the log (committed at ``after`` or later): ``git blame -C``
         finds a moved line only in a file the moving commit also changed, so a file is reached when
         a commit changing a reached file adds to it such a line; and so on, oldest commit first."""
         reached = set(paths)
         movers = [c for c in self.commits if c.time >= after and len(c.changes) > 1]
-        self.read_added(runner, movers)
+        added_by = lines.of(c.sha for c in movers)
         for c in movers:
-            names = c.paths
-            if not any(p in reached for p in names):
+            if not any(p in reached for p in c.paths):
                 continue
-            for path, added in self._added_by[c.sha].items():
+            for path, (added, _removed) in added_by[c.sha].items():
                 if path not in reached and not wanted.isdisjoint(added):
                     reached.add(path)
         return reached
-
-    def read_added(self, runner: GitRunner, commits: list[LogCommit]) -> None:
-        """Read (once) the hashes of the meaningful lines each of ``commits`` adds, by file. A merge
-        adds only the lines none of its parents has (``--cc``: a conflict resolved by hand): the
-        others blame hands to a parent before it looks for copies."""
-        unread = [c.sha for c in commits if c.sha not in self._added_by]
-        if not unread:
-            return
-        out = runner.run(
-            "log", "--stdin", "--no-walk=unsorted", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv",
-            "--no-renames", "--cc", "--format=%x1e%H",
-            input="".join(f"{c}\n" for c in unread).encode(),
-        )
-        for sha in unread:
-            self._added_by[sha] = {}
-        for record in out.split(b"\x1e")[1:]:
-            sha, _, patch = record.partition(b"\n")
-            self._added_by[sha.decode().strip()] = _added_by_file(patch)
-
-
-def _added_by_file(patch: bytes) -> dict[str, set[int]]:
-    """Per file, the hashes of the meaningful lines a patch (plain or combined) adds; a combined
-    diff's line counts when it is added against every parent (all its marks are "+")."""
-    found: dict[str, set[int]] = {}
-    current: set[int] | None = None
-    in_header = False
-    width = 1
-    for line in patch.split(b"\n"):
-        if line.startswith(b"diff "):
-            current, in_header = None, True
-        elif in_header:
-            if line.startswith(b"+++ "):
-                name = line[4:]
-                if name != b"/dev/null":
-                    path = name[2:] if name.startswith(b"b/") else name
-                    current = found.setdefault(path.decode("utf-8", "surrogateescape"), set())
-            elif line.startswith(b"@@"):
-                in_header = False
-                width = len(line) - len(line.lstrip(b"@")) - 1
-        elif line.startswith(b"@@"):
-            width = len(line) - len(line.lstrip(b"@")) - 1
-        elif current is not None and line[:width] == b"+" * width and meaningful(line[width:]):
-            current.add(line_hash_int(line[width:]))
-    return found
 
 
 def commit_times(runner: GitRunner, shas: Iterable[str]) -> dict[str, int]:

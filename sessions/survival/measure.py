@@ -51,7 +51,8 @@ from sessions.survival.results import (
 from sessions.survival.reverts import find_reverts
 from sessions.survival.blame_cache import BlameCache
 from sessions.survival.shared_blame import BLAME_OPTIONS, FileBlame, KeptBlames, SharedBlames
-from sessions.survival.work import OWN, RANGE, SessionWork, commit_patches, copies_content
+from sessions.survival.commit_lines import CommitLines, totals
+from sessions.survival.work import OWN, RANGE, SessionWork, copies_content
 
 __all__ = ["Decision", "SessionInput", "measure_sessions"]
 
@@ -141,6 +142,7 @@ def measure_sessions(
                 run.prepare(s, horizons, now)
             results = [run.measure(s, horizons, now) for s in sessions]
             run.blames.keep()
+            run.lines.keep()
             return results
     finally:
         if own_cache and isinstance(kept, BlameCache):
@@ -160,8 +162,8 @@ class _Run:
         # Blames stop at the oldest session's start: what they give the commits after it (all that
         # is counted) is what a blame over the whole history gives them.
         self.blames = SharedBlames(runner, pool, lower, kept)
+        self.lines = CommitLines(runner, kept)
         self._patch_ids: dict[str, str] | None = None
-        self._added: dict[str, tuple[Counter[int], Counter[int]]] = {}
         self._line_sets: dict[str, frozenset[int]] = {}
         self.sessions = list(sessions)
         self._file_plans: dict[tuple[int, str], list[tuple[str, Future[FileBlame]]]] = {}
@@ -234,7 +236,7 @@ class _Run:
         found = self._reach.get(id(part))
         if found is None:
             start = part.fp.start_time or part.fp.end_time
-            found = self._reach[id(part)] = self.log.reach(part.fp.files, start - DAY, set(part.wanted), self.runner)
+            found = self._reach[id(part)] = self.log.reach(part.fp.files, start - DAY, set(part.wanted), self.lines)
         return found
 
     # ------------------------------------------------------------------ copies
@@ -256,12 +258,8 @@ class _Run:
         return self._patch_ids
 
     def patches(self, commits: list[str]) -> dict[str, tuple[Counter[int], Counter[int]]]:
-        """Hashes (with counts) of the meaningful lines each commit's patch adds and removes (each
-        commit read once)."""
-        unread = [c for c in commits if c not in self._added]
-        if unread:
-            self._added.update(commit_patches(self.runner, unread))
-        return {c: self._added[c] for c in commits}
+        """The lines each commit's patch adds and removes, over all its files."""
+        return {sha: totals(lines) for sha, lines in self.lines.of(commits).items()}
 
     def attribution(self, part: _Part, head: str) -> tuple[set[str], str, dict[str, str]]:
         """The commits at ``head`` whose lines are ``part``'s, how they were found ("blame": its own

@@ -81,6 +81,10 @@ class KeptBlames(Protocol):
 
     def put_all(self, blames: Iterable[tuple[FileBlame, Sequence[str]]]) -> None: ...
 
+    def get_lines(self, shas: Sequence[str]) -> dict[str, bytes]: ...
+
+    def put_lines(self, found: dict[str, bytes]) -> None: ...
+
 
 class SharedBlames:
     """Blames by (path, commit), each run once in ``pool`` (or read from ``kept``), held for the

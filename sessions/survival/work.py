@@ -30,7 +30,8 @@ from sessions.git.blame import GitRunner
 from sessions.survival.branch_log import commit_times
 from sessions.git.facts import GitFactsError, _opened, _resolve
 from sessions.survival.fingerprints import FINGERPRINT_VERSION, Fingerprint, PendingFingerprint, json_object
-from sessions.survival.line_filter import FileFilter, line_hash_int, meaningful
+from sessions.survival.commit_lines import CommitLines, totals
+from sessions.survival.line_filter import FileFilter
 
 __all__ = ["AgentRule", "SessionWork", "TaskBranch", "take_work", "OWN", "RANGE"]
 
@@ -228,8 +229,9 @@ def _squashes(runner: GitRunner, commits: set[str], parts: list[Fingerprint]) ->
         return set()
     wanted = [p.line_counts() for p in parts]
     found: set[str] = set()
-    for sha, added in commit_patches(runner, sorted(commits)).items():
-        if any(copies_content(added[0], w, sum(w.values())) for w in wanted if w):
+    for sha, lines in CommitLines(runner).of(sorted(commits)).items():
+        added = totals(lines)[0]
+        if any(copies_content(added, w, sum(w.values())) for w in wanted if w):
             found.add(sha)
     return found
 
@@ -240,34 +242,3 @@ def copies_content(added: Counter[int], wanted: Counter[int], total: int) -> boo
     them that make up at least half of what it adds."""
     overlap = sum(min(n, wanted[h]) for h, n in added.items() if h in wanted)
     return bool(overlap) and (2 * overlap >= total or (overlap >= 2 and 2 * overlap >= sum(added.values())))
-
-
-def commit_patches(runner: GitRunner, commits: Sequence[str]) -> dict[str, tuple[Counter[int], Counter[int]]]:
-    """For each commit, the hashes (with counts) of the meaningful lines its patch adds and removes."""
-    found: dict[str, tuple[Counter[int], Counter[int]]] = {c: (Counter(), Counter()) for c in commits}
-    if not commits:
-        return found
-    out = runner.run(
-        "log", "--stdin", "--no-walk=unsorted", "-p", "-U0", "--no-color", "--no-ext-diff",
-        "--no-textconv", "--no-renames", "--format=%x1e%H",
-        input="".join(f"{c}\n" for c in commits).encode(),
-    )
-    for record in out.split(b"\x1e")[1:]:
-        sha, _, patch = record.partition(b"\n")
-        found[sha.decode().strip()] = (patch_lines(patch, b"+"), patch_lines(patch, b"-"))
-    return found
-
-
-def patch_lines(patch: bytes, sign: bytes) -> Counter[int]:
-    """Hashes (with counts) of the meaningful lines a ``git log -p`` patch adds (``sign`` b"+")
-    or removes (b"-")."""
-    counts: Counter[int] = Counter()
-    in_hunk = False
-    for line in patch.split(b"\n"):
-        if line.startswith(b"diff --git "):
-            in_hunk = False
-        elif line.startswith(b"@@"):
-            in_hunk = True
-        elif in_hunk and line.startswith(sign) and meaningful(line[1:]):
-            counts[line_hash_int(line[1:])] += 1
-    return counts
