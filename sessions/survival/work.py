@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from sessions.git.blame import GitRunner
 from sessions.survival.branch_log import commit_times
 from sessions.git.facts import GitFactsError, _opened, _resolve
-from sessions.survival.fingerprints import FINGERPRINT_VERSION, Fingerprint, PendingFingerprint, json_object
+from sessions.survival.fingerprints import (
+    FINGERPRINT_VERSION, Fingerprint, PendingFingerprint, json_object, range_revs,
+)
 from sessions.survival.commit_lines import CommitLines, totals
 from sessions.survival.line_filter import FileFilter
 
@@ -193,7 +195,7 @@ def take_work(
         own = None
         if start_sha != end_sha:
             in_range = PendingFingerprint.commit_list(runner, start_sha, end_sha)
-            ids = runner.patch_ids(_range(start_sha, end_sha)) if task_ids else {}
+            ids = runner.patch_ids(range_revs(start_sha, end_sha)) if task_ids else {}
             mine = {
                 c for c, parents in in_range.items()
                 if len(parents) < 2 and c not in task_commits and ids.get(c) not in task_ids
@@ -204,15 +206,11 @@ def take_work(
         return SessionWork("tasks", TASK_BRANCHES, start_sha, end_sha, end_time, done, own, missing)
 
 
-def _range(start: str | None, end: str) -> list[str]:
-    return [end] if start is None else [f"^{start}", end]
-
-
 def _ruled(runner: GitRunner, start: str | None, end: str, rule: AgentRule) -> set[str]:
     """The commits of ``start..end`` that ``rule`` says are an agent's."""
     out = runner.text(
         "log", "--format=%x1e%H%x1f%an <%ae>%x1f%(trailers:key=Co-authored-by,valueonly,separator=%x1f)",
-        *_range(start, end), "--",
+        *range_revs(start, end), "--",
     )
     keep: set[str] = set()
     for record in out.split("\x1e")[1:]:
