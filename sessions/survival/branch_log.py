@@ -22,6 +22,7 @@ side-branch commits list their own. Renames are a deletion and an addition (``--
 from __future__ import annotations
 
 import bisect
+import heapq
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -79,6 +80,12 @@ class BranchLog:
             *bounds, at, "--",
         )
         self.commits = parse_log(out)
+        self._histories: dict[str, list[LogCommit]] = {}
+        self._movers_read = False
+        self._by_path: dict[str, list[int]] = {}
+        for i, c in enumerate(self.commits):
+            for path in c.paths:
+                self._by_path.setdefault(path, []).append(i)
         self.by_sha = {c.sha: c for c in self.commits}
         # The first-parent chain of ``at``, oldest first.
         chain: list[str] = []
@@ -134,8 +141,11 @@ class BranchLog:
 
     def history(self, head: str) -> list[LogCommit]:
         """The log's commits in ``head``'s history (``head`` on the chain), oldest first."""
-        pos = self.position[head]
-        return [c for c in self.commits if self.arrival.get(c.sha, pos + 1) <= pos]
+        found = self._histories.get(head)
+        if found is None:
+            pos = self.position[head]
+            found = self._histories[head] = [c for c in self.commits if self.arrival.get(c.sha, pos + 1) <= pos]
+        return found
 
     def blame_key(self, path: str, head: str) -> str:
         """The commit whose blame of ``path`` is the blame at ``head`` (see the module's docstring)."""
@@ -148,21 +158,42 @@ class BranchLog:
         i = bisect.bisect_right(touched, pos)
         return self.chain[touched[i - 1]] if i else self.chain[0]
 
+    def touching(self, paths: Iterable[str]) -> list[LogCommit]:
+        """The log's commits changing one of ``paths``, oldest first (in log order)."""
+        found: set[int] = set()
+        for path in paths:
+            found.update(self._by_path.get(path, ()))
+        return [self.commits[i] for i in sorted(found)]
+
     def reach(self, paths: Iterable[str], after: int, wanted: set[int], lines: CommitLines) -> set[str]:
         """``paths``, and the files lines of theirs whose hash is in ``wanted`` can have been moved
         or copied to by a commit of the log (committed at ``after`` or later): ``git blame -C``
         finds a moved line only in a file the moving commit also changed, so a file is reached when
-        a commit changing a reached file adds to it such a line; and so on, oldest commit first."""
+        a commit changing a reached file adds to it such a line; and so on, oldest commit first.
+        Only commits changing two files or more can move lines between files."""
+        if not self._movers_read:  # every mover's lines at once (one git call, or the kept ones)
+            lines.of(c.sha for c in self.commits if len(c.changes) > 1)
+            self._movers_read = True
         reached = set(paths)
-        movers = [c for c in self.commits if c.time >= after and len(c.changes) > 1]
-        added_by = lines.of(c.sha for c in movers)
-        for c in movers:
-            if not any(p in reached for p in c.paths):
-                continue
-            for path, (added, _removed) in added_by[c.sha].items():
-                if path not in reached and not wanted.isdisjoint(added):
-                    reached.add(path)
+        queue = [i for i in {i for p in reached for i in self._by_path.get(p, ())} if self._mover(i, after)]
+        heapq.heapify(queue)
+        seen = set(queue)
+        while queue:
+            at = heapq.heappop(queue)
+            c = self.commits[at]
+            for path, (added, _removed) in lines.of([c.sha])[c.sha].items():
+                if path in reached or wanted.isdisjoint(added):
+                    continue
+                reached.add(path)
+                for i in self._by_path.get(path, ()):  # the later commits changing it move them on
+                    if i > at and i not in seen and self._mover(i, after):
+                        seen.add(i)
+                        heapq.heappush(queue, i)
         return reached
+
+    def _mover(self, i: int, after: int) -> bool:
+        c = self.commits[i]
+        return len(c.changes) > 1 and c.time >= after
 
 
 def commit_times(runner: GitRunner, shas: Iterable[str]) -> dict[str, int]:

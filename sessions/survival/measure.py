@@ -220,12 +220,15 @@ class _Run:
             for path in self._reach_of(p):
                 wanted_in.setdefault(path, []).append(p)
         keyed = [(path, self.log.blame_key(path, head)) for path in sorted(wanted_in)]
+        # A blame made already (this run or an earlier one) is used as it is; for the others, the
+        # file's content says whether one is needed at all.
+        plan = [(path, self.blames.submit(path, k)) for path, k in keyed if self.blames.known(path, k)]
+        keyed = [(path, k) for path, k in keyed if not self.blames.known(path, k)]
         blobs = self.runner.objects([f"{k}:{path}" for path, k in keyed], content=False)
         unread = sorted({oid for kind, oid, _ in blobs if kind == "blob" and oid not in self._line_sets})
         if unread:
             for oid, (_, _, body) in zip(unread, self.runner.objects(unread)):
                 self._line_sets[oid] = frozenset(line_hashes(body))
-        plan = []
         for (path, k), (kind, oid, _) in zip(keyed, blobs):
             if kind == "blob" and any(not self._line_sets[oid].isdisjoint(p.wanted) for p in wanted_in[path]):
                 plan.append((path, self.blames.submit(path, k)))

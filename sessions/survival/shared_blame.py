@@ -99,23 +99,35 @@ class SharedBlames:
         self.kept = kept
         self._futures: dict[tuple[str, str], Future[FileBlame]] = {}
         self._new: list[Future[FileBlame]] = []
+        self._not_kept: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+
+    def known(self, path: str, commit: str) -> bool:
+        """Whether the blame is made already: in this run, or kept from an earlier one (then read)."""
+        key = (path, commit)
+        with self._lock:
+            if key in self._futures:
+                return True
+            if key in self._not_kept or self.kept is None:
+                return False
+            kept = self.kept.get(path, commit, self.lower)
+            if kept is None:
+                self._not_kept.add(key)
+                return False
+            found: Future[FileBlame] = Future()
+            found.set_result(kept)
+            self._futures[key] = found
+            return True
 
     def submit(self, path: str, commit: str) -> Future[FileBlame]:
         """The blame of ``path`` at ``commit``: read or started at the first call, shared after."""
         key = (path, commit)
-        with self._lock:
-            found = self._futures.get(key)
-            if found is None:
-                known = self.kept.get(path, commit, self.lower) if self.kept is not None else None
-                if known is not None:
-                    found = Future()
-                    found.set_result(known)
-                else:
-                    found = self.pool.submit(blame_file, self.runner, path, commit, self.lower)
-                    self._new.append(found)
-                self._futures[key] = found
-            return found
+        if not self.known(path, commit):
+            with self._lock:
+                if key not in self._futures:
+                    self._futures[key] = self.pool.submit(blame_file, self.runner, path, commit, self.lower)
+                    self._new.append(self._futures[key])
+        return self._futures[key]
 
     def keep(self) -> None:
         """Keep the blames this object ran (those done without error) for later runs."""
