@@ -251,16 +251,6 @@ class PendingFingerprint:
                 self.oids[path] = oid
         return [p for p in candidates if p not in self.excluded]
 
-    @staticmethod
-    def commit_list(runner: GitRunner, start: str | None, end: str) -> dict[str, tuple[str, ...]]:
-        """The commits of ``start..end`` with their parents."""
-        out = runner.text("log", "--format=%H %P", *range_revs(start, end), "--")
-        found: dict[str, tuple[str, ...]] = {}
-        for line in out.splitlines():
-            sha, *parents = line.split()
-            found[sha] = tuple(parents)
-        return found
-
     def patch_ids(self, reverse: bool = False) -> dict[str, str]:
         """Patch-ids of the session's commits (of their inverse patches with ``reverse``); read
         when first asked: the survival measure needs them only when history was rewritten or a

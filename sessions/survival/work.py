@@ -194,7 +194,7 @@ def take_work(
         task_ids = {pid for p in done.values() for pid in p.patch_ids.values()}
         own = None
         if start_sha != end_sha:
-            in_range = PendingFingerprint.commit_list(runner, start_sha, end_sha)
+            in_range = _on_the_branch(runner, start_sha, end_sha)
             ids = runner.patch_ids(range_revs(start_sha, end_sha)) if task_ids else {}
             mine = {
                 c for c, parents in in_range.items()
@@ -204,6 +204,14 @@ def take_work(
             own = PendingFingerprint(runner, root, start_sha, end_sha, file_filter, True, pool, keep=mine).result()
         end_time = commit_times(runner, [end_sha])[end_sha]
         return SessionWork("tasks", TASK_BRANCHES, start_sha, end_sha, end_time, done, own, missing)
+
+
+def _on_the_branch(runner: GitRunner, start: str | None, end: str) -> dict[str, tuple[str, ...]]:
+    """The commits made on the developer's branch itself during the session (its first-parent
+    chain), with their parents: what merges brought in (a task's branch, another session's
+    accepted work) is not the developer's own."""
+    out = runner.text("log", "--first-parent", "--format=%H %P", *range_revs(start, end), "--")
+    return {sha: tuple(parents) for sha, *parents in (line.split() for line in out.splitlines())}
 
 
 def _ruled(runner: GitRunner, start: str | None, end: str, rule: AgentRule) -> set[str]:

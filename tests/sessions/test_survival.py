@@ -557,3 +557,20 @@ def test_kept_blames_are_read_back_and_a_broken_cache_is_no_error(gb: GitBuilder
     assert broken.get("a.py", head, []) is None
     (tmp_path / "a-folder").mkdir()
     assert BlameCache(tmp_path / "a-folder").get("a.py", head, []) is None
+
+
+def test_work_of_another_session_accepted_meanwhile_is_not_the_developers_own(
+    gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first_start = gb.rev()
+    x = task_branch(gb, "cockpit/r1/x", first_start, [{"x.py": lines(5, "x")}])
+    record(db, gb, first_start, first_start, [RecordedTask("x", first_start, x)])
+    start = gb.rev()
+    gb.merge("cockpit/r1/x", "Accept x of the first session, reviewed later")
+    gb.commit("mine", {"mine.py": lines(2, "mine")})
+    label = record(db, gb, start, gb.rev(), [])
+
+    (item,) = stuck(capsys, gb, db, label)
+
+    assert item["own"] == {"added": 2, "surviving": 2, "ratio": 1.0}
+    assert (item["added"], item["tasks"]) == (0, [])
