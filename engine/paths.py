@@ -14,6 +14,11 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
+def cache_dir() -> Path:
+    """The user cache folder (not created here): what can be made again, such as kept blames."""
+    return Path(platformdirs.user_cache_dir(APP_NAME))
+
+
 def config_dir() -> Path:
     """The user config folder (not created here)."""
     return Path(platformdirs.user_config_dir(APP_NAME))

@@ -20,8 +20,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import platformdirs
-
+from engine.paths import cache_dir, private_dir
 from sessions.survival.shared_blame import FileBlame
 
 __all__ = ["BlameCache", "default_cache_path"]
@@ -45,7 +44,7 @@ CREATE TABLE IF NOT EXISTS commit_lines (
 
 
 def default_cache_path() -> Path:
-    return Path(platformdirs.user_cache_dir("cockpit")) / "survival-blames.sqlite"
+    return cache_dir() / "survival-blames.sqlite"
 
 
 class BlameCache:
@@ -57,7 +56,7 @@ class BlameCache:
         self._conn: sqlite3.Connection | None = None
         try:
             target = Path(path) if path is not None else default_cache_path()
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(target.parent)
             conn = sqlite3.connect(target, timeout=2.0, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)

@@ -401,7 +401,7 @@ class _Run:
                     _note(work.kind, p.key, decision.at_time(due)),
                 )
             part_results.append(result)
-        reverting = find_reverts(self, s, parts, self.head, part_results)
+        reverting = find_reverts(self, s, self.head, part_results)
 
         agents = [r for r in part_results if r.key != OWN]
         added = sum(r.added for r in agents)

@@ -12,19 +12,16 @@ Three kinds, each listed with how it was told:
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sessions.survival.results import PartSurvival, RevertingCommit
-
-if TYPE_CHECKING:
-    from sessions.survival.measure import SessionInput
 
 __all__ = ["find_reverts"]
 
 _REVERTS = re.compile(r"This reverts commit ([0-9a-fA-F]{7,64})")
 
 
-def find_reverts(run: Any, s: "SessionInput", parts: list[Any], head: str, results: list[PartSurvival]) -> list[RevertingCommit]:
+def find_reverts(run: Any, s: Any, head: str, results: list[PartSurvival]) -> list[RevertingCommit]:
     """The commits in ``head``'s history reverting one of the session's parts whose lines can stick
     (``run.counted``); each part's result gets its own list, the session the union."""
     by_key = {r.key: r for r in results}

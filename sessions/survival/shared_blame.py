@@ -20,7 +20,9 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Protocol
 
+from engine.git_output import stderr_line
 from sessions.git.blame import GitRunner, parse_porcelain
+from sessions.git.facts import GitFactsError
 from sessions.survival.line_filter import line_hash_int, meaningful
 
 __all__ = ["BLAME_OPTIONS", "FileBlame", "SharedBlames"]
@@ -55,12 +57,10 @@ def blame_file(runner: GitRunner, path: str, commit: str, lower: Sequence[str] =
         "blame", "--porcelain", *BLAME_OPTIONS, *(f"^{c}" for c in lower), commit, "--", path
     )
     if code != 0:
-        message = err.decode("utf-8", "replace")
+        message = stderr_line(err)
         if "no such path" in message:
             return FileBlame(path, commit, (), array("I"), array("Q"))
-        from sessions.git.facts import GitFactsError
-
-        raise GitFactsError(message.strip().splitlines()[-1] if message.strip() else f"git blame failed for {path}")
+        raise GitFactsError(message or f"git blame failed for {path}")
     commits, lines = parse_porcelain(out)
     index: dict[str, int] = {}
     owner = array("I")

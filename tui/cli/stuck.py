@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 
-from engine.formatting import plural
+from engine.formatting import plural, usd
 from engine.errors import UserError
 from engine.worktrees import repo_root
 from sessions.store.db_path import resolve_db_path
@@ -127,7 +127,7 @@ def detail_lines(item: dict) -> list[str]:
         if task["task"].startswith("("):
             continue
         stuck = "-" if task["ratio"] is None else _percent(task["surviving"] / task["added"])
-        cost = "" if task["cost_per_line"] is None else f", ${task['cost_per_line']:.4f} a line that stuck"
+        cost = "" if task["cost_per_line"] is None else f", {usd(task['cost_per_line'])} a line that stuck"
         flags = [task["decision"] or "never reviewed"]
         flags += sorted({n for n in task["notes"].values() if n == "never reviewed"} - set(flags))
         flags += [f"reverted by {r['sha'][:8]} ({r['how']})" for r in task["reverting_commits"]]
@@ -162,8 +162,8 @@ def agent_lines(items: list[dict]) -> list[str]:
     lines = ["by agent profile:"]
     for agent, (n, added, kept, cost, known) in sorted(agents.items(), key=lambda kv: (-kv[1][1], kv[0])):
         share = f" ({_percent(kept / added)})" if added else ""
-        price = f", ${cost / kept:.4f} a line that stuck" if known and kept else ""
-        lines.append(f"  {agent}: {n} task{'s' if n != 1 else ''}, +{added:,} done, {kept:,} stuck{share}{price}")
+        price = f", {usd(cost / kept)} a line that stuck" if known and kept else ""
+        lines.append(f"  {agent}: {plural(n, 'task')}, +{added:,} done, {kept:,} stuck{share}{price}")
     return lines
 
 
