@@ -97,17 +97,7 @@ class BlameCache:
              zlib.compress(b.owner.tobytes(), 1), zlib.compress(b.hashes.tobytes(), 1))
             for b, lower in blames
         ]
-        if not rows:
-            return
-        try:
-            self._conn.execute("BEGIN")
-            self._conn.executemany("INSERT OR REPLACE INTO blames VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-            self._conn.execute("COMMIT")
-        except sqlite3.Error:
-            try:
-                self._conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
+        self._write("INSERT OR REPLACE INTO blames VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
     def get_lines(self, shas: Sequence[str]) -> dict[str, bytes]:
         """What was kept of these commits' patches (:mod:`sessions.survival.commit_lines`)."""
@@ -124,11 +114,15 @@ class BlameCache:
         return found
 
     def put_lines(self, found: dict[str, bytes]) -> None:
-        if self._conn is None or not found:
+        self._write("INSERT OR REPLACE INTO commit_lines VALUES (?, ?)", list(found.items()))
+
+    def _write(self, sql: str, rows: list[tuple]) -> None:
+        """``rows`` in one transaction; nothing when the file cannot be written."""
+        if self._conn is None or not rows:
             return
         try:
             self._conn.execute("BEGIN")
-            self._conn.executemany("INSERT OR REPLACE INTO commit_lines VALUES (?, ?)", found.items())
+            self._conn.executemany(sql, rows)
             self._conn.execute("COMMIT")
         except sqlite3.Error:
             try:
