@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from engine.formatting import usd
+
 __all__ = [
     "DAY",
     "DEFAULT_HORIZONS",
@@ -28,6 +30,7 @@ __all__ = [
     "SurvivalResult",
     "ewr_git",
     "horizon_label",
+    "work_lines",
 ]
 
 DEFAULT_HORIZONS: tuple[float, ...] = (1, 7, 30)
@@ -158,6 +161,32 @@ class SurvivalResult:
     def stale(self, now: float) -> bool:
         """True when a horizon that was not reached when this was measured is reached by ``now``."""
         return any(not p.reached and now >= p.due for p in self.horizon_points.values())
+
+
+def work_lines(result: SurvivalResult) -> list[str]:
+    """In words, under a session's figures: the rule of an imported one, each task (its profile, lines
+    done, stuck, cost per line that stuck, decision, reverts), the developer's own commits apart."""
+    lines = []
+    if result.kind == "range":
+        lines.append(f"counted: {result.rule}")
+    for task in result.tasks:
+        if task.key.startswith("("):
+            continue
+        stuck = f" ({task.surviving / task.added:.0%})" if task.added else ""
+        cost = "" if task.cost_per_line is None else f", {usd(task.cost_per_line)} a line that stuck"
+        flags = [task.decision or "never reviewed"]
+        if any(p.note == "never reviewed" for p in task.horizons.values()) and "never reviewed" not in flags:
+            flags.append("never reviewed")
+        flags += [f"reverted by {r.sha[:8]} ({r.how})" for r in task.reverting]
+        agent = f" ({task.agent})" if task.agent else ""
+        lines.append(f"task {task.key}{agent}: +{task.added:,}, stuck {task.surviving:,}{stuck}{cost}"
+                     f" · {', '.join(flags)}")
+    for key, why in result.missing.items():
+        lines.append(f"task {key}: not measured, {why}")
+    own = result.own
+    if own is not None and own.added:
+        lines.append(f"your own: +{own.added:,}, {own.surviving / own.added:.0%} still there (not in EWR(git))")
+    return lines
 
 
 def _part(data: dict[str, Any]) -> PartSurvival:

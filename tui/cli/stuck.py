@@ -19,7 +19,7 @@ from sessions.store.db_path import resolve_db_path
 from sessions.survival.recorded import SessionSurvival, measure_rows, resolve_head, survival_item
 from sessions.store.store import Store
 from sessions.store.rows import SessionRow
-from sessions.survival.results import DEFAULT_HORIZONS, horizon_label
+from sessions.survival.results import DEFAULT_HORIZONS, horizon_label, work_lines
 from tui.cli.session_commands import _find
 
 
@@ -112,34 +112,15 @@ def print_table(answers: list[SessionSurvival], items: list[dict]) -> None:
         cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
         print("  ".join(cells).rstrip())
         if n:
-            for line in detail_lines(items[n - 1]):
+            for line in detail_lines(answers[n - 1]):
                 print("  " + line)
 
 
-def detail_lines(item: dict) -> list[str]:
-    """Under a session: why it is lost, the rule of an imported one, its tasks, your own commits."""
-    if item["method"] == "lost":
-        return [item["reason"]] if item["reason"] else []
-    lines = []
-    if item.get("kind") == "range":
-        lines.append(f"counted: {item['rule']}")
-    for task in item.get("tasks", []):
-        if task["task"].startswith("("):
-            continue
-        stuck = "-" if task["ratio"] is None else _percent(task["surviving"] / task["added"])
-        cost = "" if task["cost_per_line"] is None else f", {usd(task['cost_per_line'])} a line that stuck"
-        flags = [task["decision"] or "never reviewed"]
-        flags += sorted({n for n in task["notes"].values() if n == "never reviewed"} - set(flags))
-        flags += [f"reverted by {r['sha'][:8]} ({r['how']})" for r in task["reverting_commits"]]
-        agent = f" ({task['agent']})" if task["agent"] else ""
-        lines.append(f"task {task['task']}{agent}: +{task['added']:,}, stuck {task['surviving']:,} ({stuck}){cost}"
-                     f" · {', '.join(flags)}")
-    for key, why in item.get("missing", {}).items():
-        lines.append(f"task {key}: not measured, {why}")
-    own = item.get("own")
-    if own and own["added"]:
-        lines.append(f"your own: +{own['added']:,}, {_percent(own['ratio'])} still there (not in EWR(git))")
-    return lines
+def detail_lines(answer: SessionSurvival) -> list[str]:
+    """Under a session: why it is lost, or what its agents (and you) did and what stuck."""
+    if answer.result is None:
+        return [answer.reason] if answer.reason else []
+    return work_lines(answer.result)
 
 
 def agent_lines(items: list[dict]) -> list[str]:

@@ -31,7 +31,7 @@ from sessions.store.store import Store
 from sessions.store.rows import Intervention, SessionRow, TaskRow
 from sessions.summary.builder import session_summary, usage_totals
 from sessions.summary.export import NORTH_STAR, export_markdown
-from sessions.survival.results import DEFAULT_HORIZONS, SurvivalResult, horizon_label
+from sessions.survival.results import DEFAULT_HORIZONS, SurvivalResult, horizon_label, work_lines
 from tui.bindings import APP_BINDINGS, DETAIL_BINDINGS
 
 __all__ = ["SessionDetailScreen", "SurvivalBar", "survival_bars"]
@@ -231,6 +231,8 @@ class SessionDetailScreen(Screen[tuple[int, str] | None]):
                 line.append(f" {bar.ratio:>4.0%}  ")
             line.append(bar.detail, style="dim")
             lines.append(line)
+        if self.survival is not None:  # what each task did and what stuck; your own commits apart
+            lines.extend(Text(text, style="dim") for text in work_lines(self.survival))
         self.query_one("#detail-survival", Static).update(Text("\n").join(lines))
 
     def _fill_tasks(self) -> None:
