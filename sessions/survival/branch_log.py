@@ -1,5 +1,6 @@
 """The developer's branch as the survival measure reads it: one ``git log`` of ``at``'s history after
-a lower bound, with each commit's parents, time, author, message and the paths it changes.
+a lower bound, with each commit's parents, time and the paths it changes (messages are read when
+asked, :meth:`BranchLog.messages`).
 
 From it, without more git calls:
 
@@ -40,8 +41,6 @@ class LogCommit:
     sha: str
     parents: tuple[str, ...]
     time: int  # committer time
-    author: str  # "Name <email>"
-    message: str
     changes: tuple[tuple[str, str], ...]  # (path, "A" | "M" | "D"), sorted
 
     @property
@@ -50,17 +49,16 @@ class LogCommit:
 
 
 def parse_log(out: bytes) -> list[LogCommit]:
-    """``git log -z --raw --no-abbrev --no-renames --format=%x1e%H%x1f%P%x1f%ct%x1f%an <%ae>%x1f%B%x1d``."""
+    """``git log -z --raw --no-abbrev --no-renames --format=%x1e%H%x1f%P%x1f%ct%x1d`` (only shas and
+    numbers: nothing a commit's author could write breaks the records)."""
     found: list[LogCommit] = []
     for sha, (more, changes) in parse_raw_log(out).items():
-        fields = more.split(b"\x1f", 3)
-        parents, ct, author, message = (fields + [b""] * 4)[:4]
+        fields = more.split(b"\x1f", 1)
+        parents, ct = (fields + [b""] * 2)[:2]
         found.append(LogCommit(
             sha=sha,
             parents=tuple(parents.decode().split()),
             time=int(ct or 0),
-            author=author.decode("utf-8", "replace"),
-            message=message.decode("utf-8", "replace"),
             changes=tuple(sorted(set(changes))),
         ))
     return found
@@ -76,10 +74,12 @@ class BranchLog:
             bounds.append(f"--since={since}")
         out = runner.run(
             "log", "--topo-order", "--reverse", "-z", "--raw", "--no-abbrev", "--no-renames",
-            "--diff-merges=first-parent", "--format=%x1e%H%x1f%P%x1f%ct%x1f%an <%ae>%x1f%B%x1d",
+            "--diff-merges=first-parent", "--format=%x1e%H%x1f%P%x1f%ct%x1d",
             *bounds, at, "--",
         )
         self.commits = parse_log(out)
+        self.runner = runner
+        self._messages: dict[str, str] = {}
         self._histories: dict[str, list[LogCommit]] = {}
         self._movers_read = False
         self._by_path: dict[str, list[int]] = {}
@@ -138,6 +138,21 @@ class BranchLog:
         if arrived is None:
             return None
         return arrived <= pos
+
+    def messages(self, shas: Iterable[str]) -> dict[str, str]:
+        """The message of each commit (read once; NUL ends each one: no message holds a NUL)."""
+        asked = list(dict.fromkeys(shas))
+        unread = [c for c in asked if c not in self._messages]
+        if unread:
+            out = self.runner.run(
+                "log", "--stdin", "--no-walk=unsorted", "-z", "--format=%H%n%B",
+                input="".join(f"{c}\n" for c in unread).encode(),
+            )
+            for record in out.split(b"\0"):
+                sha, _, message = record.partition(b"\n")
+                if sha:
+                    self._messages[sha.decode()] = message.decode("utf-8", "replace")
+        return {c: self._messages.get(c, "") for c in asked}
 
     def history(self, head: str) -> list[LogCommit]:
         """The log's commits in ``head``'s history (``head`` on the chain), oldest first."""

@@ -44,8 +44,9 @@ def find_reverts(run: Any, s: Any, head: str, results: list[PartSurvival]) -> li
             if c.sha not in stands_for and c.time >= first and any(p in names for p in c.paths)
         ]
         mine: list[RevertingCommit] = []
+        messages = log.messages(c.sha for c in candidates)
         for c in candidates:
-            refs = [ref.lower() for ref in _REVERTS.findall(c.message)]
+            refs = [ref.lower() for ref in _REVERTS.findall(messages[c.sha])]
             hit = sorted({orig for k, orig in stands_for.items() for ref in refs if k.startswith(ref)})
             if hit:
                 mine.append(RevertingCommit(c.sha, hit, "message"))

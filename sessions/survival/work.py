@@ -217,13 +217,14 @@ def _on_the_branch(runner: GitRunner, start: str | None, end: str) -> dict[str, 
 def _ruled(runner: GitRunner, start: str | None, end: str, rule: AgentRule) -> set[str]:
     """The commits of ``start..end`` that ``rule`` says are an agent's."""
     out = runner.text(
-        "log", "--format=%x1e%H%x1f%an <%ae>%x1f%(trailers:key=Co-authored-by,valueonly,separator=%x1f)",
+        "log", "-z", "--format=%H%n%an <%ae>%n%(trailers:key=Co-authored-by,valueonly,separator=%x1f)",
         *range_revs(start, end), "--",
     )
     keep: set[str] = set()
-    for record in out.split("\x1e")[1:]:
-        sha, author, *trailers = record.rstrip("\n").split("\x1f")
-        if rule.matches(author, [t.strip() for t in trailers if t.strip()]):
+    for record in out.split("\0"):  # a commit's fields hold no NUL, nor an author a newline
+        sha, _, rest = record.partition("\n")
+        author, _, trailers = rest.partition("\n")
+        if sha and rule.matches(author, [t.strip() for t in trailers.split("\x1f") if t.strip()]):
             keep.add(sha)
     return keep
 

@@ -574,3 +574,25 @@ def test_work_of_another_session_accepted_meanwhile_is_not_the_developers_own(
 
     assert item["own"] == {"added": 2, "surviving": 2, "ratio": 1.0}
     assert (item["added"], item["tasks"]) == (0, [])
+
+
+def test_control_characters_in_commit_messages_break_nothing(
+    gb: GitBuilder, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Agents write commit messages: record separators in them must not confuse the measure."""
+    start = gb.rev()
+    gb.checkout("cockpit/r/t", create_from=start)
+    gb.write({"t.py": lines(3, "task")})
+    gb.git("add", "-A")
+    gb.git("commit", "-q", "-m", "evil \x1e\x1f\x1d message\n\nThis reverts commit 0000000\x1e")
+    head = gb.rev()
+    gb.checkout("main")
+    gb.merge("cockpit/r/t", "Accept t \x1e\x1f")
+    end = gb.rev()
+    undo = gb.revert(head)
+    label = record(db, gb, start, end, [RecordedTask("t", start, head, decision="accepted", decided_at=gb.clock)])
+
+    (item,) = stuck(capsys, gb, db, label)
+
+    t = by_task(item)["t"]
+    assert (t["added"], t["surviving"], t["reverting_commits"]) == (3, 0, [{"sha": undo, "how": "message"}])
