@@ -481,14 +481,21 @@ async def test_a_session_run_by_the_engine_is_measured_by_its_tasks_own_commits(
     store: Store, repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], worktrees_dir: Path
 ) -> None:
     """A real run: ``base`` writes three lines, ``extra`` (depending on it) two more; ``base`` is
-    discarded, ``extra`` accepted (its branch brings ``base``'s commit along). The work recorded as
-    the session ends is each task's own: 3 and 2 lines; what stuck is ``extra``'s only."""
-    from tests.helpers.session_runs import run_session
+    discarded, ``extra`` accepted with its own commits only (copied onto the branch). The work
+    recorded as the session ends is each task's own: 3 and 2 lines; what stuck is ``extra``'s,
+    found through its copies."""
+    from tests.helpers.events import EVENT_TIMEOUT, eventually
+    from tests.helpers.session_runs import start_live, write_plan
 
-    row = await run_session(store, repo, tmp_path / "plans", [
+    live = await start_live(store, repo, write_plan(tmp_path / "plans", [
         {"id": "base", "prompt": "printf 'one = 1\\ntwo = 2\\nthree = 3\\n' > base.txt"},
         {"id": "extra", "prompt": "printf 'four = 4\\nfive = 5\\n' > extra.txt", "depends_on": ["base"]},
-    ], "Two tasks, one kept", accept=("extra",), discard=("base",))
+    ]), "Two tasks, one kept")
+    await live.start()
+    await eventually(lambda: all(r.state.terminal for r in live.engine.tasks.values()), EVENT_TIMEOUT, "ended")
+    await live.discard("base", "not wanted")
+    await live.accept("extra", "own")
+    row = await live.end()
     work = SessionWork.from_json(await store.fingerprint(row.id))
     assert {k: p.added for k, p in work.parts.items()} == {"base": 3, "extra": 2}
     assert work.own is None or not work.own.commits
@@ -498,7 +505,7 @@ async def test_a_session_run_by_the_engine_is_measured_by_its_tasks_own_commits(
     (item,) = json.loads(out)
     tasks = by_task(item)
     assert (tasks["base"]["surviving"], tasks["base"]["decision"]) == (0, "discarded")
-    assert (tasks["extra"]["surviving"], tasks["extra"]["decision"]) == (2, "accepted")
+    assert (tasks["extra"]["surviving"], tasks["extra"]["decision"], tasks["extra"]["method"]) == (2, "accepted", "patch-id")
     assert (item["added"], item["surviving"]) == (5, 2)
     assert item["horizons"] == {"1d": None, "7d": None, "30d": None}  # not yet
 
