@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.events import make_engine, plan_of, wait_for_file
+from tests.helpers.events import eventually, make_engine, plan_of, wait_for_file
 from tests.helpers.processes import leaders_with_marker, live_group_members
 from tests.helpers.repos import git
 from engine.checks import CheckCounts, CheckResult, feedback_text, parse_counts
@@ -268,8 +268,8 @@ async def test_cancel_during_the_check_ends_its_process_group(repo: Path, tmp_pa
     plan = plan_of({"id": "t", "prompt": "true", "check": f"echo checking; {wait_for_file(gate)} # {mark}"})
     engine = make_engine(plan, repo)
     run, rec = runner.start(engine)
-    await rec.wait_line("t", "checking")
-    (leader,) = leaders_with_marker(mark)
+    # (the engine's line "check: echo checking; ..." comes before the check starts)
+    (leader,) = await eventually(lambda: leaders_with_marker(mark), what="the check's process")
     engine.pause("t")  # pause and resume reach the check too
     await rec.wait_state("t", S.PAUSED)
     engine.resume("t")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+from engine.process import SUPERVISOR
+
 
 def proc_state(pid: int) -> str | None:
     """The one-letter state of ``pid`` from /proc (``R``, ``S``, ``T``, ``Z``...), None if gone."""
@@ -32,7 +34,8 @@ def live_group_members(pgid: int) -> list[int]:
 
 
 def pids_with_marker(marker: str) -> list[int]:
-    """Pids of live processes whose command line contains ``marker``."""
+    """Pids of live processes whose command line contains ``marker`` (the supervisor a program runs
+    under holds the program's command line too: it is not counted)."""
     found = []
     me = os.getpid()
     for entry in os.listdir("/proc"):
@@ -43,7 +46,7 @@ def pids_with_marker(marker: str) -> list[int]:
                 cmdline = f.read()
         except OSError:
             continue
-        if marker.encode() in cmdline and proc_state(int(entry)) not in (None, "Z"):
+        if marker.encode() in cmdline and SUPERVISOR.encode() not in cmdline and proc_state(int(entry)) not in (None, "Z"):
             found.append(int(entry))
     return found
 
