@@ -32,6 +32,7 @@ from pathlib import Path
 from engine.admission import Admission
 from engine.agents.base import Agent, AgentContext, AgentExit, CannotTakeMessage
 from engine.agents.command import CommandAgent
+from engine.agent_text import AgentText
 from engine.breakers import Breaker
 from engine.budgets import Budgets
 from engine.checks import DEFAULT_CHECK_TIMEOUT, CheckResult, CheckRunner, feedback_text
@@ -142,6 +143,7 @@ class Engine:
         self._finished = False
         self._worktrees: WorktreeManager | None = None
         self._base_env: dict[str, str] = {}
+        self._text = AgentText()  # every line a task writes passes through it (safe, without secrets)
         self._background: set[asyncio.Task[None]] = set()
         self._crash: BaseException | None = None
         self._started = False
@@ -184,6 +186,7 @@ class Engine:
             self.bus.close()
             raise
         self._base_env = {**os.environ, **(self._worktrees.env if self._worktrees else {})}
+        self._text = AgentText(self._base_env)
         self._workdir = str(self.repo or os.getcwd())
         self._started = True
         self.bus.publish(RunStarted(
@@ -335,6 +338,8 @@ class Engine:
         watchdog = asyncio.create_task(self._watch_timeout(run)) if spec.timeout else None
         try:
             outcome = await agent.run()
+            if outcome.final_message:
+                outcome.final_message = self._text.text(outcome.final_message)
         except Exception as exc:  # an agent that breaks fails its task, not the run
             kind = "missing" if isinstance(exc, ImportError) else None
             outcome = AgentExit(None, "", kind)
@@ -470,6 +475,7 @@ class Engine:
                 await asyncio.to_thread(self._worktrees.clean, run.worktree, profile.copy_files)
             except Exception as exc:  # git refused: say so; the next commit may then take the leftovers
                 self._emit(run, "engine", [f"could not clean what the check left in the worktree: {exc}"])
+        result = replace(result, tail=tuple(self._text.lines(run.id, "check-tail", result.tail)))
         self.bus.publish(CheckFinished(run.id, run.attempts, result))
         self._emit(run, "engine", [f"check {result.describe()}"])
         return result
@@ -793,6 +799,7 @@ class Engine:
                 stack.extend((grandchild, child.id) for grandchild in child.dependents)
 
     def _emit(self, run: TaskRun, stream: str, lines: list[str], key: str = "") -> None:
+        lines = self._text.lines(run.id, stream, lines)
         self.bus.publish(LogLines(run.id, stream, tuple(lines), run.attempts, key=key))
 
     def _env(self, run: TaskRun, profile: AgentProfile) -> dict[str, str]:

@@ -11,7 +11,13 @@ from sessions.summary.model import SessionSummary
 from sessions.summary.builder import FAILURE_STATES, session_summary, usage_totals
 
 
-def session_item(row: SessionRow) -> dict[str, Any]:
+# What a task left in these states in a session whose cockpit died is: it will never go on.
+_UNFINISHED = frozenset({"pending", "ready", "running", "paused"})
+
+
+def session_item(row: SessionRow, live: bool | None = None) -> dict[str, Any]:
+    """``live``: whether a living cockpit runs the session (None: not known). An active session whose
+    cockpit died says so (``cockpit_gone``): its tasks are not running, whatever was last recorded."""
     return {
         "id": row.id,
         "label": row.label,
@@ -25,6 +31,7 @@ def session_item(row: SessionRow) -> dict[str, Any]:
         "rating": row.rating,
         "outcome": row.outcome,
         "source": row.source,
+        "cockpit_gone": row.status == "active" and live is False,
     }
 
 
@@ -78,14 +85,19 @@ def usage_item(tasks: list[TaskRow], summary: SessionSummary) -> dict[str, Any]:
             "tokens_complete": totals.tokens_complete}
 
 
-async def session_detail(store: Store, row: SessionRow) -> dict[str, Any]:
+async def session_detail(store: Store, row: SessionRow, live: bool | None = None) -> dict[str, Any]:
     summary, source = await session_summary(store, row)
     tasks = await store.tasks(row.id)
     interventions = await store.interventions(row.id)
-    item = session_item(row)
+    item = session_item(row, live)
+    task_items = [task_item(t) for t in tasks]
+    if item["cockpit_gone"]:
+        for t in task_items:
+            if t["state"] in _UNFINISHED:
+                t["state"] = "interrupted"  # as the next cockpit in the repository will record it
     item.update(
         summary_source=source,
-        tasks=[task_item(t) for t in tasks],
+        tasks=task_items,
         interventions=[
             {"at": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(i.at)), "task": i.task_key,
              "type": i.type, "text": i.text}

@@ -3,7 +3,7 @@
 :class:`EventWriter` reads a bus :class:`~engine.events.Subscription` in batches, turns the events into
 rows in plain Python lists, and writes them with one ``executemany`` per table inside ONE transaction
 per batch, on a connection of its own (WAL, so readers of the store are never blocked). Every log line
-goes through :func:`sessions.store.redact.redact` on the way in.
+is redacted on the way in (:mod:`engine.redact`), and so are the plan's titles, prompts and checks.
 
 The connection is a plain :mod:`sqlite3` one living in the writer's own thread, and a whole batch
 (BEGIN, the executemany calls, COMMIT) is ONE call into that thread: the event loop is woken once per
@@ -46,7 +46,7 @@ from engine.events import (
     TaskStateChanged, UsageUpdate,
 )
 from engine.states import TaskState
-from sessions.store.redact import redact, redact_lines
+from engine.redact import redact, redact_lines
 from sessions.store.store import Store
 from sessions.store.db import DEFAULT_BUSY_TIMEOUT_MS, connection_pragmas, explain, prepare_database
 
@@ -241,7 +241,9 @@ class EventWriter:
     async def on_check(self, ev: CheckFinished) -> None:
         task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
         batch = self._batch
-        batch.checks[task_id] = (json.dumps(ev.result.as_dict()), task_id)
+        check = ev.result.as_dict()
+        check["command"] = redact(check["command"])  # redacted like the prompt it belongs to
+        batch.checks[task_id] = (json.dumps(check), task_id)
         batch.count += 1
 
     async def on_run_started(self, ev: RunStarted) -> None:
@@ -365,7 +367,7 @@ class EventWriter:
                 (ev.base_commit or None, ev.at, self.run_id),
             )
             db.executemany(_UPSERT_TASK, [
-                (self.session_id, self.run_id, t.id, t.title, t.agent, redact(t.prompt), json.dumps(list(t.depends_on)),
+                (self.session_id, self.run_id, t.id, redact(t.title), t.agent, redact(t.prompt), json.dumps(list(t.depends_on)),
                  t.timeout, t.retries, t.role)
                 for t in ev.tasks
             ])

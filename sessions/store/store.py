@@ -22,7 +22,7 @@ from typing import Any
 
 import aiosqlite
 
-from sessions.store.redact import redact
+from engine.redact import redact
 from sessions.store.db import DEFAULT_BUSY_TIMEOUT_MS, SessionExists, StoreError, connect, explain, prepare_database
 from sessions.store.rows import (
     SESSION_SELECT, TASK_COLUMNS, Acceptance, AttemptRow, Intervention, LogLine, RunRow, SessionRow, TaskRow, session_row,
@@ -31,7 +31,8 @@ from sessions.store.rows import (
 from sessions.store.schema import ACCEPTED_AS, DECISIONS, OUTCOMES, SESSION_STATUSES
 
 INTERRUPTIBLE = ("ready", "running", "paused")
-_LABEL = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})\.(\d+)")
+MAX_ROW_ID = 2**63 - 1  # the largest integer SQLite holds
+_LABEL = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})\.(\d{1,18})", re.ASCII)
 
 
 def _iso_date(value: str | dt.date | None) -> str:
@@ -200,8 +201,11 @@ class Store:
     ) -> SessionRow | None:
         """A session by id (``12``) or label (``20260304.2``); a label may need ``repo_path`` to be unique."""
         text = str(id_or_label).strip()
-        if isinstance(id_or_label, int) or text.isdigit():
-            rows = await self._read(SESSION_SELECT + " WHERE s.id = ?", (int(text),))
+        if isinstance(id_or_label, int) or (text.isascii() and text.isdigit()):  # not "²": isdigit() says yes
+            number = int(text)
+            if number > MAX_ROW_ID:  # SQLite cannot hold it, so no row has it
+                return None
+            rows = await self._read(SESSION_SELECT + " WHERE s.id = ?", (number,))
             return session_row(rows[0]) if rows else None
         match = _LABEL.fullmatch(text)
         if not match:

@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Literal
 
 from sessions.summary.completeness import GROUP_HEADINGS, GROUPS, Completeness, completeness
-from sessions.store.redact import redact as redact_secrets
+from engine.redact import redact as redact_secrets
+from engine.terminal_text import plain
 from sessions.summary.model import OUTCOMES, ExtraSection, SessionSummary
 
 __all__ = [
@@ -51,7 +52,8 @@ def export_markdown(
 ) -> str:
     """The summary as Markdown in the format. The checklist is computed from the fields, or with
     ``checklist="recorded"`` taken from ``summary.checklist`` where that has a line. Secrets
-    (API keys, tokens) are replaced by ``[REDACTED]`` unless ``redact`` is None."""
+    (API keys, tokens) are replaced by ``[REDACTED]`` unless ``redact`` is None; control sequences and
+    characters (but tab and newline) never reach it."""
     s = summary
     comp = completeness(s, use_recorded=checklist == "recorded")
 
@@ -108,6 +110,7 @@ def export_markdown(
     head = "\n\n---\n\n".join(extras("start") + [blocks[0]])
     text = "\n\n---\n\n".join([head] + blocks[1:]) + "\n"
     text = f"{loose['start']}\n\n{text}" if loose.get("start") else text
+    text = plain(text)  # a record made before agent text was made safe on its way in may hold any byte
     return redact(text) if redact is not None else text
 
 

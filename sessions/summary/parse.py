@@ -472,6 +472,11 @@ class _Parser:
             s.date = self.date_value(f"{m.group(1)}-{m.group(2)}-{m.group(3)}", None, "date in file name")
         if m and s.day_number is None:
             s.day_number = int(m.group(4))
+        if s.day_number is not None and not 1 <= s.day_number <= MAX_DAY_NUMBER:
+            raise self.fail(f"session number {s.day_number} is out of range (1 to {MAX_DAY_NUMBER:,})", None)
+
+
+MAX_DAY_NUMBER = 1_000_000  # sessions in one day: far more than anyone runs, far less than SQLite holds
 
 
 def parse_markdown(text: str, source: str = "<string>") -> SessionSummary:

@@ -12,7 +12,7 @@ from engine.events import (
 from engine.states import TaskState as S
 from engine.usage import Usage
 from sessions.store.event_writer import EventWriter
-from sessions.store.redact import REDACTED
+from engine.redact import REDACTED
 from sessions.store.store import Store
 
 SECRET = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789"

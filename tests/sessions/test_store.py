@@ -15,7 +15,7 @@ import pytest
 
 import engine.paths
 from sessions.store import db_path
-from sessions.store.redact import REDACTED
+from engine.redact import REDACTED
 from sessions.store.store import Store
 from sessions.store.db import SessionExists, StoreError
 from sessions.store.rows import Acceptance, session_label

@@ -131,6 +131,9 @@ def test_export_to_file_never_overwrites_a_different_file(
     (["show", "20990101.1"], "no session"),
     (["show", "nonsense"], "not a session id or label"),
     (["export", "42"], "no session"),
+    (["show", "99999999999999999999999"], "no session"),  # more than SQLite can hold
+    (["show", "²"], "not a session id or label"),  # isdigit() says yes, int() says no
+    (["show", "20260304.99999999999999999999999"], "not a session id or label"),
     (["sessions", "--db", "/"], "directory"),
 ])
 def test_user_errors_are_one_line(repo: Path, db: str, capsys, args: list[str], needle: str) -> None:
@@ -154,3 +157,12 @@ def test_commands_without_a_screen_do_not_import_textual() -> None:
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_import_of_a_session_number_no_database_can_hold(repo: Path, db: str, tmp_path: Path, capsys) -> None:
+    text = (DATA / "summary20260304.2.md").read_text()
+    bad = tmp_path / "summary.md"
+    bad.write_text(text.replace("- **Session:** 2 (of day)", "- **Session:** 99999999999999999999999 (of day)"))
+    code, out, err = cli(capsys, "import", str(bad), "--repo", str(repo), "--db", db)
+    assert code != 0 and "Traceback" not in err
+    assert "session number 99999999999999999999999 is out of range" in err and "0 imported" in out

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from engine.formatting import cost_text
 from engine.errors import UserError
+from engine.terminal_text import plain
 from engine.worktrees import repo_root
+from sessions.liveness import is_live
 from sessions.store.db_path import resolve_db_path
 from sessions.summary.importer import import_summaries
 from sessions.reports.views import session_detail, session_item
@@ -32,7 +34,7 @@ async def _open(db: str | None) -> Store:
 
 async def _find(store: Store, key: str, repo: str | None) -> SessionRow:
     scope = None
-    if not key.strip().isdigit():
+    if not (key.strip().isascii() and key.strip().isdigit()):
         scope = repo_root(repo or ".")
     row = await store.get_session(key, scope)
     if row is None:
@@ -41,26 +43,41 @@ async def _find(store: Store, key: str, repo: str | None) -> SessionRow:
     return row
 
 
+def _live(store: Store, row: SessionRow) -> bool | None:
+    """Whether a living cockpit runs ``row`` (None: not known, e.g. its lock folder cannot be made)."""
+    if row.status != "active":
+        return None
+    try:
+        return is_live(store.path, row.id)
+    except OSError:
+        return None
+
+
+def _status(item: dict) -> str:
+    return "active, its cockpit is gone" if item["cockpit_gone"] else item["status"]
+
+
 async def list_sessions(db: str | None, repo: str | None, every_repo: bool, as_json: bool) -> int:
     scope = None if every_repo else repo_root(repo or ".")
     store = await _open(db)
     try:
         rows = await store.list_sessions(scope)
+        items = [session_item(r, _live(store, r)) for r in rows]
     finally:
         await store.close()
     if as_json:
-        print(json.dumps([session_item(r) for r in rows], indent=2))
+        print(json.dumps(items, indent=2))
         return 0
     if not rows:
         print("no sessions yet" + (f" in {scope}" if scope else ""))
         return 0
     table = [("label", "id", "status", "rating", "outcome", "objective")]
-    for r in rows:
-        table.append((r.label, str(r.id), r.status, f"{r.rating}/5" if r.rating else "-",
+    for r, item in zip(rows, items):
+        table.append((r.label, str(r.id), _status(item), f"{r.rating}/5" if r.rating else "-",
                       r.outcome or "pending", (r.objective or "")[:60]))
     widths = [max(len(row[i]) for row in table) for i in range(5)]
     for row in table:
-        print("  ".join(c.ljust(w) for c, w in zip(row[:5], widths)) + "  " + row[5])
+        print(plain("  ".join(c.ljust(w) for c, w in zip(row[:5], widths)) + "  " + row[5]))
     return 0
 
 
@@ -90,38 +107,46 @@ async def show_session(db: str | None, key: str, repo: str | None, fmt: str) -> 
             summary, _ = await session_summary(store, row)
             sys.stdout.write(_markdown(summary))
             return 0
-        detail = await session_detail(store, row)
+        detail = await session_detail(store, row, _live(store, row))
         detail["survival"] = await _cached_survival(store, row)
     finally:
         await store.close()
     if fmt == "json":
         print(json.dumps(detail, indent=2))
         return 0
-    print(f"session {detail['label']} (id {detail['id']}) in {detail['repo']}: {detail['status']}")
-    print(f"objective: {detail['objective'] or '-'}")
-    print(f"commits:   {(detail['start_commit'] or '-')[:10]} .. {(detail['end_commit'] or '-')[:10]}")
-    print(f"outcome:   {detail['outcome'] or 'pending'}    rating: "
+    _print_detail(detail)
+    return 0
+
+
+def _print_detail(detail: dict) -> None:
+    """The plain-text ``show``: what was recorded, with no control character (an old record may hold some)."""
+    def say(text: str) -> None:
+        print(plain(text))
+
+    say(f"session {detail['label']} (id {detail['id']}) in {detail['repo']}: {_status(detail)}")
+    say(f"objective: {detail['objective'] or '-'}")
+    say(f"commits:   {(detail['start_commit'] or '-')[:10]} .. {(detail['end_commit'] or '-')[:10]}")
+    say(f"outcome:   {detail['outcome'] or 'pending'}    rating: "
           f"{str(detail['rating']) + '/5' if detail['rating'] else '-'}")
     comp = detail["completeness"]
-    print("summary:   " + ", ".join(f"{n}/{d} {g}" for g, (n, d) in comp.items())
+    say("summary:   " + ", ".join(f"{n}/{d} {g}" for g, (n, d) in comp.items())
           + f" ({detail['summary_source']})")
     if detail["tokens_in"] is not None or detail["cost_usd"] is not None:
         spent = sum(detail[k] or 0 for k in ("tokens_in", "tokens_out", "cache_write", "cache_read"))
         unknown = [what for what, known in (("tokens", detail.get("tokens_complete", True)),
                                             ("costs", detail["cost_complete"])) if not known]
-        print(f"usage:     {spent:,} tokens, {cost_text(detail['cost_usd'])}"
+        say(f"usage:     {spent:,} tokens, {cost_text(detail['cost_usd'])}"
               + (f" (some {' and '.join(unknown)} unknown)" if unknown else ""))
     stuck = detail["survival"]
     if stuck is not None:
         ratio = "-" if stuck["ratio"] is None else f"{stuck['ratio']:.0%}"
-        print(f"survival:  {ratio} of {stuck['added']} lines at {stuck['head'][:10]} ({stuck['method']}"
+        say(f"survival:  {ratio} of {stuck['added']} lines at {stuck['head'][:10]} ({stuck['method']}"
               + (", reverted" if stuck["reverted"] else "") + ")")
     for t in detail["tasks"]:
-        print(f"  task {t['id']:<14} {t['state']:<10} {t['attempts']} attempt(s)  {cost_text(t['cost_usd'])}"
+        say(f"  task {t['id']:<14} {t['state']:<10} {t['attempts']} attempt(s)  {cost_text(t['cost_usd'])}"
               + (f"  {t['decision']}" if t["decision"] else ""))
     for i in detail["interventions"]:
-        print(f"  {i['at']}  {i['type']:<8} {i['text']}")
-    return 0
+        say(f"  {i['at']}  {i['type']:<8} {i['text']}")
 
 
 async def export_session(db: str | None, key: str, repo: str | None, out: str | None, force: bool) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from sessions.store.redact import REDACTED, Redactor, redact, redact_lines, secret_env_values
+from engine.redact import REDACTED, Redactor, redact, redact_lines, secret_env_values
 from tests.helpers.paths import ROOT
 
 ANTHROPIC = "sk-ant-api03-AbCdEf_0123456789-ghIJKLmnopQRstuVWxyz_0123456789AA"
@@ -71,7 +71,7 @@ def test_secret_environment_values() -> None:
 def test_environment_is_read_at_import_time() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ACME_API_KEY": "zz-literal-secret-zz"}
     out = subprocess.run(
-        [sys.executable, "-c", "from sessions.store.redact import redact; print(redact('use zz-literal-secret-zz now'))"],
+        [sys.executable, "-c", "from engine.redact import redact; print(redact('use zz-literal-secret-zz now'))"],
         env=env, capture_output=True, text=True, check=True, timeout=60,
     )
     assert out.stdout.strip() == f"use {REDACTED} now"
@@ -111,3 +111,46 @@ _PIECES = st.sampled_from(
 @given(st.lists(st.lists(_PIECES, max_size=8).map("".join), max_size=6))
 def test_batch_is_the_same_as_line_by_line(lines: list[str]) -> None:
     assert list(redact_lines(tuple(lines))) == [redact(line) for line in lines]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("ANTHROPIC_API_KEY=plainkeywithoutprefix", f"ANTHROPIC_API_KEY={REDACTED}"),
+    ("export OPENAI_API_KEY='two words'", f"export OPENAI_API_KEY='{REDACTED}'"),
+    ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", f"AWS_SECRET_ACCESS_KEY={REDACTED}"),
+    ("aws secret: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", f"aws secret: {REDACTED}"),
+    ('{"password": "hunter2"}', f'{{"password": "{REDACTED}"}}'),
+    ("DB_PASSWORD: s3cr3t!", f"DB_PASSWORD: {REDACTED}"),
+    ("service_token=abc123", f"service_token={REDACTED}"),
+    ("CLIENT_SECRET = 'xyz'", f"CLIENT_SECRET = '{REDACTED}'"),
+    ("glpat-abcdefghijklmnopqrstuvwx", REDACTED),
+    ("xoxb-1234567890-abcdefghij", REDACTED),
+    ("AIzaSyA-abcdefghijklmnopqrstuvwxyz0123456", REDACTED),
+    ("hf_abcdefghijklmnopqrstuvwxyz012345", REDACTED),
+    ("npm_abcdefghijklmnopqrstuvwxyz0123456789", REDACTED),
+    ("-----BEGIN OPENSSH PRIVATE KEY-----b3BlbnNzaC1rZXk-----END OPENSSH PRIVATE KEY-----",
+     f"-----BEGIN OPENSSH PRIVATE KEY-----{REDACTED}-----END OPENSSH PRIVATE KEY-----"),
+])
+def test_assignments_aws_keys_private_keys_and_more_prefixes(text: str, expected: str) -> None:
+    assert Redactor(())(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "max_tokens = 4096",
+    "input_tokens: 120, output_tokens: 8",
+    "api_key = os.environ['ANTHROPIC_API_KEY']",
+    "GITHUB_TOKEN=${{ secrets.GITHUB_TOKEN }}",
+    "token = None",
+    "commit 3f2a9c1e5b7d4f6a8c0e2b4d6f8a0c2e4b6d8f0a",  # a hash is not an AWS key
+    "x wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",  # forty such characters alone, with no word of AWS
+])
+def test_code_and_counts_are_not_taken_for_secrets(text: str) -> None:
+    assert Redactor(())(text) == text
+
+
+def test_a_private_key_block_over_several_lines() -> None:
+    lines = ["before", "-----BEGIN RSA PRIVATE KEY-----", "MIIEowIBAAKCAQEA", "x4Ukpw0KFAKE", "-----END RSA PRIVATE KEY-----",
+             "after"]
+    out, inside = Redactor(()).lines(lines)
+    assert list(out) == ["before", f"-----BEGIN RSA PRIVATE KEY-----{REDACTED}", REDACTED, REDACTED,
+                         "-----END RSA PRIVATE KEY-----", "after"]
+    assert not inside
