@@ -24,7 +24,7 @@ from engine.formatting import usd
 from engine.plan import TaskSpec
 from engine.profiles import AgentProfile
 from engine.task_run import TaskRun
-from engine.usage import Usage
+from engine.usage import Usage, usage_problem
 
 Emit = Callable[[TaskRun, str, list[str]], None]
 
@@ -47,7 +47,13 @@ class Budgets:
 
     def record(self, run: TaskRun, usage: Usage) -> tuple[Usage, BudgetReached | None]:
         """The attempt of ``run`` reports its cumulative ``usage``: published and added to the run's totals.
-        Returns the task's usage over its attempts, and the task's limit when this report reached it."""
+        Returns the task's usage over its attempts, and the task's limit when this report reached it.
+        A report no agent could truly make (:func:`~engine.usage.usage_problem`) is ignored with a line:
+        an agent's numbers are untrusted, and a negative count would pass the budgets."""
+        problem = usage_problem(usage)
+        if problem is not None:
+            self._emit(run, "engine", [f"a usage report of the agent was ignored: {problem}"])
+            return run.usage(), None
         old, run.usage_now = run.usage_now, usage
         total = run.usage()
         self.bus.publish(UsageUpdate(run.id, total))

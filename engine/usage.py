@@ -23,3 +23,24 @@ class Usage:
     def total(self) -> int:
         """Every token: input, output, cache write and cache read, as reported (what budgets count)."""
         return self.tokens_in + self.tokens_out + self.cache_write + self.cache_read
+
+
+# The largest token count (and dollar amount) a usage report may hold: far above any real run, and
+# small enough that the totals of thousands of tasks still fit a SQLite integer.
+MAX_TOKENS = 10**15
+MAX_COST_USD = 10.0**9
+_TOKEN_FIELDS = ("tokens_in", "tokens_out", "cache_write", "cache_read")
+
+
+def usage_problem(usage: Usage) -> str | None:
+    """Why an agent's usage report cannot be true (a count that is negative, not a whole number, or
+    beyond any real run; a cost that is not a finite non-negative amount), or None when it can."""
+    for name in _TOKEN_FIELDS:
+        value = getattr(usage, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKENS:
+            return f"{name} {value!r} is not a token count"
+    cost = usage.cost_usd
+    if cost is not None and (isinstance(cost, bool) or not isinstance(cost, (int, float))
+                             or not 0 <= cost <= MAX_COST_USD):  # NaN fails both comparisons
+        return f"cost_usd {cost!r} is not an amount"
+    return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from engine.scheduler import Engine
 from engine.states import TaskState
@@ -104,13 +104,27 @@ class RecordedRun:
         self.session = session
         self.engine = engine
         self.plan_path = plan_path
-        self.writer = EventWriter(store, session.row.id, engine.run_id, flush_interval=flush_interval)
+        # Told at once when the record cannot be written (a line), and when it can again (None); the
+        # owner (the cockpit, the headless run) sets it to show it.
+        self.on_trouble: Callable[[str | None], None] | None = None
+        self.troubled = False  # writing failed at some point of the run
+        self.writer = EventWriter(store, session.row.id, engine.run_id, flush_interval=flush_interval,
+                                  on_trouble=self._trouble)
         self._task: asyncio.Task[None] | None = None
+
+    def _trouble(self, text: str | None) -> None:
+        if text is not None:
+            self.troubled = True
+        if self.on_trouble is not None:
+            self.on_trouble(text)
 
     async def start(self) -> None:
         await self.store.record_run(self.engine.run_id, self.session.row.id, self.plan_path, None)
         self._task = asyncio.create_task(self.writer.run(self.engine.bus.subscribe()))
 
     async def wait(self) -> None:
+        """Wait for the record to be written; :class:`~sessions.store.event_writer.RecordingFailed` when
+        some of it could not be (after the writer's last tries)."""
         if self._task is not None:
+            self.writer.finish()
             await self._task

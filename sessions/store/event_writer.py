@@ -25,6 +25,15 @@ ready/running/paused are found later by
 
 If another program holds the write lock past the busy timeout, the batch waits again (counted in
 ``retried_flushes``); rows are never dropped to get unstuck.
+
+The writer never stops in silence. An error it cannot ride out at once (a full disk, an I/O error, a
+database made read-only) is told through ``on_trouble`` (one line; the cockpit shows a notice, the
+headless run prints it) and the rows stay in memory, in order, while the run goes on: every
+``retry_interval`` seconds the writer tries again, and when space returns everything is written and
+``on_trouble(None)`` says so. When the bus closes with rows still unwritten, :meth:`EventWriter.run`
+keeps trying for ``give_up_after`` seconds, then raises :class:`RecordingFailed` saying how many rows
+were not written. Numbers no SQLite integer can hold (an agent's absurd usage report) are clamped, so
+one bad figure cannot make a batch fail for ever.
 """
 from __future__ import annotations
 
@@ -48,9 +57,14 @@ from engine.events import (
 from engine.states import TaskState
 from engine.redact import redact, redact_lines
 from sessions.store.store import Store
-from sessions.store.db import DEFAULT_BUSY_TIMEOUT_MS, connection_pragmas, explain, prepare_database
+from sessions.store.db import DEFAULT_BUSY_TIMEOUT_MS, StoreError, connection_pragmas, explain, prepare_database
 
 T = TypeVar("T")
+SQLITE_MAX = 2**63 - 1
+
+
+class RecordingFailed(StoreError):
+    """The run ended with rows the writer could not write (the text says how many, and why)."""
 # An attempt is under way in these states; a change into or out of them is part of its story.
 _IN_ATTEMPT = frozenset({TaskState.RUNNING, TaskState.PAUSED})
 
@@ -121,6 +135,8 @@ class EventWriter:
         self, store: Store | str | os.PathLike[str], session_id: int, run_id: str, batch_size: int = 500,
         flush_interval: float = 0.1, *, busy_timeout_ms: int | None = None,
         on_flush: Callable[["EventWriter"], None] | None = None,
+        on_trouble: Callable[[str | None], None] | None = None, retry_interval: float = 1.0,
+        give_up_after: float = 10.0,
     ) -> None:
         if isinstance(store, Store):
             self.path = store.path
@@ -133,6 +149,11 @@ class EventWriter:
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.on_flush = on_flush
+        self.on_trouble = on_trouble
+        self.retry_interval = retry_interval
+        self.give_up_after = give_up_after
+        self.trouble: str | None = None  # why the rows waiting are not written, while it lasts
+        self.troubles = 0  # times writing failed (and was retried)
         self.lines_written = 0  # log lines committed so far
         self.rows_written = 0  # rows (lines and merged updates) committed so far
         self.flushes = 0
@@ -142,7 +163,11 @@ class EventWriter:
         self._deadline = 0.0
         self._conn: sqlite3.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
-        self._writing: asyncio.Future[None] | None = None  # the batch the thread is committing
+        self._writing: asyncio.Future[None] | None = None  # the batches the thread is committing
+        self._in_flight: list[_Batch] = []
+        self._unwritten: list[_Batch] = []  # batches a failed write left, oldest first, kept for a retry
+        self._retry_at = 0.0
+        self._ending = False
         self._handlers = handler_table(self, missing=self._ignore)
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -156,10 +181,10 @@ class EventWriter:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-event-writer")
         try:
             await self._call(self._open)
-            self._ids = await self._call(self._start)
+            self._ids = await self._riding_out(self._start)
             while True:
-                if self._batch.count and not subscription.pending():
-                    wait = self._deadline - loop.time()
+                if (self._batch.count or self._unwritten) and not subscription.pending():
+                    wait = (self._retry_at if self._unwritten and not self._batch.count else self._deadline) - loop.time()
                     if wait <= 0:
                         await self._flush()
                         continue
@@ -176,6 +201,7 @@ class EventWriter:
                 if self._batch.count and loop.time() >= self._deadline:
                     await self._flush()
             await self._flush()
+            await self._last_tries(loop)
         except asyncio.CancelledError:
             if self._conn is not None:
                 await self._flush()  # keep what was read before the cancel
@@ -186,6 +212,46 @@ class EventWriter:
             await self._call(self._close)
             self._thread.shutdown(wait=True)
             self._thread = None
+
+    async def _last_tries(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The bus closed: keep trying to write what is left for ``give_up_after`` seconds."""
+        end = loop.time() + self.give_up_after
+        while self._unwritten and loop.time() < end:
+            await asyncio.sleep(max(0.0, min(self._retry_at, end) - loop.time()))
+            await self._flush(force=True)
+        if self._unwritten:
+            rows = sum(b.count for b in self._unwritten)
+            lines = sum(b.line_count for b in self._unwritten)
+            raise RecordingFailed(
+                f"the run's record is incomplete: {rows:,} rows ({lines:,} log lines) could not be written "
+                f"to {self.path}: {self.trouble}"
+            )
+
+    def finish(self) -> None:
+        """The run is over: from now on, a write that keeps failing is given up after ``give_up_after``."""
+        self._ending = True
+
+    async def _riding_out(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn`` in the writer's thread, tried again every ``retry_interval`` while it fails (told once
+        through ``on_trouble``); the events wait meanwhile in the subscription, in memory."""
+        loop = asyncio.get_running_loop()
+        give_up: float | None = None
+        while True:
+            try:
+                result = await self._call(fn, *args)
+            except (sqlite3.Error, OSError, ValueError) as exc:
+                self._failed(exc, loop)
+                if self._ending and give_up is None:
+                    give_up = loop.time() + self.give_up_after
+                if give_up is not None and loop.time() >= give_up:
+                    raise RecordingFailed(f"the run's record is incomplete: {self.trouble}") from None
+                await asyncio.sleep(self.retry_interval)
+                continue
+            if self.trouble is not None and not self._unwritten:
+                self.trouble = None
+                if self.on_trouble is not None:
+                    self.on_trouble(None)
+            return result
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` in the writer's thread, where its connection lives."""
@@ -248,7 +314,7 @@ class EventWriter:
 
     async def on_run_started(self, ev: RunStarted) -> None:
         await self._flush()  # the thread runs what it is given in order: batches first
-        self._ids = await self._call(self._run_started_now, ev)
+        self._ids = await self._riding_out(self._run_started_now, ev)
 
     async def on_run_finished(self, ev: RunFinished) -> None:
         for key, state in ev.states.items():
@@ -288,32 +354,64 @@ class EventWriter:
 
     async def _ensure_task(self, key: str) -> int:
         """The row of a task the run did not announce (created on the spot)."""
-        self._ids = await self._call(self._ensure_task_now, key)
+        self._ids = await self._riding_out(self._ensure_task_now, key)
         return self._ids[key]
 
-    async def _flush(self) -> None:
-        """Commit the gathered rows in one transaction, in the writer thread.
+    async def _flush(self, force: bool = False) -> None:
+        """Commit the gathered rows in one transaction per batch, in the writer thread (the rows an
+        earlier failed write left go first; while writing fails, one try every ``retry_interval``, or
+        now with ``force``).
 
         A cancel that arrives meanwhile does not stop the commit under way (the thread finishes it, and
         the next flush waits for it first), so no batch is lost or written twice.
         """
+        loop = asyncio.get_running_loop()
         while True:
-            if self._writing is not None:
-                await asyncio.shield(self._writing)
-                self._writing = None
-            if not self._batch.count:
+            await self._settle(loop)
+            if self._batch.count:
+                self._unwritten.append(self._batch)
+                self._batch = _Batch()
+            if not self._unwritten:
                 return
-            batch, self._batch = self._batch, _Batch()
+            if self.trouble is not None and not force and loop.time() < self._retry_at:
+                return  # kept in memory until the next try
+            retry, force = self.trouble is not None, False
+            self._in_flight, self._unwritten = self._unwritten, []
             assert self._thread is not None, "EventWriter is not running"
-            self._writing = asyncio.get_running_loop().run_in_executor(self._thread, self._write, batch)
-            self._writing.add_done_callback(partial(self._committed, batch))
+            self._writing = loop.run_in_executor(self._thread, self._write_all, self._in_flight)
+            self._writing.add_done_callback(self._committed)
+            if retry:  # wait for its verdict: a failure waits for the next try
+                await self._settle(loop)
+                return
 
-    def _committed(self, batch: _Batch, future: asyncio.Future[None]) -> None:
+    async def _settle(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait for the write under way; what it could not write is kept for the next try."""
+        if self._writing is None:
+            return
+        try:
+            await asyncio.shield(self._writing)
+        except (sqlite3.Error, OSError, ValueError) as exc:  # kept, told, tried again later
+            self._unwritten[:0] = self._in_flight
+            self._failed(exc, loop)
+        self._writing = None
+        self._in_flight = []
+
+    def _failed(self, exc: BaseException, loop: asyncio.AbstractEventLoop) -> None:
+        self.troubles += 1
+        self._retry_at = loop.time() + self.retry_interval
+        trouble = _trouble_text(exc, self.path)
+        if trouble != self.trouble:
+            self.trouble = trouble
+            if self.on_trouble is not None:
+                self.on_trouble(trouble)
+
+    def _committed(self, future: asyncio.Future[None]) -> None:
         if future.cancelled() or future.exception() is not None:
-            return  # the error is raised where the future is awaited
-        self.flushes += 1
-        self.rows_written += batch.count
-        self.lines_written += batch.line_count
+            return  # the error is handled where the future is awaited
+        if self.trouble is not None:
+            self.trouble = None
+            if self.on_trouble is not None:
+                self.on_trouble(None)
         if self.on_flush is not None:
             self.on_flush(self)
 
@@ -377,6 +475,17 @@ class EventWriter:
             raise
         return self._task_ids()
 
+    def _write_all(self, batches: list[_Batch]) -> None:
+        """Commit ``batches`` in order, one transaction each; each one written leaves the list, so what
+        a failure leaves in it is what is still to write."""
+        while batches:
+            batch = batches[0]
+            self._write(batch)
+            del batches[0]
+            self.flushes += 1
+            self.rows_written += batch.count
+            self.lines_written += batch.line_count
+
     def _write(self, batch: _Batch) -> None:
         """Commit ``batch``. If another program holds the write lock past the busy timeout, wait again:
         the rows are kept (and the batches after it wait in order), never dropped."""
@@ -395,7 +504,7 @@ class EventWriter:
             if batch.states:
                 db.executemany(_UPDATE_STATE, [(s, a, t) for t, (s, a) in batch.states.items()])
             if batch.usage:
-                db.executemany(_UPDATE_USAGE, batch.usage.values())
+                db.executemany(_UPDATE_USAGE, [_clamped(row) for row in batch.usage.values()])
             if batch.results:
                 db.executemany(_UPDATE_RESULT, batch.results.values())
             if batch.routes:
@@ -412,3 +521,21 @@ class EventWriter:
         except BaseException:
             db.rollback()
             raise
+
+
+def _clamped(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row whose integers all fit SQLite (the engine refuses absurd usage; this is the last guard)."""
+    return tuple(max(-SQLITE_MAX, min(SQLITE_MAX, v)) if type(v) is int else v for v in row)
+
+
+def _trouble_text(exc: BaseException, path: Path) -> str:
+    """One line: why the record cannot be written now."""
+    text = str(exc).strip() or type(exc).__name__
+    low = text.lower()
+    if "disk is full" in low or "no space" in low:
+        return f"the disk holding {path} is full"
+    if "readonly" in low or "read-only" in low:
+        return f"{path} became read-only"
+    if "disk i/o" in low or isinstance(exc, OSError):
+        return f"cannot write {path}: {text}"
+    return f"cannot write {path}: {text}"

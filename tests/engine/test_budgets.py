@@ -618,3 +618,34 @@ async def test_anthropic_agent_over_its_budget_is_stopped_mid_response(
     [hit] = budget_events(rec)
     assert (hit.unit, hit.limit) == ("tokens", 1000) and hit.spent >= 1000
     assert rec.usage("t")[-1].usage.cost_usd is not None  # sonnet has a price: the cost is known
+
+
+# ------------------------------------------------------------------------- numbers from agents
+def result_line(input_tokens: int, cost: float = 0.01) -> str:
+    return json.dumps({"type": "result", "subtype": "success", "is_error": False, "result": "done",
+                       "total_cost_usd": cost, "usage": {"input_tokens": input_tokens, "output_tokens": 1}})
+
+
+async def test_an_absurd_usage_report_is_ignored_and_said(repo: Path, runner) -> None:
+    """A program's stream-json with ``input_tokens: 10**20`` (no SQLite integer holds it) and a negative
+    count: both ignored with a line each; the sane report counts; the run and its record go on."""
+    lines = [result_line(10**20), result_line(-5000), result_line(40)]
+    script = "".join(f"echo '{line}'; " for line in lines)
+    profiles = ProfileSet()
+    profiles.profiles["liar"] = AgentProfile("liar", argv=("bash", "-c", script), output="claude-stream-json")
+    plan = plan_of({"id": "t", "agent": "liar", "prompt": "x"}, profiles=profiles)
+    states, rec = await runner.run(make_engine(plan, repo, profiles))
+    assert states == {"t": S.SUCCEEDED}
+    ignored = [line for line in rec.lines("t", "engine") if "usage report of the agent was ignored" in line]
+    assert len(ignored) == 2
+    assert "tokens_in 100000000000000000000 is not a token count" in ignored[0] and "-5000" in ignored[1]
+    assert [u.usage.tokens_in for u in rec.usage("t")] == [40]
+
+
+async def test_negative_usage_cannot_pass_a_token_budget(repo: Path, runner) -> None:
+    plan = plan_of({"id": "t", "prompt": "x", "budget_tokens": 1000})
+    agents = {"t": lambda ctx: UsageAgent(ctx, [tokens(-10**9), tokens(900), tokens(1500)])}
+    states, rec = await runner.run(make_engine(plan, repo, agent_factory=factory_of(agents)))
+    assert states == {"t": S.BUDGET_EXCEEDED}
+    (hit,) = budget_events(rec)
+    assert hit.spent == 1500 and hit.limit == 1000

@@ -11,7 +11,7 @@ from engine.events import (
 )
 from engine.states import TaskState as S
 from engine.usage import Usage
-from sessions.store.event_writer import EventWriter
+from sessions.store.event_writer import EventWriter, RecordingFailed
 from engine.redact import REDACTED
 from sessions.store.store import Store
 
@@ -265,3 +265,68 @@ async def test_tokens_an_agent_does_not_report_are_stored_as_unknown(store: Stor
     detail = await session_detail(store, (await store.list_sessions())[0])
     by_key = {t["id"]: t for t in detail["tasks"]}
     assert by_key["a"]["tokens_known"] is False and detail["tokens_complete"] is False
+
+
+class SmallDisk(EventWriter):
+    """A writer whose database may grow by a few pages only: SQLite's own "database or disk is full"
+    (SQLITE_FULL), as a full disk gives it, until :meth:`more_space`."""
+
+    def _open(self) -> None:
+        super()._open()
+        db = self._db()
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        db.execute(f"PRAGMA max_page_count = {pages + 4}")
+
+    async def more_space(self) -> None:
+        await self._call(lambda: self._db().execute("PRAGMA max_page_count = 1073741823"))
+
+
+def burst(bus: EventBus, start: int, count: int) -> list[str]:
+    lines = [f"line {i:06d} " + "y" * 200 for i in range(start, start + count)]
+    for i in range(0, count, 100):
+        bus.publish(LogLines("a", "stdout", tuple(lines[i:i + 100]), 1))
+    return lines
+
+
+async def test_a_full_disk_is_told_at_once_and_nothing_is_lost_when_space_returns(store: Store) -> None:
+    session = await store.create_session("/repo", "objective", "base")
+    await store.record_run("run-1", session.id, "plan.toml", None)
+    bus = EventBus()
+    told: list[str | None] = []
+    writer = SmallDisk(store, session.id, "run-1", on_trouble=told.append, retry_interval=0.05)
+    task = asyncio.create_task(writer.run(bus.subscribe()))
+    bus.publish(RunStarted("run-1", "/repo", "base", infos(), at=1000.0))
+    expected = burst(bus, 0, 2000)
+    assert await poll(lambda: asyncio.sleep(0, told)), "the full disk was not told"
+    assert told[0] is not None and "full" in told[0]
+    assert not task.done()  # the writer rides it out
+    expected += burst(bus, 2000, 2000)  # the run goes on meanwhile
+    bus.publish(UsageUpdate("a", Usage(tokens_in=10**20, tokens_out=-5)))  # absurd: clamped, never fatal
+    await asyncio.sleep(0.2)
+    await writer.more_space()
+    bus.close()
+    await asyncio.wait_for(task, 60)
+    assert told[-1] is None and writer.trouble is None
+    (task_row,) = [t for t in await store.tasks(session.id) if t.key == "a"]
+    got, after = [], 0
+    while page := await store.log_lines(task_row.id, after_id=after, limit=1000):
+        got += page
+        after = page[-1].id
+    assert [line.text for line in got] == expected  # every line, in order, none twice
+    assert writer.lines_written == 4000
+
+
+async def test_a_disk_that_stays_full_ends_in_one_clear_error(store: Store) -> None:
+    session = await store.create_session("/repo", "objective", "base")
+    await store.record_run("run-1", session.id, "plan.toml", None)
+    bus = EventBus()
+    told: list[str | None] = []
+    writer = SmallDisk(store, session.id, "run-1", on_trouble=told.append, retry_interval=0.05, give_up_after=0.3)
+    task = asyncio.create_task(writer.run(bus.subscribe()))
+    bus.publish(RunStarted("run-1", "/repo", "base", infos(), at=1000.0))
+    burst(bus, 0, 2000)
+    bus.close()
+    writer.finish()
+    with pytest.raises(RecordingFailed, match=r"could not be written .*full"):
+        await asyncio.wait_for(task, 60)
+    assert told and told[0] is not None

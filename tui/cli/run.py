@@ -4,6 +4,7 @@ Textual is imported only inside :func:`run_cockpit`, so the headless path starts
 """
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,20 @@ from engine.worktrees import repo_root
 from sessions.store.db_path import resolve_db_path
 from sessions.lifecycle import RecordedRun, begin_session, finish_session, recover_dead_sessions, status_for
 from sessions.settings import load_session_settings
+from sessions.store.db import StoreError
 from sessions.store.store import Store
 from tui.cli.headless import run_headless
+
+
+RECORD_INCOMPLETE = 3  # the exit status of a run whose record could not be completed
+
+
+def _say_recording(trouble: str | None) -> None:
+    if trouble is None:
+        print("recording resumed: the lines kept in memory were written", file=sys.stderr, flush=True)
+    else:
+        print(f"recording stopped: {trouble}; the run goes on, its record is kept in memory and written "
+              "when it can be", file=sys.stderr, flush=True)
 
 
 async def run_recorded(engine: Engine, plan_path: Path, db: str | None, objective: str, logs: bool) -> int:
@@ -27,14 +40,22 @@ async def run_recorded(engine: Engine, plan_path: Path, db: str | None, objectiv
                   file=sys.stderr)
         session = await begin_session(store, engine.repo, objective)
         recorder = RecordedRun(store, session, engine, str(plan_path.resolve()))
+        recorder.on_trouble = _say_recording
         await recorder.start()
         code = 1
+        row = None
         try:
             code = await run_headless(engine, show_logs=logs)
         finally:
-            await recorder.wait()
-            states = {tid: run.state for tid, run in engine.tasks.items()}
-            row = await finish_session(store, session, status_for(states))
+            try:
+                await recorder.wait()
+                states = {tid: run.state for tid, run in engine.tasks.items()}
+                row = await finish_session(store, session, status_for(states))
+            except (StoreError, sqlite3.Error, OSError) as exc:
+                # the run is over and was shown; its record could not be completed: said, exit 3
+                print(f"cockpit: {exc}", file=sys.stderr, flush=True)
+        if row is None:
+            return RECORD_INCOMPLETE
         print(f"\nsession {row.label} recorded ({row.status}) in {store.path}; "
               f"see it with: cockpit show {row.label}")
         with_work = [tid for tid, run in engine.tasks.items() if run.last_result is not None and run.last_result.files]
@@ -69,7 +90,13 @@ async def run_cockpit(plan_path: Path | None, repo: str | None, db: str | None, 
         try:
             await app.run_async()
         finally:
-            rows = await launcher.close()
+            try:
+                rows = await launcher.close()
+            except (StoreError, sqlite3.Error, OSError) as exc:
+                print(f"cockpit: {exc}", file=sys.stderr)
+                rows = None
+        if rows is None:
+            return RECORD_INCOMPLETE
         if not rows:
             print("no session was started")
         for row in rows:

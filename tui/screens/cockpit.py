@@ -13,6 +13,7 @@ Another timer, once a second, updates every elapsed time. Every human action goe
 from __future__ import annotations
 
 import gc
+import sqlite3
 from typing import Awaitable, Callable
 
 from textual.app import ComposeResult
@@ -30,6 +31,7 @@ from engine.errors import CommandError
 from engine.states import TaskState
 from sessions.live_session import LiveSession
 from engine.formatting import diff_size_text, plural, state_word, usage_text
+from sessions.store.db import StoreError
 from sessions.store.rows import SessionRow
 from tui.bindings import APP_BINDINGS, COCKPIT_BINDINGS
 from tui.cockpit_model import CockpitModel
@@ -145,7 +147,16 @@ class CockpitScreen(Screen[None]):
             return
         self._started = True
         gc.freeze()  # what exists now lives as long as the screen: full collections skip it
+        self.live.recorder.on_trouble = self._recording_trouble
         await self.live.start()
+
+    def _recording_trouble(self, trouble: str | None) -> None:
+        """The store cannot be written (or can again): said at once; the run goes on meanwhile."""
+        if trouble is None:
+            self.notify("Recording resumed: what was kept in memory is written", timeout=6, markup=False)
+        else:
+            self.notify(f"Recording stopped: {trouble}. The run goes on; its record is kept in memory and "
+                        "written when it can be.", severity="error", timeout=30, markup=False)
 
     def on_unmount(self) -> None:
         gc.unfreeze()
@@ -542,7 +553,13 @@ class CockpitScreen(Screen[None]):
 
         async def run() -> None:
             self.notify("Ending the session…", timeout=3, markup=False)
-            row = await self.live.end()
+            try:
+                row = await self.live.end()
+            except (StoreError, sqlite3.Error, OSError) as exc:  # e.g. the disk is full: try again later
+                self.model.ending = False
+                self.notify(f"The session could not be closed: {exc}. Nothing is lost yet: free some space and "
+                            "end it again.", severity="error", timeout=30, markup=False)
+                return
             self.flush_panes()
             self.post_message(self.SessionEnded(row))
 
