@@ -45,7 +45,8 @@ DETAIL_MAX = 300
 DEFAULT_SYSTEM = """\
 You are a coding agent. You work alone on one task, in a git worktree: a checkout of the project \
 made for this task. Use the tools to look at the project, change files and run commands such as \
-the tests. Every path is relative to the root of the worktree; nothing outside it can be reached.
+the tests. Every path is relative to the root of the worktree: the file tools cannot reach outside it; keep \
+your commands inside it too.
 
 Work in small steps: read before you change, keep changes focused on the task, and run the \
 relevant tests or checks when the project has them. Do not commit: what you leave in the worktree \
@@ -98,6 +99,7 @@ class AnthropicAgent:
             except asyncio.CancelledError:
                 current = asyncio.current_task()
                 if self._stopped and current is not None and not current.cancelling():
+                    await self.workspace.stop()  # a write under way in a thread ends before the commit
                     self._commit_current()
                     message = f"stopped (after {self.turns} of {self._max_turns} turns)"
                     self._emit([f"■ {message}"])
@@ -113,12 +115,16 @@ class AnthropicAgent:
         self._gate.set()
 
     async def stop(self, grace: float) -> None:
+        """Stop at once: the request in flight is cancelled (no further API call is made), a command is
+        killed, and a file tool running in a thread ends before this returns, so no write comes after
+        the stop (the task's leftover commit follows it)."""
         self._stopped = True
         self._gate.set()  # a paused loop must not wait for a resume that never comes
         loop = self._loop
         if loop is not None and not loop.done():
             loop.cancel()
             await asyncio.wait({loop}, timeout=max(grace, 0.0) + 5.0)
+        await self.workspace.stop()
 
     async def send(self, text: str) -> None:
         if self._finished:

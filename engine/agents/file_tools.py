@@ -5,10 +5,15 @@ path, a ``..`` component, anything under ``.git`` and a path that a symbolic lin
 the worktree are refused with a :class:`ToolError`, which the model receives as an ``is_error``
 tool result. Searches and listings do not follow symbolic links.
 
-``run_command`` runs ``bash -c`` with the worktree as its working directory, in its own process
-group, with its own timeout; on timeout (or when the agent is stopped) the whole group is ended
-(TERM, a grace period, KILL). It is confined by its working directory only, not sandboxed. The
-API key is removed from its environment.
+``run_command`` runs ``bash -c`` with the worktree as its working directory, under a supervisor of
+its own (:mod:`engine.process`), with its own timeout; on timeout (or when the agent is stopped)
+everything it started is ended, even what left its process group. It is confined by its working
+directory only, not sandboxed: a command can reach whatever the user can. The API key is removed
+from its environment.
+
+``search_text`` uses the ``regex`` package: Python's syntax, a time bound on the whole search
+(``SEARCH_SECONDS``), and no GIL held while it matches, so a pathological expression neither
+stalls the cockpit nor runs for ever. ``read_file`` reads a file as a stream of bounded lines.
 
 Outputs are bounded (lines, characters, matches) so one call cannot flood the conversation.
 """
@@ -17,22 +22,28 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator
 
+import regex
+
 from engine.process import GroupProcess
 from engine.profiles import API_KEY_VARS
 
 READ_MAX_LINES = 2000
-LINE_MAX_CHARS = 2000
 OUTPUT_MAX_CHARS = 60_000  # the most any tool result holds
+READ_MAX_CHARS = OUTPUT_MAX_CHARS  # read_file stops reading once its answer is this long
+LINE_MAX_CHARS = 2000
+LINE_READ_MAX = 4 * LINE_MAX_CHARS  # bytes: room for LINE_MAX_CHARS characters of UTF-8 most of the time
 LIST_MAX = 1000
 SEARCH_DEFAULT = 100
 SEARCH_MAX = 500
 SEARCH_LINE_CHARS = 300
 SEARCH_FILE_MAX_BYTES = 2_000_000
+SEARCH_SECONDS = 10.0  # the most one search may take, however the model wrote its regular expression
 COMMAND_HEAD_LINES = 100
 COMMAND_TAIL_LINES = 300
 COMMAND_MAX_CHARS = 30_000
@@ -164,6 +175,8 @@ class Workspace:
         self.root = Path(root).resolve()
         self.env = {k: v for k, v in (env if env is not None else os.environ).items() if k not in API_KEY_VARS}
         self.command_timeout = command_timeout
+        self._stopped = False  # once set, no tool changes anything any more
+        self._busy: asyncio.Future[ToolResult] | None = None  # the tool call running in a thread
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "read_file": self._read_file, "list_files": self._list_files, "search_text": self._search_text,
             "write_file": self._write_file, "edit_file": self._edit_file,
@@ -206,7 +219,11 @@ class Workspace:
             handler = self._handlers.get(name)
             if handler is None:
                 raise ToolError(f"unknown tool {name!r} (tools: {', '.join(TOOL_NAMES)})")
-            return await asyncio.to_thread(handler, args)
+            if self._stopped:
+                raise ToolError("the agent was stopped")
+            # In a thread, where a cancel cannot reach: stop() waits for it to end (see there).
+            self._busy = asyncio.ensure_future(asyncio.to_thread(handler, args))
+            return await asyncio.shield(self._busy)
         except ToolError as exc:
             return _error(str(exc))
         except OSError as exc:
@@ -215,6 +232,14 @@ class Workspace:
         except (ValueError, TypeError, UnicodeError) as exc:
             return _error(f"{type(exc).__name__}: {exc}")
 
+    async def stop(self) -> None:
+        """No tool does anything from now on; a call running in a thread ends first (a write under way
+        completes, a search gives up at its next line), so nothing is written after this returns."""
+        self._stopped = True
+        busy = self._busy
+        if busy is not None and not busy.done():
+            await asyncio.gather(busy, return_exceptions=True)
+
     def _shown(self, filename: object) -> str:
         try:
             return self.rel(Path(str(filename)).resolve())
@@ -222,6 +247,9 @@ class Workspace:
             return str(filename)
 
     def _read_file(self, args: dict[str, Any]) -> ToolResult:
+        """The lines asked for, read as a stream: memory stays bounded by the lines shown whatever the
+        file's size (a 40 MB file is not loaded to show 2,000 of its lines), and so does the answer
+        (``READ_MAX_CHARS``)."""
         real = self.resolve(args.get("path"))
         start = _int_arg(args, "start_line", 1)
         end = _int_arg(args, "end_line", None)
@@ -231,27 +259,43 @@ class Workspace:
             raise ToolError(f"{args['path']}: is a directory (use list_files)")
         if not real.exists():
             raise ToolError(f"{args['path']}: no such file")
-        data = real.read_bytes()
-        if b"\0" in data[:8192]:
-            raise ToolError(f"{args['path']}: a binary file ({len(data)} bytes), not shown")
-        lines = data.decode("utf-8", "replace").splitlines()
-        total = len(lines)
-        last = min(total, end if end is not None else total, start + READ_MAX_LINES - 1)
-        shown = []
-        for number in range(start, last + 1):
-            line = lines[number - 1]
-            if len(line) > LINE_MAX_CHARS:
-                line = line[:LINE_MAX_CHARS] + f" … ({len(line) - LINE_MAX_CHARS} more characters)"
-            shown.append(f"{number:6}\t{line}")
+        last = min(end if end is not None else start + READ_MAX_LINES - 1, start + READ_MAX_LINES - 1)
+        shown: list[str] = []
+        size = 0
+        number = 0
+        full = False  # stopped early: READ_MAX_CHARS reached
+        with real.open("rb") as f:
+            if b"\0" in f.read(8192):
+                raise ToolError(f"{args['path']}: a binary file ({real.stat().st_size} bytes), not shown")
+            f.seek(0)
+            for number, (raw, more) in enumerate(_bounded_lines(f), 1):
+                if number < start:
+                    continue
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if len(line) > LINE_MAX_CHARS or more:
+                    cut = len(line) - LINE_MAX_CHARS if len(line) > LINE_MAX_CHARS else 0
+                    line = line[:LINE_MAX_CHARS] + f" … ({cut + more} more characters)"
+                text = f"{number:6}\t{line}"
+                size += len(text) + 1
+                if size > READ_MAX_CHARS:
+                    full = True
+                    break
+                shown.append(text)
+                if number >= last:
+                    break
+        total = _count_lines(real)
         if total == 0:
             text = "(empty file)"
         elif start > total:
             text = f"(the file has {total} lines; start_line {start} is past the end)"
         else:
             text = "\n".join(shown)
-            wanted_end = end if end is not None else total
-            if last < min(wanted_end, total):
-                text += f"\n… lines {last + 1}-{min(wanted_end, total)} not shown (of {total}); read them with start_line"
+            shown_end = start + len(shown) - 1
+            wanted_end = min(end if end is not None else total, total)
+            if shown_end < wanted_end:
+                why = f"the answer is limited to {READ_MAX_CHARS:,} characters; " if full else ""
+                text += (f"\n… lines {shown_end + 1}-{wanted_end} not shown (of {total}); {why}read them with "
+                         "start_line")
         return ToolResult(_bound(text), f"ok ({len(shown)} lines)")
 
     def _list_files(self, args: dict[str, Any]) -> ToolResult:
@@ -282,11 +326,12 @@ class Workspace:
         pattern = args.get("pattern")
         if not isinstance(pattern, str) or not pattern:
             raise ToolError("pattern must be a non-empty string")
-        flags = re.IGNORECASE if args.get("ignore_case") else 0
+        flags = regex.IGNORECASE if args.get("ignore_case") else 0
         try:
-            regex = re.compile(re.escape(pattern) if args.get("fixed_string") else pattern, flags)
-        except re.error as exc:
+            rx = regex.compile(regex.escape(pattern) if args.get("fixed_string") else pattern, flags)
+        except (regex.error, ValueError, OverflowError) as exc:
             raise ToolError(f"bad regular expression {pattern!r}: {exc} (set fixed_string for a plain string)")
+        deadline = time.monotonic() + SEARCH_SECONDS
         limit = max(1, min(_int_arg(args, "max_results", SEARCH_DEFAULT) or SEARCH_DEFAULT, SEARCH_MAX))
         file_glob = args.get("glob")
         name_only = False
@@ -323,7 +368,17 @@ class Workspace:
             searched += 1
             hit = False
             for number, line in enumerate(text.splitlines(), 1):
-                if regex.search(line):
+                if self._stopped:
+                    raise ToolError("the agent was stopped")
+                try:
+                    found = rx.search(line, timeout=max(0.0, deadline - time.monotonic()), concurrent=True)
+                except TimeoutError:
+                    raise ToolError(
+                        f"the search took more than {SEARCH_SECONDS:g}s (after {searched} files) and was "
+                        "stopped: simplify the regular expression (nested repetition such as (a+)+ can take "
+                        "forever), narrow the path or glob, or set fixed_string"
+                    ) from None
+                if found:
                     if len(matches) == limit:
                         more = True
                         break
@@ -350,6 +405,8 @@ class Workspace:
             raise ToolError("content must be a string")
         if real.is_dir():
             raise ToolError(f"{args['path']}: is a directory")
+        if self._stopped:
+            raise ToolError("the agent was stopped")
         existed = real.exists()
         real.parent.mkdir(parents=True, exist_ok=True)
         real.write_text(content, encoding="utf-8")
@@ -374,6 +431,8 @@ class Workspace:
             raise ToolError(f"{args['path']}: old_string not found (it must match exactly, whitespace included)")
         if count > 1:
             raise ToolError(f"{args['path']}: old_string occurs {count} times; include more context so it is unique")
+        if self._stopped:
+            raise ToolError("the agent was stopped")
         real.write_text(text.replace(old, new, 1), encoding="utf-8")
         removed, added = _count_lines(old), _count_lines(new)
         return ToolResult(
@@ -492,8 +551,30 @@ def _int_arg(args: dict[str, Any], name: str, default: int | None) -> int | None
     return value
 
 
-def _count_lines(text: str) -> int:
-    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+def _count_lines(text: str | Path) -> int:
+    """Lines of a text, or of a file read in chunks (its size does not matter)."""
+    if isinstance(text, str):
+        return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+    count, last = 0, b"\n"
+    with text.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
+
+
+def _bounded_lines(f: Any) -> Iterator[tuple[bytes, int]]:
+    """The lines of a binary file, each at most ``LINE_READ_MAX`` bytes, with the count of the bytes
+    of it left out (a minified file of one 40 MB line costs 40 MB of reading, not of memory)."""
+    while line := f.readline(LINE_READ_MAX):
+        more = 0
+        if not line.endswith(b"\n") and len(line) == LINE_READ_MAX:
+            while rest := f.readline(1 << 16):
+                more += len(rest)
+                if rest.endswith(b"\n"):
+                    more -= 1
+                    break
+        yield line, more
 
 
 def _check_pattern(pattern: str) -> None:

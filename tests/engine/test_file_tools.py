@@ -313,3 +313,50 @@ async def test_run_command_cancelled_kills_the_group(root: Path) -> None:
 async def test_run_command_bad_input(ws: Workspace) -> None:
     assert (await ws.call("run_command", {"command": "  "})).is_error
     assert (await ws.call("run_command", {"command": "true", "timeout": -1})).is_error
+
+
+# ------------------------------------------------------------------------------ hostile calls
+async def test_a_catastrophic_regex_neither_stalls_the_loop_nor_runs_for_ever(
+    ws: Workspace, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``(a|aa)+$`` backtracks for ever on a long run of a's: the search gives up at its time bound, and
+    while it runs the event loop goes on (the match runs in a thread without the GIL)."""
+    import engine.agents.file_tools as file_tools
+
+    monkeypatch.setattr(file_tools, "SEARCH_SECONDS", 1.0)
+    (root / "aaa.txt").write_text("a" * 60 + "b\n")
+    search = asyncio.ensure_future(ws.call("search_text", {"pattern": "(a|aa)+$", "path": "aaa.txt"}))
+    ticks = 0
+    while not search.done():
+        ticks += 1  # the loop is free: this coroutine runs while the search does
+        await asyncio.sleep(0.01)
+    result = search.result()
+    assert ticks > 1
+    assert result.is_error and "took more than 1s" in result.content and "fixed_string" in result.content
+
+
+async def test_read_file_of_a_huge_file_reads_what_it_shows(ws: Workspace, root: Path) -> None:
+    import tracemalloc
+
+    (root / "huge.txt").write_bytes(b"".join(b"line %d %s\n" % (i, b"x" * 90) for i in range(300_000)))
+    (root / "one_line.min.js").write_bytes(b"var a=1;" * 2_000_000)  # 16 MB on one line
+    tracemalloc.start()
+    try:
+        many = await ws.call("read_file", {"path": "huge.txt"})
+        one = await ws.call("read_file", {"path": "one_line.min.js"})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4_000_000  # the files hold 46 MB
+    assert len(many.content) <= 61_000 and "not shown (of 300000)" in many.content
+    assert many.content.startswith("     1\tline 0 ")
+    assert one.summary == "ok (1 lines)" and "more characters" in one.content and len(one.content) < 3000
+
+
+async def test_a_stopped_workspace_writes_nothing(ws: Workspace, root: Path) -> None:
+    await ws.stop()
+    result = await ws.call("write_file", {"path": "late.txt", "content": "after the stop"})
+    assert result.is_error and "stopped" in result.content
+    assert not (root / "late.txt").exists()
+    edit = await ws.call("edit_file", {"path": "src/app.py", "old_string": "Hello", "new_string": "Bye"})
+    assert edit.is_error and "Hello" in (root / "src" / "app.py").read_text()
