@@ -30,7 +30,8 @@ from sessions.store.rows import (
 )
 from sessions.store.schema import ACCEPTED_AS, DECISIONS, OUTCOMES, SESSION_STATUSES
 
-INTERRUPTIBLE = ("ready", "running", "paused")
+# What a dead cockpit's tasks can be left in; none of them will go on (a pending task never starts either).
+INTERRUPTIBLE = ("pending", "ready", "running", "paused")
 MAX_ROW_ID = 2**63 - 1  # the largest integer SQLite holds
 _LABEL = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})\.(\d{1,18})", re.ASCII)
 
@@ -308,7 +309,7 @@ class Store:
                 )
 
     async def recover_interrupted(self, session_id: int | None = None) -> list[str]:
-        """Mark the tasks a dead cockpit left ready/running/paused as ``interrupted``; their keys.
+        """Mark the tasks a dead cockpit left pending/ready/running/paused as ``interrupted``; their keys.
 
         Only call it for sessions no living cockpit is running (with ``None``: every session).
         Nothing is marked succeeded; the open attempts of those tasks are closed as interrupted.

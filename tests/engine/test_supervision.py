@@ -151,3 +151,35 @@ async def test_the_program_runs_with_exactly_the_environment_and_folder_given(tm
     proc = await GroupProcess.start(["bash", "-c", "pwd; echo $ONLY; env | wc -l"], str(tmp_path), env, sink)
     assert await asyncio.wait_for(proc.wait(), WAIT) == 0
     assert sink.lines[:2] == [str(tmp_path), "this"]
+
+
+# ------------------------------------------------------------------------ a task, in the engine
+@pytest.mark.parametrize("how", ["timeout", "cancel"])
+async def test_a_stopped_task_s_commit_holds_nothing_done_after_its_stop(repo: Path, tmp_path: Path, runner,
+                                                                          how: str) -> None:
+    """The agent traps TERM to write one more file (as an agent would make one more API call and write
+    its answer), and a process it left in a session of its own writes later: neither lands in the
+    task's leftover commit, and neither process is left."""
+    from engine.states import TaskState
+    from tests.helpers.events import make_engine, plan_of
+    from tests.helpers.repos import git
+
+    pids = tmp_path / "ghost.pid"
+    script = (f"trap 'echo late > late.txt; exit 0' TERM; echo early > early.txt; "
+              f"( setsid bash -c 'echo $$ > {pids}; sleep 1.5; echo ghost > ghost.txt' & ); "
+              "echo working; while true; do sleep 0.02; done")
+    task = {"id": "t", "prompt": script} | ({"timeout": "1s"} if how == "timeout" else {})
+    engine = make_engine(plan_of(task), repo)
+    run, rec = runner.start(engine)
+    await rec.wait_line("t", "working")
+    if how == "cancel":
+        engine.cancel("t")
+    states = await asyncio.wait_for(run, WAIT)
+    assert states == {"t": TaskState.TIMED_OUT if how == "timeout" else TaskState.CANCELLED}
+    result = engine.tasks["t"].last_result
+    assert result is not None
+    committed = git(repo, "ls-tree", "-r", "--name-only", result.head_commit).split()
+    assert "early.txt" in committed and "late.txt" not in committed
+    assert not pid_alive(int(pids.read_text()))
+    await asyncio.sleep(1.6)  # past the moment the ghost would have written
+    assert not (Path(result.worktree) / "ghost.txt").exists()

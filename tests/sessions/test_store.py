@@ -434,9 +434,9 @@ async def test_recover_interrupted(store: Store, db: Path) -> None:
                  (ids["run"],))
     conn.close()
 
-    assert sorted(await store.recover_interrupted(one.id)) == ["pa", "r", "run"]
+    assert sorted(await store.recover_interrupted(one.id)) == ["p", "pa", "r", "run"]
     after = {t.key: t.state for t in await store.tasks(one.id)}
-    assert after == {"p": "pending", "r": "interrupted", "run": "interrupted", "pa": "interrupted",
+    assert after == {"p": "interrupted", "r": "interrupted", "run": "interrupted", "pa": "interrupted",
                      "ok": "succeeded", "bad": "failed"}
     (attempt,) = await store.attempts(ids["run"])
     assert attempt.state == "interrupted" and attempt.ended_at is not None

@@ -166,3 +166,47 @@ def test_import_of_a_session_number_no_database_can_hold(repo: Path, db: str, tm
     code, out, err = cli(capsys, "import", str(bad), "--repo", str(repo), "--db", db)
     assert code != 0 and "Traceback" not in err
     assert "session number 99999999999999999999999 is out of range" in err and "0 imported" in out
+
+
+def test_sessions_and_show_tell_a_dead_cockpit_s_session(repo: Path, db: str, capsys) -> None:
+    """A cockpit killed with SIGKILL leaves its session active and its task running in the store;
+    until the next cockpit starts there, sessions and show say the cockpit is gone."""
+    import asyncio
+
+    from engine.events import EventBus, RunStarted, TaskInfo, TaskStateChanged
+    from engine.states import TaskState as S
+    from sessions.liveness import SessionLock
+    from sessions.store.event_writer import EventWriter
+    from sessions.store.store import Store
+
+    async def left_running() -> int:
+        store = await Store.open(db)
+        try:
+            row = await store.create_session(repo, "killed", "base")
+            await store.record_run("run-1", row.id, None, None)
+            bus = EventBus()
+            writer = asyncio.create_task(EventWriter(store, row.id, "run-1").run(bus.subscribe()))
+            bus.publish(RunStarted("run-1", str(repo), "base", (TaskInfo("t", "T", "shell", "x", (), None, 0),)))
+            bus.publish(TaskStateChanged("t", S.PENDING, S.READY, 0))
+            bus.publish(TaskStateChanged("t", S.READY, S.RUNNING, 1))
+            bus.close()
+            await writer
+            return row.id
+        finally:
+            await store.close()
+
+    session_id = asyncio.run(left_running())
+    code, out, _ = cli(capsys, "sessions", "--repo", str(repo), "--db", db)
+    assert "active, its cockpit is gone" in out
+    code, out, _ = cli(capsys, "show", str(session_id), "--json", "--db", db)
+    detail = json.loads(out)
+    assert detail["status"] == "active" and detail["cockpit_gone"] is True
+    assert [t["state"] for t in detail["tasks"]] == ["interrupted"]
+
+    lock = SessionLock(Path(db), session_id)  # a living cockpit holds it
+    assert lock.acquire()
+    try:
+        code, out, _ = cli(capsys, "show", str(session_id), "--db", db)
+        assert ": active\n" in out and "running" in out
+    finally:
+        lock.release()

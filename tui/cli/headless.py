@@ -22,6 +22,8 @@ from engine.scheduler import Engine
 from engine.states import TaskState
 
 S = TaskState
+# Ctrl+C, a kill, and the terminal closing (SIGHUP) all cancel every task and end the run as recorded.
+_ENDING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class ProgressPrinter:
@@ -155,12 +157,12 @@ async def run_headless(engine: Engine, out: TextIO | None = None, show_logs: boo
                   file=out, flush=True)
             engine.cancel()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in _ENDING:
         loop.add_signal_handler(sig, on_interrupt)
     try:
         states = await engine.run()
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in _ENDING:
             loop.remove_signal_handler(sig)
     await consumer
     print("", file=out)

@@ -4,6 +4,8 @@ Textual is imported only inside :func:`run_cockpit`, so the headless path starts
 """
 from __future__ import annotations
 
+import asyncio
+import signal
 import sqlite3
 import sys
 from pathlib import Path
@@ -87,9 +89,16 @@ async def run_cockpit(plan_path: Path | None, repo: str | None, db: str | None, 
         await launcher.recover(root)
         live = await launcher.launch(objective, plan_path) if plan_path is not None else None
         app = CockpitApp(launcher, live=live, keymap=keymap)
+        loop = asyncio.get_running_loop()
+        # The terminal closed (or the cockpit was told to end): leave the app, then every session is
+        # ended below as on a quit, its running tasks cancelled and its record completed.
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            loop.add_signal_handler(sig, app.exit)
         try:
             await app.run_async()
         finally:
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
             try:
                 rows = await launcher.close()
             except (StoreError, sqlite3.Error, OSError) as exc:
@@ -97,10 +106,14 @@ async def run_cockpit(plan_path: Path | None, repo: str | None, db: str | None, 
                 rows = None
         if rows is None:
             return RECORD_INCOMPLETE
-        if not rows:
-            print("no session was started")
-        for row in rows:
-            print(f"session {row.label} recorded ({row.status}) in {store.path}; see it with: cockpit show {row.label}")
+        try:
+            if not rows:
+                print("no session was started")
+            for row in rows:
+                print(f"session {row.label} recorded ({row.status}) in {store.path}; see it with: "
+                      f"cockpit show {row.label}")
+        except OSError:  # the terminal is gone (SIGHUP): the sessions are recorded all the same
+            pass
         ok = bool(rows) and all(
             run.state.value == "succeeded" for live in launcher.sessions for run in live.engine.tasks.values()
         )
