@@ -54,3 +54,10 @@ def plain(text: str) -> str:
     """``text`` made safe and without colour either (for a pane, Markdown, a file)."""
     text = safe_text(text)
     return _SGR.sub("", text) if "\x1b" in text else text
+
+
+def plain_lines(lines: Sequence[str]) -> Sequence[str]:
+    """:func:`plain` of each line; a batch without any control character comes back as it is."""
+    if _CONTROL.search("\n".join(lines)) is None:
+        return lines
+    return [plain(line) for line in lines]

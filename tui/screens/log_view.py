@@ -8,6 +8,8 @@ at the hit; ``[`` goes back to the page seen before.
 from __future__ import annotations
 
 from rich.text import Text
+
+from engine.terminal_text import plain
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -80,7 +82,7 @@ class LogViewScreen(Screen[None]):
         table = self.query_one("#lines", DataTable)
         table.clear()
         table.add_rows(
-            [(clock_time(r.at), str(r.attempt), r.stream, Text(r.text)) for r in rows]
+            [(clock_time(r.at), str(r.attempt), r.stream, Text(plain(r.text))) for r in rows]
         )
         self._update_status()
         return True

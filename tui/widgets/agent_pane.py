@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Iterable
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
@@ -20,6 +21,7 @@ from textual.reactive import Reactive
 from textual.widgets import Label, Log, Static
 
 from engine.states import TaskState
+from engine.terminal_text import plain_lines
 from engine.formatting import state_word
 from tui.display import STREAM_PREFIX, attempts_text
 from tui.line_wrap import wrap_lines
@@ -85,7 +87,13 @@ class PaneLog(Log, can_focus=False):
             self._rewrap(width)
         else:
             self._wrapped_at = width
+            full = len(self.lines) >= self.max_lines  # type: ignore[operator]
             self.write_lines(wrap_lines(added, width))
+            if full:
+                # Rows left the top and every row on show moved up, but Log refreshes only the rows it
+                # appended (below the view, the size and the scroll position unchanged): the pane
+                # would show the same rows for ever. Paint all of it (~10 ms for a full pane).
+                self.refresh()
 
     def on_resize(self) -> None:
         width = self.scrollable_content_region.width
@@ -158,14 +166,14 @@ class AgentPane(Vertical, can_focus=True):
 
         A ``key`` (see :class:`engine.events.LogLines`) makes the line replace the one of the same key
         where it stands; the ``plan`` stream is the agent's checklist, shown under the log."""
+        # no colour either: Log would write its escapes to the terminal raw
+        lines = plain_lines(lines if isinstance(lines, (list, tuple)) else list(lines))
         if stream == "plan":
             self.set_plan(tuple(lines))
             return
         prefix = STREAM_PREFIX.get(stream)
         if prefix is not None:
             lines = [prefix + line for line in lines]
-        elif not isinstance(lines, (list, tuple)):
-            lines = list(lines)
         if key and self._pending_keys is None:
             self._pending_keys = deque([""] * len(self._pending), maxlen=self.max_lines)
         self._pending.extend(lines)
@@ -178,7 +186,7 @@ class AgentPane(Vertical, can_focus=True):
             return
         self.plan = lines
         panel = self.query_one(".pane-plan", Static)
-        panel.update("\n".join(lines))
+        panel.update(Text("\n".join(lines)))  # an agent's text: never read as markup
         panel.set_class(bool(lines), "-shown")
 
     @property
