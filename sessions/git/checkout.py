@@ -85,14 +85,31 @@ def is_ancestor(r: git.Repo, ancestor: str, of: str) -> bool:
 
 
 def refuse_overwritten_untracked(r: git.Repo, root: str, tree: str) -> None:
+    """Refuse a change to ``tree`` that would replace something git does not hold: an untracked or
+    ignored file (or link) where it creates a path, or where it creates a folder over one of that
+    path's parents (a user file ``notes``, ignored, and a task's ``notes/todo.txt``: git would delete it)."""
     created = [p for p in git_run(r, "diff", "--name-only", "-z", "--diff-filter=A", "--no-renames", "HEAD", tree).split("\0") if p]
+    deleted = set(p for p in git_run(r, "diff", "--name-only", "-z", "--diff-filter=D", "--no-renames", "HEAD", tree).split("\0") if p)
     in_the_way = [p for p in created if os.path.lexists(os.path.join(root, p))]
+    parents = sorted({parent for p in created for parent in _parents(p)})
+    in_the_way += [  # a file (or a link) where the change needs a folder, unless it removes it from git itself
+        parent for parent in parents
+        if parent not in deleted and (os.path.islink(os.path.join(root, parent))
+                                      or (os.path.lexists(os.path.join(root, parent))
+                                          and not os.path.isdir(os.path.join(root, parent))))
+    ]
     if in_the_way:
         raise ReviewError(
             f"the merge would overwrite untracked files in your checkout: {name_some(in_the_way)}; "
             "move them away, then accept again"
         )
 
+
+
+def _parents(path: str) -> list[str]:
+    """``a/b/c`` -> ``a``, ``a/b``."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 # ----------------------------------------------------------------------------------- worktrees

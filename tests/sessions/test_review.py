@@ -255,6 +255,35 @@ def test_accept_refused_when_it_would_overwrite_an_untracked_file(project: Path)
     assert checkout_snapshot(project) == before
 
 
+@pytest.mark.parametrize("parent", ["notes", "docs/notes"])
+def test_accept_refused_when_a_folder_would_replace_an_ignored_file(project: Path, parent: str) -> None:
+    """The user's file ``notes``, ignored by an uncommitted .gitignore; the task creates
+    ``notes/todo.txt``: git would delete the file to make the folder, and git never stored it."""
+    work = make_task(project, "t1", lambda root: write(root, f"{parent}/todo.txt", "agent\n"))
+    write(project, ".gitignore", f"{parent}\n")
+    write(project, parent, "the developer's own notes, in no commit\n")
+    before = checkout_snapshot(project)
+    with pytest.raises(ReviewError, match=f"overwrite untracked files in your checkout: {parent}"):
+        accept(project, work.branch, work.worktree, "Accept task t1")
+    assert checkout_snapshot(project) == before
+    assert (project / parent).read_text() == "the developer's own notes, in no commit\n"
+
+
+def test_accept_may_replace_a_tracked_file_by_a_folder(project: Path) -> None:
+    """A file git holds is no user data at risk: the task removed it and made a folder there."""
+    write(project, "notes", "tracked\n")
+    git(project, "add", "notes")
+    git(project, "commit", "-qm", "notes")
+
+    def change(root: Path) -> None:
+        (root / "notes").unlink()
+        write(root, "notes/todo.txt", "agent\n")
+
+    work = make_task(project, "t1", change)
+    accept(project, work.branch, work.worktree, "Accept task t1")
+    assert (project / "notes" / "todo.txt").read_text() == "agent\n"
+
+
 def test_accept_refused_during_an_unfinished_merge(project: Path) -> None:
     work = make_task(project, "t1", lambda root: write(root, "feature.txt", "x\n"))
     git(project, "checkout", "-q", "-b", "side")
