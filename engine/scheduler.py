@@ -51,7 +51,7 @@ from engine.routing import Router
 from engine.states import TERMINAL, TRANSITIONS, InvalidTransition, TaskState
 from engine.task_run import NO_USAGE, TaskRun
 from engine.usage import Usage
-from engine.worktrees import WorktreeError, WorktreeManager, resolve_commit
+from engine.worktrees import WorktreeError, WorktreeManager, index_lock, resolve_commit
 
 S = TaskState
 # An attempt stopped by the engine ends in these states even if it was paused (no "resumed to finish").
@@ -492,6 +492,14 @@ class Engine:
             head = mgr.commit_leftovers(wt, message, exclude)
             return head, mgr.diff_stat(wt, head)
 
+        lock = index_lock(wt.path)
+        if lock is not None:  # left by a git the agent ran, cut short: nothing of the task runs any more
+            try:
+                os.unlink(lock)
+                self._emit(run, "engine", [f"removed {lock}, left by a git command of the agent that was cut short"])
+            except OSError as exc:
+                self._emit(run, "engine", [f"{lock} is left by a git command cut short and cannot be removed: "
+                                           f"{exc.strerror or exc}; the leftover commit will fail"])
         try:
             head, files = await asyncio.to_thread(commit_and_stat)
         except Exception as exc:  # git refused (e.g. the agent broke the worktree): say so, keep going

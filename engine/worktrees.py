@@ -47,6 +47,7 @@ class StaleWorktree:
     branch: str
     run_id: str
     exists: bool
+    index_lock: str = ""  # the index.lock a git command cut short left in it ("" when none)
 
 
 def open_repo(path: str | Path) -> git.Repo:
@@ -268,21 +269,50 @@ def remove_worktree(repo: git.Repo, path: str) -> None:
 
 
 def stale_worktrees(root: str | Path, current_run: str | None = None) -> list[StaleWorktree]:
-    """Worktrees on cockpit branches left by earlier runs: reported, never deleted here."""
+    """Worktrees on cockpit branches (``cockpit/<run>/<task>``) left by earlier runs: reported, never
+    deleted here. The user's own checkout is never one of them, whatever branch it is on."""
     with open_repo(root) as repo:
         out = repo.git.worktree("list", "--porcelain")
     found = []
-    for block in out.split("\n\n"):
+    for block in out.strip().split("\n\n")[1:]:  # the first is the main checkout
         fields = dict(line.split(" ", 1) for line in block.splitlines() if " " in line)
         branch = fields.get("branch", "").removeprefix("refs/heads/")
-        if not branch.startswith(BRANCH_PREFIX):
-            continue
-        run_id = branch[len(BRANCH_PREFIX):].split("/", 1)[0]
-        if run_id == current_run:
+        run_id, _, task = branch.removeprefix(BRANCH_PREFIX).partition("/")
+        if not branch.startswith(BRANCH_PREFIX) or not run_id or not task or run_id == current_run:
             continue
         path = fields.get("worktree", "")
-        found.append(StaleWorktree(path, branch, run_id, os.path.isdir(path)))
+        found.append(StaleWorktree(path, branch, run_id, os.path.isdir(path), index_lock(path) or ""))
     return found
+
+
+def index_lock(worktree_path: str | Path) -> str | None:
+    """The ``index.lock`` in a worktree's git folder, if there is one: a git command that was cut short
+    (killed, or the cockpit died during a commit) left it, and every later git command there fails."""
+    dot_git = Path(worktree_path) / ".git"
+    try:
+        if dot_git.is_dir():
+            git_dir = dot_git
+        else:
+            text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
+            if not text.startswith("gitdir:"):
+                return None
+            git_dir = Path(worktree_path) / text.removeprefix("gitdir:").strip()
+    except OSError:
+        return None
+    lock = git_dir / "index.lock"
+    return str(lock) if lock.exists() else None
+
+
+def blocking_branch(root: str | Path) -> str | None:
+    """The branch that keeps git from making any ``cockpit/...`` branch (a branch named ``cockpit``:
+    git cannot hold both ``cockpit`` and ``cockpit/x``), or None."""
+    name = BRANCH_PREFIX.rstrip("/")
+    with open_repo(root) as repo:
+        try:
+            repo.git.show_ref("--verify", "--quiet", f"refs/heads/{name}")
+        except git.GitCommandError:
+            return None
+    return name
 
 
 def _git_error(exc: git.GitCommandError) -> str:

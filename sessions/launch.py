@@ -15,7 +15,7 @@ from engine.plan import load_plan
 from engine.profiles import check_api_key
 from engine.routing import AUTO
 from engine.scheduler import Engine, default_agent_factory
-from engine.worktrees import repo_root, resolve_commit, stale_worktrees
+from engine.worktrees import blocking_branch, repo_root, resolve_commit, stale_worktrees
 from sessions.reports.track_record import StoreTrackRecord
 from sessions.settings import SECTIONS as SESSION_SECTIONS, session_settings
 from sessions.store.db_path import resolve_db_path
@@ -63,10 +63,18 @@ def prepare(plan_path: Path, repo: str | None, max_parallel: int | None,
     engine_options.setdefault("auto_profiles", config.routing.profiles)
     engine_options.setdefault("min_track_record", config.routing.min_tasks)
     resolve_commit(root, plan.base)
+    blocking = blocking_branch(root)
+    if blocking is not None:
+        raise UserError(f"{root} has a branch named {blocking!r}: git cannot also make the task branches "
+                        f"{blocking}/<run>/<task> beside it; rename it (git branch -m {blocking} NEW-NAME)")
     stale = stale_worktrees(root)
     for found in stale[:STALE_LISTED]:
         where = found.path if found.exists else f"{found.path} (folder gone)"
         note(f"worktree of an earlier run kept: {where} on {found.branch}")
+    for found in stale:
+        if found.index_lock:
+            note(f"worktree {found.path}: its index is locked ({found.index_lock}): a git command was cut "
+                 "short there; remove that file once no git command runs in it")
     if len(stale) > STALE_LISTED:
         note(f"{len(stale) - STALE_LISTED} more worktrees of earlier runs kept (git worktree list shows them all)")
     engine_options.setdefault("agent_factory", partial(default_agent_factory, prices=config.price_table()))

@@ -10,13 +10,13 @@ import pytest
 from tests.helpers.events import make_engine, plan_of, Recorder
 from tests.helpers.repos import checkout_snapshot, git
 from engine.errors import RepoError
-from engine.events import FileStat, RunStarted
+from engine.events import FileStat, RunStarted, TaskResult
 from engine.profiles import ProfileSet
 from engine.states import TaskState
 from engine.git_output import parse_numstat_z
 from engine.worktrees import (
     FALLBACK_EMAIL, FALLBACK_NAME, WorktreeManager, branch_name, default_worktree_root, open_repo,
-    repo_root, resolve_commit, stale_worktrees,
+    index_lock, repo_root, resolve_commit, stale_worktrees,
 )
 
 S = TaskState
@@ -322,3 +322,39 @@ def test_worktree_root_follows_cockpit_worktrees(repo: Path, worktrees_dir: Path
     monkeypatch.setenv("COCKPIT_WORKTREES", str(other))
     assert default_worktree_root(repo).parent == other
     assert default_worktree_root(repo).name == root.name  # stable per repository
+
+
+def test_the_user_s_checkout_on_a_cockpit_branch_is_no_leftover(repo: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "cockpit/x")  # e.g. a task branch checked out to try it
+    assert stale_worktrees(repo) == []
+    git(repo, "checkout", "-q", "-b", "cockpit/run/task")
+    assert stale_worktrees(repo) == []
+
+
+def test_a_locked_index_in_a_leftover_worktree_is_reported(repo: Path) -> None:
+    mgr = WorktreeManager(repo, "r3")
+    wt = mgr.create("t", git(repo, "rev-parse", "HEAD"), [])
+    assert index_lock(wt.path) is None
+    lock = Path(git(wt.path, "rev-parse", "--absolute-git-dir")) / "index.lock"
+    lock.touch()  # a commit cut short (the cockpit killed during it) leaves this
+    (stale,) = stale_worktrees(repo)
+    assert stale.index_lock == str(lock)
+
+
+async def test_an_index_lock_the_agent_s_git_left_is_removed_before_the_leftover_commit(repo: Path, runner) -> None:
+    plan = plan_of({"id": "t", "prompt": 'echo work > work.txt; touch "$(git rev-parse --git-dir)/index.lock"'})
+    states, rec = await runner.run(make_engine(plan, repo))
+    assert states == {"t": TaskState.SUCCEEDED}
+    assert any("index.lock, left by a git command of the agent" in line for line in rec.lines("t", "engine"))
+    result = rec.of(TaskResult)[-1]
+    assert "work.txt" in git(repo, "ls-tree", "-r", "--name-only", result.head_commit).split()
+
+
+def test_a_branch_named_cockpit_is_one_clear_line(repo: Path, db: str, capsys) -> None:
+    from tests.helpers.cli import cli
+
+    git(repo, "branch", "cockpit")
+    (repo / "plan.toml").write_text('[[task]]\nid = "t"\nagent = "shell"\nprompt = "true"\n')
+    code, out, err = cli(capsys, "run", str(repo / "plan.toml"), "--headless", "--repo", str(repo), "--db", db)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "branch named 'cockpit'" in err and "git branch -m cockpit" in err
