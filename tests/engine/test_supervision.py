@@ -167,7 +167,7 @@ async def test_a_stopped_task_s_commit_holds_nothing_done_after_its_stop(repo: P
     pids = tmp_path / "ghost.pid"
     script = (f"trap 'echo late > late.txt; exit 0' TERM; echo early > early.txt; "
               f"( setsid bash -c 'echo $$ > {pids}; sleep 1.5; echo ghost > ghost.txt' & ); "
-              "echo working; while true; do sleep 0.02; done")
+              f"while [ ! -s {pids} ]; do sleep 0.01; done; echo working; while true; do sleep 0.02; done")
     task = {"id": "t", "prompt": script} | ({"timeout": "1s"} if how == "timeout" else {})
     engine = make_engine(plan_of(task), repo)
     run, rec = runner.start(engine)

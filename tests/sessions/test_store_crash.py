@@ -58,10 +58,10 @@ async def test_sigkill_loses_only_the_unflushed_batch(tmp_path: Path) -> None:
         assert len(lines) >= flushed
         assert [line.text for line in lines] == [f"line {i}" for i in range(len(lines))]  # a prefix, no gaps
 
-        assert sorted(await store.recover_interrupted(session_id)) == ["held", "run", "wait"]
+        assert sorted(await store.recover_interrupted(session_id)) == ["held", "later", "run", "wait"]
         states = {t.key: t.state for t in await store.tasks(session_id)}
         assert states == {"run": "interrupted", "wait": "interrupted", "held": "interrupted",
-                          "done": "succeeded", "later": "pending"}
+                          "done": "succeeded", "later": "interrupted"}  # a pending task never starts either
         (attempt,) = await store.attempts(tasks["run"].id)
         assert (attempt.state, attempt.exit_code) == ("interrupted", None) and attempt.ended_at is not None
         assert await store.get_summary(session_id) == ({"notes": "half-written draft"}, True)
