@@ -43,6 +43,17 @@ def escapees(tmp_path: Path) -> list[int]:
     return [int((tmp_path / f"pids.{kind}").read_text()) for kind in ("setsid", "double", "daemon")]
 
 
+async def started_with_escapees(tmp_path: Path) -> tuple[GroupProcess, list[int]]:
+    """A program that left three processes out of its group, and their pids, all alive."""
+    sink = Sink()
+    script = ESCAPES.format(pids=tmp_path / "pids") + "sleep 1000\n"
+    proc = await GroupProcess.start(["bash", "-c", script], str(tmp_path), dict(os.environ), sink)
+    await eventually(lambda: "ready" in sink.lines, WAIT, "the script to start")
+    left = escapees(tmp_path)
+    assert all(pid_alive(pid) for pid in left)
+    return proc, left
+
+
 async def test_what_left_the_group_ends_with_the_program(tmp_path: Path) -> None:
     sink = Sink()
     script = ESCAPES.format(pids=tmp_path / "pids") + "exit 3\n"
@@ -54,12 +65,7 @@ async def test_what_left_the_group_ends_with_the_program(tmp_path: Path) -> None
 
 
 async def test_stop_ends_what_left_the_group(tmp_path: Path) -> None:
-    sink = Sink()
-    script = ESCAPES.format(pids=tmp_path / "pids") + "sleep 1000\n"
-    proc = await GroupProcess.start(["bash", "-c", script], str(tmp_path), dict(os.environ), sink)
-    await eventually(lambda: "ready" in sink.lines, WAIT, "the script to start")
-    left = escapees(tmp_path)
-    assert all(pid_alive(pid) for pid in left)
+    proc, left = await started_with_escapees(tmp_path)
     await asyncio.wait_for(proc.terminate(), WAIT)
     assert await asyncio.wait_for(proc.wait(), WAIT) == -signal.SIGKILL
     assert [pid for pid in left if pid_alive(pid)] == []
@@ -78,11 +84,7 @@ async def test_a_stopped_program_does_nothing_more_not_even_its_term_trap(tmp_pa
 
 
 async def test_pause_stops_what_left_the_group_too(tmp_path: Path) -> None:
-    sink = Sink()
-    script = ESCAPES.format(pids=tmp_path / "pids") + "sleep 1000\n"
-    proc = await GroupProcess.start(["bash", "-c", script], str(tmp_path), dict(os.environ), sink)
-    await eventually(lambda: "ready" in sink.lines, WAIT, "the script to start")
-    left = escapees(tmp_path)
+    proc, left = await started_with_escapees(tmp_path)
     proc.pause()
     await eventually(lambda: all(proc_state(pid) == "T" for pid in [proc.pgid, *left]), WAIT, "all to stop")
     proc.resume()
