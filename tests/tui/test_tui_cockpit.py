@@ -492,3 +492,35 @@ def test_cli_imports_no_textual() -> None:
                           text=True, cwd=ROOT)
     assert done.returncode == 0
     assert "textual" not in done.stderr
+
+
+async def test_a_full_disk_is_a_notice_at_once_and_another_when_space_returns(
+    cockpit, gates: Path, monkeypatch
+) -> None:
+    """SQLite's own 'database or disk is full' (the store may grow by a few pages only) while a task
+    writes: the cockpit says so at once, the run goes on, and it says so again once it can write."""
+    from sessions.store.event_writer import EventWriter
+
+    opened = EventWriter._open
+    writers: list[EventWriter] = []
+
+    def small_disk(self: EventWriter) -> None:
+        opened(self)
+        pages = self._db().execute("PRAGMA page_count").fetchone()[0]
+        self._db().execute(f"PRAGMA max_page_count = {pages + 4}")
+        writers.append(self)
+
+    monkeypatch.setattr(EventWriter, "_open", small_disk)
+    app = await cockpit([{"id": "chatty", "prompt":
+                          "for i in $(seq 1 4000); do echo \"a line long enough to fill pages $i\"; done\n"
+                          f"{wait_for_file(gates / 'chatty')}; echo after"}])
+    notices = Notices()
+    async with app.run_test(size=SIZE, message_hook=notices) as pilot:
+        await until(pilot, lambda: notices.find("Recording stopped"), "the notice of the full disk")
+        assert "full" in (notices.find("Recording stopped") or "")
+        (writer,) = writers
+        await writer._call(lambda: writer._db().execute("PRAGMA max_page_count = 1073741823"))
+        (gates / "chatty").touch()
+        await until(pilot, lambda: notices.find("Recording resumed"), "the notice that it writes again")
+        pane = cockpit_of(app).panes["chatty"]
+        await until(pilot, lambda: "after" in pane.log_widget.lines, "the run going on")
