@@ -8,6 +8,10 @@ program for a task starts it this way: as :class:`Supervised` where the caller w
 standard streams (an ACP connection over its stdin and stdout), as :class:`GroupProcess` where it
 wants its output as lines.
 
+The supervisor learns of the cockpit's death from the kernel (``PR_SET_PDEATHSIG``), which tells it when
+the *thread* that started it ends: start programs from the thread of the event loop (as asyncio and
+anyio do), not from a short-lived worker thread.
+
 Stopping is immediate: every process of the task is frozen (SIGSTOP) at once, then killed. There is no
 grace period: in one an agent could still call its API, write a file, and have that work committed as
 the stopped task's.

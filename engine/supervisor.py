@@ -49,9 +49,13 @@ def prctl(option, value):
 
 
 def descendants(root):
-    """Every live process under ``root`` (by parent links in /proc), zombies left out."""
+    """Every live process under ``root`` (by parent links in /proc), zombies left out; [] without /proc."""
     children = {}
-    for entry in os.listdir("/proc"):
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
         if not entry.isdigit():
             continue
         try:
@@ -107,6 +111,10 @@ def end_all(me, program, status):
     """Freeze, then kill, every process of the task; reap them all. The program's wait status."""
     freeze(me)
     while True:
+        try:  # the program's own group too: all there is to find where there is no /proc
+            os.killpg(program, signal.SIGKILL)
+        except OSError:
+            pass
         signal_all(signal.SIGKILL, descendants(me))
         status, none_left = reap(program, status)
         if none_left:
