@@ -201,6 +201,7 @@ class EventWriter:
                 if self._batch.count and loop.time() >= self._deadline:
                     await self._flush()
             await self._flush()
+            await self._settle(loop)  # the last write's failure too is kept and tried again
             await self._last_tries(loop)
         except asyncio.CancelledError:
             if self._conn is not None:
