@@ -324,7 +324,8 @@ class Engine:
         if spec.role is not None or run.feedback is not None:
             prompt = compose_prompt(prompt, profile.kind, self.roles.get(spec.role or ""), run.reviews,
                                     run.feedback)
-            self.bus.publish(PromptSent(run.id, run.attempts, name, prompt))
+            # the diffs it reviews and a check's output are agent text: shown and stored made safe
+            self.bus.publish(PromptSent(run.id, run.attempts, name, self._text.text(prompt)))
         ctx = AgentContext(
             run.id, prompt, workdir, partial(self._env, run, profile), run.attempts,
             partial(self._emit, run), partial(self._usage, run),
