@@ -16,6 +16,8 @@ import termios
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.processes import pid_alive
 
 WAIT = 60
@@ -42,7 +44,9 @@ def read_until(fd: int, needle: bytes, seen: bytearray, timeout: float) -> bool:
     return False
 
 
-def test_a_closed_terminal_ends_the_session_and_leaves_no_agent(repo: Path, db: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", [[], ["--headless", "--logs"]], ids=["cockpit", "headless"])
+def test_a_closed_terminal_ends_the_session_and_leaves_no_agent(repo: Path, db: str, tmp_path: Path,
+                                                                 mode: list[str]) -> None:
     pid_file = tmp_path / "agent.pid"
     (repo / "plan.toml").write_text(
         '[[task]]\nid = "long"\nagent = "shell"\n'
@@ -52,7 +56,7 @@ def test_a_closed_terminal_ends_the_session_and_leaves_no_agent(repo: Path, db: 
     fcntl.ioctl(slave, termios.TIOCSWINSZ, b"\x18\x00\x50\x00\x00\x00\x00\x00")  # 24 x 80
     env = {**os.environ, "TERM": "xterm-256color", "COCKPIT_DB": db}
     cockpit = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "run", "plan.toml", "--objective", "hang up"], cwd=repo, env=env,
+        [sys.executable, "-m", "tui.cli", "run", "plan.toml", *mode, "--objective", "hang up"], cwd=repo, env=env,
         stdin=slave, stdout=slave, stderr=slave, start_new_session=True, preexec_fn=_controlling_tty,
     )
     os.close(slave)

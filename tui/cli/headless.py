@@ -36,6 +36,7 @@ class ProgressPrinter:
     def __init__(self, out: TextIO, show_logs: bool = False) -> None:
         self.out = out
         self.show_logs = show_logs
+        self.gone = False  # the terminal closed: print nothing more
         self.width = 12
         self.results: dict[str, TaskResult] = {}
         self.checks: dict[str, CheckResult] = {}  # each task's last check
@@ -93,7 +94,17 @@ class ProgressPrinter:
 
     def _print(self, text: str, at: float | None = None) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(at or time.time()))
-        print(f"{stamp}  {text}", file=self.out, flush=True)
+        self.say(f"{stamp}  {text}")
+
+    def say(self, text: str) -> None:
+        """Print a line; once the terminal is gone (it closed: SIGHUP), nothing more is printed and the
+        run goes on to its end, recorded."""
+        if self.gone:
+            return
+        try:
+            print(text, file=self.out, flush=True)
+        except OSError:
+            self.gone = True
 
 
 def check_text(check: CheckResult | None) -> str:
@@ -153,9 +164,8 @@ async def run_headless(engine: Engine, out: TextIO | None = None, show_logs: boo
         nonlocal interrupted
         if not interrupted:
             interrupted = True
-            print("\ninterrupted: cancelling every task (Ctrl+C again does the same, it is under way)",
-                  file=out, flush=True)
             engine.cancel()
+            printer.say("\ninterrupted: cancelling every task (Ctrl+C again does the same, it is under way)")
 
     for sig in _ENDING:
         loop.add_signal_handler(sig, on_interrupt)
@@ -165,11 +175,11 @@ async def run_headless(engine: Engine, out: TextIO | None = None, show_logs: boo
         for sig in _ENDING:
             loop.remove_signal_handler(sig)
     await consumer
-    print("", file=out)
-    print(final_table(engine, printer.results, printer.checks), file=out)
+    printer.say("")
+    printer.say(final_table(engine, printer.results, printer.checks))
     kept = [r.worktree for r in printer.results.values() if r.worktree]
     if kept:
-        print(f"\nthe tasks' work is on branches cockpit/{engine.run_id}/<task>; "
-              f"worktrees under {kept[0].rsplit('/', 1)[0]}", file=out)
+        printer.say(f"\nthe tasks' work is on branches cockpit/{engine.run_id}/<task>; "
+                    f"worktrees under {kept[0].rsplit('/', 1)[0]}")
     ok = all(state is S.SUCCEEDED for state in states.values())
     return 0 if ok and not interrupted else 1

@@ -24,12 +24,20 @@ from tui.cli.headless import run_headless
 RECORD_INCOMPLETE = 3  # the exit status of a run whose record could not be completed
 
 
+def _say(text: str, file: Any = None) -> None:
+    """Print a line, unless the terminal is gone (it closed: the run goes on and is recorded)."""
+    try:
+        print(text, file=file or sys.stdout, flush=True)
+    except OSError:
+        pass
+
+
 def _say_recording(trouble: str | None) -> None:
     if trouble is None:
-        print("recording resumed: the lines kept in memory were written", file=sys.stderr, flush=True)
+        _say("recording resumed: the lines kept in memory were written", sys.stderr)
     else:
-        print(f"recording stopped: {trouble}; the run goes on, its record is kept in memory and written "
-              "when it can be", file=sys.stderr, flush=True)
+        _say(f"recording stopped: {trouble}; the run goes on, its record is kept in memory and written "
+             "when it can be", sys.stderr)
 
 
 async def run_recorded(engine: Engine, plan_path: Path, db: str | None, objective: str, logs: bool) -> int:
@@ -38,8 +46,7 @@ async def run_recorded(engine: Engine, plan_path: Path, db: str | None, objectiv
     try:
         for found in await recover_dead_sessions(store, engine.repo):
             tasks = f": tasks {', '.join(found.tasks)} marked interrupted" if found.tasks else ""
-            print(f"note: session {found.session.label} was left open by a cockpit that stopped{tasks}",
-                  file=sys.stderr)
+            _say(f"note: session {found.session.label} was left open by a cockpit that stopped{tasks}", sys.stderr)
         session = await begin_session(store, engine.repo, objective)
         recorder = RecordedRun(store, session, engine, str(plan_path.resolve()))
         recorder.on_trouble = _say_recording
@@ -55,15 +62,14 @@ async def run_recorded(engine: Engine, plan_path: Path, db: str | None, objectiv
                 row = await finish_session(store, session, status_for(states))
             except (StoreError, sqlite3.Error, OSError) as exc:
                 # the run is over and was shown; its record could not be completed: said, exit 3
-                print(f"cockpit: {exc}", file=sys.stderr, flush=True)
+                _say(f"cockpit: {exc}", sys.stderr)
         if row is None:
             return RECORD_INCOMPLETE
-        print(f"\nsession {row.label} recorded ({row.status}) in {store.path}; "
-              f"see it with: cockpit show {row.label}")
+        _say(f"\nsession {row.label} recorded ({row.status}) in {store.path}; see it with: cockpit show {row.label}")
         with_work = [tid for tid, run in engine.tasks.items() if run.last_result is not None and run.last_result.files]
         if with_work:
-            print(f"its work is not reviewed yet ({', '.join(with_work)}): accept or discard it with: "
-                  f"cockpit review {row.label}")
+            _say(f"its work is not reviewed yet ({', '.join(with_work)}): accept or discard it with: "
+                 f"cockpit review {row.label}")
         return code
     finally:
         await store.close()
@@ -102,18 +108,14 @@ async def run_cockpit(plan_path: Path | None, repo: str | None, db: str | None, 
             try:
                 rows = await launcher.close()
             except (StoreError, sqlite3.Error, OSError) as exc:
-                print(f"cockpit: {exc}", file=sys.stderr)
+                _say(f"cockpit: {exc}", sys.stderr)
                 rows = None
         if rows is None:
             return RECORD_INCOMPLETE
-        try:
-            if not rows:
-                print("no session was started")
-            for row in rows:
-                print(f"session {row.label} recorded ({row.status}) in {store.path}; see it with: "
-                      f"cockpit show {row.label}")
-        except OSError:  # the terminal is gone (SIGHUP): the sessions are recorded all the same
-            pass
+        if not rows:
+            _say("no session was started")
+        for row in rows:
+            _say(f"session {row.label} recorded ({row.status}) in {store.path}; see it with: cockpit show {row.label}")
         ok = bool(rows) and all(
             run.state.value == "succeeded" for live in launcher.sessions for run in live.engine.tasks.values()
         )
