@@ -38,6 +38,7 @@ PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 END = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 WATCHED = {signal.SIGCHLD, signal.SIGUSR1, signal.SIGUSR2, *END}
+STUBBORN_SECONDS = 10.0
 
 
 def prctl(option, value):
@@ -108,9 +109,13 @@ def reap(program, status):
 
 
 def end_all(me, program, status):
-    """Freeze, then kill, every process of the task; reap them all. The program's wait status."""
+    """Freeze, then kill, every process of the task; reap them all. The program's wait status.
+
+    A process the user may not signal (one that became another user, such as ``sudo``) cannot be
+    killed; it is waited for ``STUBBORN_SECONDS`` at most, so that the task still ends."""
     freeze(me)
-    while True:
+    give_up = time.monotonic() + STUBBORN_SECONDS
+    while time.monotonic() < give_up:
         try:  # the program's own group too: all there is to find where there is no /proc
             os.killpg(program, signal.SIGKILL)
         except OSError:
@@ -120,6 +125,7 @@ def end_all(me, program, status):
         if none_left:
             return status
         time.sleep(0.005)
+    return reap(program, status)[0]
 
 
 def leave(status):
