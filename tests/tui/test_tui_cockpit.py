@@ -4,6 +4,7 @@ a real store, shell tasks that wait on files or read their stdin so the test dec
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import os
 import subprocess
 import sys
@@ -524,3 +525,25 @@ async def test_a_full_disk_is_a_notice_at_once_and_another_when_space_returns(
         await until(pilot, lambda: notices.find("Recording resumed"), "the notice that it writes again")
         pane = cockpit_of(app).panes["chatty"]
         await until(pilot, lambda: "after" in pane.log_widget.lines, "the run going on")
+
+
+async def test_an_intervention_the_store_cannot_record_is_a_notice_not_a_crash(cockpit, gates: Path,
+                                                                                monkeypatch) -> None:
+    app = await cockpit([{"id": "worker", "prompt": f"echo started\n{wait_for_file(gates / 'worker')}"}])
+    notices = Notices()
+    async with app.run_test(size=SIZE, message_hook=notices) as pilot:
+        screen = cockpit_of(app)
+        engine = screen.engine
+        await until(pilot, lambda: engine.tasks["worker"].state is S.RUNNING, "running")
+
+        async def full(*args, **kwargs):
+            raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(screen.live.store, "add_intervention", full)
+        await pilot.press("p")
+        await until(pilot, lambda: notices.find("could not be recorded: database or disk is full"), "the notice")
+        assert engine.tasks["worker"].state is S.PAUSED and app.is_running  # the pause took; the app goes on
+        monkeypatch.undo()
+        await pilot.press("p")
+        await until(pilot, lambda: engine.tasks["worker"].state is S.RUNNING, "resumed")
+        (gates / "worker").touch()

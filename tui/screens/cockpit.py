@@ -378,6 +378,10 @@ class CockpitScreen(Screen[None]):
             except CommandError as exc:
                 self.notify(str(exc), title=f"Cannot {what}", severity="warning", markup=False)
                 return
+            except (StoreError, sqlite3.Error, OSError) as exc:  # the engine took it; the store could not
+                self.notify(f"Done, but it could not be recorded: {exc}", title=what.capitalize(),
+                            severity="error", timeout=30, markup=False)
+                return
             if done:
                 self.notify(done, timeout=3, markup=False)
             self.model.status_changed = True
