@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     dis.add_argument("task", help="the task's id in the plan")
     dis.add_argument("--reason", default="", metavar="TEXT", help="why, kept with the session")
 
+    clean = sub.add_parser("clean", parents=[common],
+                           help="remove the task branches and worktrees of decided tasks (accepted, discarded)")
+    clean.add_argument("names", nargs="*", metavar="NAME",
+                       help="also remove these undecided ones: a branch, RUN/TASK, a run id or a session")
+    clean.add_argument("--dry-run", action="store_true", help="list what would be removed and kept; remove nothing")
+
     history = sub.add_parser("history", parents=[common],
                              help="open the history screen: past sessions, trends, and which agent's work sticks")
     history.add_argument("--all", action="store_true", help="the sessions of every repository")
@@ -231,6 +237,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tui.cli.decide import discard_task
 
         return asyncio.run(discard_task(args.db, args.session, args.task, args.repo, args.reason))
+    if command == "clean":
+        from tui.cli.clean import clean
+
+        return asyncio.run(clean(args.db, args.repo, args.names, args.dry_run))
     if command == "history":
         from tui.history_app import run_history  # Textual is imported here only
 
