@@ -169,6 +169,28 @@ class CockpitModel:
                        "cockpit review does).")
         return detail
 
+    def message_mode(self, task_id: str) -> tuple[str, str]:
+        """What a message typed to the task's agent would do, said before it is typed: ("send", hint)
+        when its agent takes one now, ("retry", hint) when the task ended and a retry can carry it, else
+        ("none", why not)."""
+        run = self.tasks[task_id]
+        state = run.state
+        if state in (S.RUNNING, S.PAUSED):
+            agent = run.agent
+            if agent is not None and not getattr(agent, "accepts_messages", True):
+                profile = run.profile or run.spec.agent
+                return "none", (f"the agent of {task_id} (profile {profile}) takes no message while it runs "
+                                "(follow_up = \"stdin\" in its profile lets it)")
+            return "send", f"to the agent of {task_id}: Enter sends, ↑ earlier messages, Escape leaves"
+        if run.retry_pending or state in (S.FAILED, S.TIMED_OUT, S.CANCELLED, S.BUDGET_EXCEEDED):
+            return "retry", (f"{task_id} {state_word(state)}: Enter retries it with your message as feedback, "
+                             "Escape leaves")
+        if state is S.SUCCEEDED:
+            return "none", f"{task_id} succeeded: its agent has finished (v reviews its work)"
+        if state is S.SKIPPED:
+            return "none", f"{task_id} was skipped: it runs again once what it depends on is retried"
+        return "none", f"{task_id} has not started yet: a message goes to a running agent"
+
     def task_facts(self, task_id: str) -> tuple[list[tuple[str, str]], str]:
         """The task info screen's facts (label, value; empty ones left out) and the prompt it shows."""
         run = self.tasks[task_id]

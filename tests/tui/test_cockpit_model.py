@@ -135,3 +135,21 @@ def test_the_model_imports_no_textual() -> None:
     code = "import sys, tui.cockpit_model; print(any(n.startswith('textual') for n in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_what_a_message_would_do_is_known_before_it_is_typed() -> None:
+    class Agent:
+        accepts_messages = True
+
+    m = model()
+    assert m.message_mode("a") == ("none", "a has not started yet: a message goes to a running agent")
+    run = m.tasks["a"]
+    run.state, run.agent = S.RUNNING, Agent()
+    assert m.message_mode("a")[0] == "send"
+    run.agent.accepts_messages = False
+    mode, why = m.message_mode("a")
+    assert mode == "none" and "(profile shell) takes no message while it runs" in why
+    run.state, run.agent = S.FAILED, None
+    assert m.message_mode("a") == ("retry", "a failed: Enter retries it with your message as feedback, Escape leaves")
+    run.state = S.SUCCEEDED
+    assert m.message_mode("a") == ("none", "a succeeded: its agent has finished (v reviews its work)")

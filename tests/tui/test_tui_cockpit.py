@@ -147,11 +147,9 @@ async def test_a_refused_command_is_a_notice(cockpit, repo_factory, gates: Path)
     async with app.run_test(size=SIZE, message_hook=notices) as pilot:
         screen = cockpit_of(app)
         await until(pilot, lambda: screen.engine.tasks["quiet"].state is S.RUNNING, "quiet running")
-        await pilot.press("m")
-        await pilot.pause()
-        await pilot.press(*"are you there", "enter")
-        await until(pilot, lambda: notices.find("does not take follow-up messages"), "the refusal")
-        assert notices.find("Cannot send the message")
+        await pilot.press("m")  # said at once, before anything is typed; no line opens to type into
+        await until(pilot, lambda: notices.find("(profile mute) takes no message while it runs"), "the refusal")
+        assert not screen.panes["quiet"].has_class("-talking") and screen.focused is screen.panes["quiet"]
         await until(pilot, lambda: screen.states["done"] is S.SUCCEEDED, "done")
         await pilot.press("right", "p")  # pausing a task that has ended
         await until(pilot, lambda: notices.find("nothing to pause"), "the refusal to pause")

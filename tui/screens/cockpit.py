@@ -37,11 +37,13 @@ from tui.display import elapsed_text
 from tui.event_pump import EventPump
 from tui.widgets.agent_pane import DEFAULT_MAX_LINES, AgentPane
 from tui.widgets.interventions_panel import InterventionsPanel
+from tui.widgets.message_line import MessageLine
 from tui.widgets.pane_grid import PaneGrid
 from tui.widgets.task_table import TaskTable
 
 S = TaskState
 TaskClock = Callable[[str], float]  # a task's running time in seconds
+COCKPIT_ACTIONS = frozenset(b.action.split("(")[0] for b in COCKPIT_BINDINGS)
 
 
 class CockpitScreen(Screen[None]):
@@ -73,6 +75,7 @@ class CockpitScreen(Screen[None]):
         self._started = False
         # panes with lines not drawn yet, oldest first (an ordered set: dict keys)
         self._dirty: dict[AgentPane, None] = {}
+        self._line_modes: dict[str, str] = {}  # task -> what its open input line does (send, retry)
         self._last_task: str | None = specs[0].id if specs else None
 
     @property
@@ -416,19 +419,66 @@ class CockpitScreen(Screen[None]):
         if task_id is not None:
             self._command("retry", lambda: self.live.retry(task_id))
 
-    def action_send_message(self) -> None:
-        from tui.screens.dialogs import SendMessageDialog
+    # ------------------------------------------------------------ messages
+    @property
+    def ESCAPE_TO_MINIMIZE(self) -> bool:  # type: ignore[override]  # noqa: N802 (Textual's name)
+        """Escape restores the enlarged pane, except in its input line, where it goes back to the pane."""
+        return not isinstance(self.focused, MessageLine)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While a pane's input line has the focus, keys are text: no key of the cockpit acts."""
+        if isinstance(self.focused, MessageLine) and action in COCKPIT_ACTIONS:
+            return False
+        return True
+
+    def action_send_message(self) -> None:
+        """Open the task's input line, saying first what a message would do (or why none can go)."""
         task_id = self._task_or_notice()
         if task_id is None:
             return
+        mode, hint = self.model.message_mode(task_id)
+        if mode == "none":
+            self.notify(hint, title="No message now", severity="warning", markup=False)
+            return
+        pane = self.panes[task_id]
+        if self.maximized is not None and self.maximized is not pane:
+            self.maximize(pane, container=False)
+        pane.open_line(hint)
+        self._line_modes[task_id] = mode
 
-        def answered(text: str | None) -> None:
-            if text:
-                self._command("send the message", lambda: self.live.send(task_id, text),
-                              f"Message sent to {task_id}")
+    def on_message_line_send(self, event: MessageLine.Send) -> None:
+        line, text = event.line, event.text
+        task_id = line.task_id
+        mode, hint = self.model.message_mode(task_id)
+        if mode != self._line_modes.get(task_id):  # the task changed meanwhile: say so before acting
+            self._line_modes[task_id] = mode
+            line.placeholder = hint
+            self.notify(f"{hint}" if mode != "none" else f"{hint}; your text stays in the line",
+                        title=f"{task_id} is {state_word(self.engine.tasks[task_id].state)} now",
+                        severity="warning", markup=False)
+            return
+        if mode == "send":
+            what, call = "send the message", lambda: self.live.send(task_id, text)
+        else:
+            what, call = "retry", lambda: self.live.retry(task_id, text)
 
-        self.app.push_screen(SendMessageDialog(task_id), answered)
+        async def run() -> None:
+            try:
+                await call()
+            except CommandError as exc:
+                self.notify(str(exc), title=f"Cannot {what}", severity="warning", markup=False)
+                return  # the text stays in the line
+            line.remember(text)
+            pane = self.panes[task_id]
+            if self.maximized is not pane:
+                pane.close_line()
+            self.model.status_changed = True
+            await self.reload_interventions()
+
+        self.run_worker(run(), group="commands")
+
+    def on_message_line_left(self, event: MessageLine.Left) -> None:
+        self.panes[event.line.task_id].close_line()
 
     def action_note(self) -> None:
         from tui.screens.dialogs import NoteDialog
