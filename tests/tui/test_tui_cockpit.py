@@ -109,7 +109,9 @@ async def test_every_intervention_key_is_recorded(cockpit, gates: Path) -> None:
         await wait_intervention(app, "note", 1)
 
         await pilot.press("left")
-        await pilot.press("c")
+        await pilot.press("c")  # the agent runs: asked first
+        await pilot.pause()
+        await pilot.press("y")
         await wait_intervention(app, "cancel", 1)
         await until(pilot, lambda: screen.states["worker"] is S.CANCELLED, "worker cancelled")
         await pilot.press("r")
@@ -202,7 +204,7 @@ async def test_enlarge_help_and_command_palette(cockpit, gates: Path) -> None:
         screen = cockpit_of(app)
         await pilot.pause()
         assert screen.grid.columns == 3  # 120 columns: three panes a row
-        await pilot.press("right", "down")
+        await pilot.press("right", "right", "down")  # 3 + 2: the pane under the third is the fifth
         assert screen.current_task() == "t4"
         await pilot.press("z")
         assert screen.maximized is screen.panes["t4"]
@@ -452,6 +454,15 @@ async def test_keymap_and_command_palette(cockpit, gates: Path, isolated_dirs: P
 
     with pytest.raises(ConfigError, match="unknown binding id 'cockpit.no_such_thing'"):
         load_keymap()
+    # the README's old example: Ctrl+P would still open the palette and pause would have no key
+    path.write_text('"cockpit.pause_task" = "ctrl+p"\n')
+    with pytest.raises(ConfigError, match=r"cockpit.pause_task = 'ctrl\+p': ctrl\+p opens the command palette"):
+        load_keymap()
+    path.write_text('"cockpit.pause_task" = "c"\n')  # cancel's key on the same screen
+    with pytest.raises(ConfigError, match="c is already the key of cockpit.cancel_task on the same screen"):
+        load_keymap()
+    path.write_text('"cockpit.pause_task" = "c"\n"cockpit.cancel_task" = "x"\n')  # a swap is fine
+    assert load_keymap() == {"cockpit.pause_task": "c", "cockpit.cancel_task": "x"}
 
     app = await cockpit([{"id": "worker", "prompt": wait_for_file(gates / "worker")}])
     app.keymap = keymap

@@ -347,6 +347,19 @@ class CockpitScreen(Screen[None]):
                 self.maximize(target, container=False)
             target.focus()
 
+    def action_step_focus(self, step: int) -> None:
+        """j / k: the next or previous pane, round the grid."""
+        panes = self.grid.panes
+        if not panes:
+            return
+        pane = self.focused_pane()
+        task_id = pane.task_id if pane is not None else self.current_task()
+        index = next((i for i, p in enumerate(panes) if p.task_id == task_id), -step if step > 0 else 0)
+        target = panes[(index + step) % len(panes)]
+        if self.maximized is not None:
+            self.maximize(target, container=False)
+        target.focus()
+
     def action_focus_tasks(self) -> None:
         self.table.focus()
 
@@ -397,9 +410,23 @@ class CockpitScreen(Screen[None]):
                           "Run paused: no new task starts (P resumes)")
 
     def action_cancel_task(self) -> None:
+        """Cancel the task; while its agent runs, only once the developer said yes (its work so far stops)."""
         task_id = self._task_or_notice()
-        if task_id is not None:
+        if task_id is None:
+            return
+        run = self.engine.tasks[task_id]
+        if run.state not in (S.RUNNING, S.PAUSED):
             self._command("cancel", lambda: self.live.cancel(task_id))
+            return
+        from tui.screens.dialogs import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._command("cancel", lambda: self.live.cancel(task_id))
+
+        self.app.push_screen(ConfirmDialog(
+            f"Cancel task {task_id}?", f"Its agent is {state_word(run.state)} (attempt {run.attempts}) and will be "
+            "stopped; r runs it again later.", yes="Cancel task"), answered)
 
     def action_cancel_all(self) -> None:
         from tui.screens.dialogs import ConfirmDialog
