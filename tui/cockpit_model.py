@@ -61,17 +61,27 @@ class CockpitModel:
         self.restyle: set[str] = set()  # tasks whose state changed since the last draw
         self._notices: dict[TaskState, list[tuple[str, str]]] = {}  # state -> [(task, reason)]
         self._end_offered = False
+        self._ended_why: dict[str, str] = {}  # how each task's last attempt ended, for the next one's rule
 
     # --------------------------------------------------------------- events
-    def on_state(self, event: TaskStateChanged) -> None:
+    def on_state(self, event: TaskStateChanged) -> str:
+        """Take a change of state; the rule to draw in the task's log before a new attempt's lines
+        (its number and why it runs), else ""."""
         task_id = event.task_id
         if task_id not in self.states:
-            return
+            return ""
         self.states[task_id] = event.new
         self.attempts[task_id] = max(self.attempts[task_id], event.attempt)
         self.restyle.add(task_id)
         if event.new in NOTICE:
             self._notices.setdefault(event.new, []).append((task_id, event.reason or state_word(event.new)))
+        if event.new.terminal:
+            self._ended_why[task_id] = event.reason or state_word(event.new)
+        elif event.new is S.RUNNING and event.old is not S.PAUSED and event.attempt > 1:
+            ended = self._ended_why.get(task_id, "")
+            why = "retried by you" if event.old is S.READY else "automatic retry"
+            return f"──── attempt {event.attempt} · {why}" + (f" after: {ended}" if ended else "") + " ────"
+        return ""
 
     def take_state(self, task_id: str, state: TaskState, attempts: int) -> None:
         """A state known otherwise than by an event (the engine's, for a run that started earlier)."""
@@ -205,6 +215,8 @@ class CockpitModel:
             ("Check", command_line(run.spec.check)),
             ("Last check", check.result.describe() if check else ""),
             ("Depends on", ", ".join(run.spec.depends_on)),
+            ("Worktree", run.worktree.path if run.worktree else ""),
+            ("Branch", run.worktree.branch if run.worktree else ""),
             ("Prompt", f"as sent to attempt {sent.attempt}" if sent else "as written in the plan"),
         ]
         return [f for f in facts if f[1]], sent.prompt if sent else run.spec.prompt

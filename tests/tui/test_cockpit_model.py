@@ -153,3 +153,15 @@ def test_what_a_message_would_do_is_known_before_it_is_typed() -> None:
     assert m.message_mode("a") == ("retry", "a failed: Enter retries it with your message as feedback, Escape leaves")
     run.state = S.SUCCEEDED
     assert m.message_mode("a") == ("none", "a succeeded: its agent has finished (v reviews its work)")
+
+
+def test_a_new_attempt_gets_a_rule_with_its_number_and_why() -> None:
+    m = model()
+    assert m.on_state(TaskStateChanged("a", S.READY, S.RUNNING, 1)) == ""  # the first attempt: no rule
+    assert m.on_state(TaskStateChanged("a", S.RUNNING, S.FAILED, 1, "exit 3")) == ""
+    assert m.on_state(TaskStateChanged("a", S.FAILED, S.RUNNING, 2)) == "──── attempt 2 · automatic retry after: exit 3 ────"
+    assert m.on_state(TaskStateChanged("a", S.RUNNING, S.PAUSED, 2)) == ""
+    assert m.on_state(TaskStateChanged("a", S.PAUSED, S.RUNNING, 2)) == ""  # a resume is the same attempt
+    m.on_state(TaskStateChanged("a", S.RUNNING, S.CANCELLED, 2, "cancelled"))
+    m.on_state(TaskStateChanged("a", S.CANCELLED, S.READY, 2))
+    assert m.on_state(TaskStateChanged("a", S.READY, S.RUNNING, 3)) == "──── attempt 3 · retried by you after: cancelled ────"

@@ -43,6 +43,7 @@ from tui.widgets.task_table import TaskTable
 
 S = TaskState
 TaskClock = Callable[[str], float]  # a task's running time in seconds
+WORKTREE_LINE = "worktree "  # the engine's line saying where a task's worktree is
 COCKPIT_ACTIONS = frozenset(b.action.split("(")[0] for b in COCKPIT_BINDINGS)
 
 
@@ -101,7 +102,8 @@ class CockpitScreen(Screen[None]):
         with Horizontal(id="bottom"):
             yield TaskTable(self.engine.plan.tasks, id="tasks")
             yield InterventionsPanel(id="interventions")
-        yield Footer(compact=True)
+        # no palette hint: on a narrow terminal it hides the keys (Ctrl+P still opens the palette)
+        yield Footer(compact=True, show_command_palette=False)
 
     @property
     def grid(self) -> PaneGrid:
@@ -170,11 +172,18 @@ class CockpitScreen(Screen[None]):
     def on_lines(self, event: LogLines) -> None:
         pane = self.panes.get(event.task_id)
         if pane is not None:
-            pane.add_lines(event.stream, event.lines, event.key)
+            lines = event.lines
+            if event.stream == "engine":  # where the task works is in its info screen (i), not every pane
+                lines = [line for line in lines if not line.startswith(WORKTREE_LINE)]
+            pane.add_lines(event.stream, lines, event.key)
             self._dirty.setdefault(pane)
 
     def on_state(self, event: TaskStateChanged) -> None:
-        self.model.on_state(event)
+        rule = self.model.on_state(event)
+        if rule:
+            pane = self.panes[event.task_id]
+            pane.add_lines("rule", [rule])
+            self._dirty.setdefault(pane)
 
     def on_usage(self, event: UsageUpdate) -> None:
         pane = self.panes.get(event.task_id)
