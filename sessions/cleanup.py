@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import UserError
+from engine.formatting import plural
 from engine.worktrees import BRANCH_PREFIX
 from sessions.git.leftovers import TaskRef, commits_only_on, remove_task_ref, task_refs, uncommitted
 from sessions.liveness import is_live
@@ -92,7 +93,7 @@ async def plan_clean(store: Store, root: Path, names: list[str]) -> CleanPlan:
         item.lost_commits = counts.get(item.ref.branch, 0)
         if item.lost_commits:
             n = item.lost_commits
-            item.why = (f"{n} commit{'s' if n != 1 else ''} on no other branch (git branch {item.ref.branch} "
+            item.why = (f"{plural(n, 'commit')} on no other branch (git branch {item.ref.branch} "
                         f"{item.ref.sha[:12] if item.ref.sha else ''} brings it back)")
     return plan
 
@@ -139,7 +140,7 @@ def describe_clean(plan: CleanPlan, done: bool) -> list[str]:
     worktrees = sum(1 for item in removed if item.ref.worktree)
     branches = sum(1 for item in removed if item.ref.sha)
     verb = "removed" if done else "would remove"
-    tail = f"{verb} {worktrees} worktree{'s' if worktrees != 1 else ''} and {branches} branch{'es' if branches != 1 else ''}"
+    tail = f"{verb} {plural(worktrees, 'worktree')} and {branches} branch{'' if branches == 1 else 'es'}"
     kept = plan.kept
     if kept:
         tail += f"; kept {len(kept)}"
@@ -158,5 +159,5 @@ def clean_exit_status(plan: CleanPlan) -> int:
 
 def worktree_count_notice(count: int) -> str:
     """The one line said at the start of a run when earlier runs left worktrees."""
-    return (f"{count} worktree{'s' if count != 1 else ''} of earlier runs still here: "
+    return (f"{plural(count, 'worktree')} of earlier runs still here: "
             "cockpit clean lists them and removes those of decided tasks")

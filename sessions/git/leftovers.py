@@ -14,6 +14,7 @@ from pathlib import Path
 
 import git
 
+from engine.git_output import stderr_line
 from engine.worktrees import BRANCH_PREFIX, WorktreeManager, open_repo
 
 # Reading commands must not take index.lock, so looking never collides with git running elsewhere.
@@ -105,6 +106,5 @@ def remove_task_ref(root: str | os.PathLike[str], ref: TaskRef) -> str:
             try:
                 repo.git.branch("-D", ref.branch)
             except git.GitCommandError as exc:
-                lines = (exc.stderr or "").strip().splitlines()
-                return f"could not delete the branch {ref.branch}: {lines[-1] if lines else 'git failed'}"
+                return f"could not delete the branch {ref.branch}: {stderr_line(exc.stderr) or 'git failed'}"
     return ""
