@@ -150,12 +150,10 @@ class CockpitModel:
         return " · ".join(parts)
 
     def should_offer_end(self) -> bool:
-        """True once when every task has settled (again after a retry started), unless ending."""
+        """True once when every task has settled, unless ending: a retry after it does not ask again
+        (the key that ends is in the footer)."""
         done = bool(self.states) and self.settled_count() == len(self.states)
-        if not done:
-            self._end_offered = False
-            return False
-        if self._end_offered or self.ending:
+        if not done or self._end_offered or self.ending:
             return False
         self._end_offered = True
         return True
