@@ -261,3 +261,35 @@ def test_start_screen_snapshot(snap_compare, repo_factory, tmp_path: Path, size:
         await pilot.pause()
 
     assert snap_compare(SnapshotStartApp(db, repo), terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
+async def test_answers_stay_put_until_the_developer_moves_on(store: Store, repo: Path, tmp_path: Path,
+                                                             size: tuple[int, int]) -> None:
+    older, newer = await two_sessions(store, repo, tmp_path / "plans")
+    notices = Notices()
+    app = start_app(store, repo)
+    async with app.run_test(size=size, message_hook=notices) as pilot:
+        screen = await until(pilot, lambda: isinstance(app.screen, StartScreen) and app.screen.loaded
+                             and app.screen, "the start screen")
+        table = screen.query_one(AssessmentList)
+        assert table.has_focus
+        focused_border = table.styles.border_top
+        assert table.region.right <= size[0] and sum(c.get_render_width(table) for c in table.columns.values()) \
+            <= table.region.width  # every column in view, none cut
+        await pilot.press("u")  # a letter meant for another field: an answer, said, and taken back
+        await until(pilot, lambda: notices.find("not used (Backspace takes it back"), "the toast")
+        assert screen.answers == {newer.id: "not-used"}
+        await pilot.press("up", "backspace")
+        assert screen.answers == {} and "not used" not in str(table.get_row_at(0)[4])
+        assert notices.find("answer taken back")
+        await pilot.press("p")
+        assert screen.answers == {newer.id: "partially"} and await store.outcome(newer.id) is None
+        objective = screen.query_one("#objective")
+        objective.focus()  # moving on from the list keeps its answers
+        await until(pilot, lambda: newer.id in screen.saved, "the answer kept")
+        assert table.styles.border_top != focused_border  # where the keys go is visible
+        assert await store.outcome(newer.id) == "partially" and await store.outcome(older.id) is None
+        await pilot.press(*"fun task")  # typing in the objective never answers
+        await pilot.pause()
+        assert screen.answers == {newer.id: "partially"} and objective.value == "fun task"
