@@ -107,3 +107,19 @@ async def test_the_help_shows_whole_binding_ids(cockpit, gates: Path, size: tupl
         text = app.export_screenshot()
         for binding_id in ids[:5]:  # the rows on show at any size
             assert binding_id in text, binding_id  # whole, not cut at the edge
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x45"])
+async def test_the_footer_keeps_the_keys_that_end_leave_help_and_review(cockpit, gates: Path,
+                                                                       size: tuple[int, int]) -> None:
+    from textual.widgets._footer import FooterKey
+
+    app = await cockpit([{"id": "t", "prompt": wait_for_file(gates / "never")}])
+    async with app.run_test(size=size) as pilot:
+        screen = cockpit_of(app)
+        await until(pilot, lambda: screen.states["t"] is S.RUNNING, "running")
+        shown = {key.action for key in screen.query(FooterKey)
+                 if key.region.width and key.region.right <= size[0]}
+        assert {"end_session", "quit_cockpit", "help", "review"} <= shown, shown
+        text = app.export_screenshot()
+        assert "palette" not in text  # the hint that hid keys (and left a stray character) is gone
