@@ -92,3 +92,14 @@ async def test_escape_keeps_what_was_typed_and_keys_do_not_act_in_the_line(cockp
         await pilot.press("m", "enter")
         await until(pilot, lambda: "got cancel everything" in pane.log_widget.written, "sent as typed")
         assert isinstance(pane.message_line, MessageLine) and pane.message_line.history == ["cancel everything"]
+
+
+async def test_the_enlarged_panes_line_says_why_no_message_can_go(cockpit) -> None:
+    app = await cockpit([{"id": "done", "prompt": "echo finished"}])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = cockpit_of(app)
+        await until(pilot, lambda: screen.states["done"] is S.SUCCEEDED, "done")
+        screen.panes["done"].focus()
+        await pilot.press("z")
+        line = screen.panes["done"].message_line
+        assert line.display and line.placeholder == "done succeeded: its agent has finished (v reviews its work)"

@@ -238,9 +238,17 @@ class CockpitScreen(Screen[None]):
     def _apply_state(self, task_id: str, state: TaskState, attempts: int) -> None:
         self.model.take_state(task_id, state, attempts)
         attempts = self.model.attempts[task_id]
-        self.panes[task_id].set_state(state, attempts)
+        pane = self.panes[task_id]
+        pane.set_state(state, attempts)
         self.table.set_state(task_id, state, attempts)
         self._show_elapsed(task_id)
+        if pane is self.maximized or pane.has_class("-talking"):
+            self._say_line(task_id)
+
+    def _say_line(self, task_id: str) -> None:
+        """The input line on show says what a message would do now (or why none can go)."""
+        mode, hint = self.model.message_mode(task_id)
+        self.panes[task_id].message_line.placeholder = hint
 
     # --------------------------------------------------------------- drawing
     def _drawn(self) -> bool:
@@ -381,6 +389,7 @@ class CockpitScreen(Screen[None]):
             pane = self.panes[task_id]
             pane.focus()
             self.maximize(pane, container=False)
+            self._say_line(task_id)
 
     # -------------------------------------------------------- interventions
     def _command(self, what: str, call: Callable[[], Awaitable[None]], done: str = "") -> None:
