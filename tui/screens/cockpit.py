@@ -180,6 +180,9 @@ class CockpitScreen(Screen[None]):
 
     def on_state(self, event: TaskStateChanged) -> None:
         rule = self.model.on_state(event)
+        if event.new is S.RUNNING and event.old is not S.PAUSED and event.task_id in self.panes:
+            # a new attempt: the last one's exit is history (its own result comes with its end)
+            self.panes[event.task_id].set_result("")
         if rule:
             pane = self.panes[event.task_id]
             pane.add_lines("rule", [rule])

@@ -240,9 +240,6 @@ class AgentPane(Vertical, can_focus=True):
             # eight tasks starting at once would otherwise restyle ~90 widgets.
             self.app.stylesheet.update_nodes([self, self.query_one(".pane-state", Label)], animate=False)
         self.state = state
-        if attempts > self.attempts and self._result:  # a new attempt: the last one's result is history
-            self._result = ""
-            self._show_subtitle()
         self.attempts = max(self.attempts, attempts)
         self._set("pane-state", state_word(state))
         self._set("pane-attempts", attempts_text(self.attempts))
