@@ -1,8 +1,9 @@
 """The built-in demo: a scratch repository and a plan of shell tasks that shows the whole loop offline.
 
 Five tasks, two of them depending on others, several running at once, each printing a steady stream
-of log lines for a few seconds and changing files; ``tests`` fails on its first attempt and succeeds
-on the automatic retry.
+of log lines and changing files; ``tests`` fails on its first attempt and succeeds on the automatic
+retry. At its own pace the run takes about a minute, time for a newcomer to pause a task, write to it
+and cancel one; ``fast`` is the pace of a quick look (about ten seconds).
 """
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ import git
 
 PLAN_NAME = "cockpit-demo.toml"
 
+STEP_SECONDS = 1.1  # between two lines of a task: the whole run lasts about a minute
+FAST_STEP_SECONDS = 0.15
+
 _STREAM = r'''
-step() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*"; sleep "${DEMO_DELAY:-0.15}"; }
+step() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*"; sleep "${DEMO_DELAY:-PACE}"; }
 '''
 
 DEMO_PLAN = r"""# The demo plan of Session Cockpit: shell agents that stream, change files, depend on each other.
@@ -110,14 +114,15 @@ _FILES = {
 }
 
 
-def make_demo_repo(parent: Path | None = None) -> Path:
-    """A fresh git repository holding a tiny project and the demo plan; its path."""
+def make_demo_repo(parent: Path | None = None, step_seconds: float = STEP_SECONDS) -> Path:
+    """A fresh git repository holding a tiny project and the demo plan (its tasks pausing
+    ``step_seconds`` between two lines; ``DEMO_DELAY`` in the environment wins); its path."""
     if parent is not None:
         parent.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="cockpit-demo-" + time.strftime("%Y%m%d-%H%M%S-"), dir=parent))
     for name, text in _FILES.items():
         (root / name).write_text(text)
-    (root / PLAN_NAME).write_text(DEMO_PLAN)
+    (root / PLAN_NAME).write_text(DEMO_PLAN.replace("PACE", f"{step_seconds:g}"))
     with git.Repo.init(root, initial_branch="main") as repo:
         with repo.config_writer() as cfg:
             cfg.set_value("user", "name", "Cockpit Demo")

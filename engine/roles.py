@@ -23,6 +23,8 @@ prompt as written. It is laid out in sections:
   run unchanged. A script can still read what was added: bash gives its own text in
   ``$BASH_EXECUTION_STRING``, and the feedback of a failed check is also in the environment variable
   ``COCKPIT_CHECK_OUTPUT`` (set for every kind of agent on an attempt that follows a failed check).
+- A retry the developer gave a message to adds it last (``## The developer's message on the last
+  attempt``), also in ``COCKPIT_MESSAGE``.
 """
 from __future__ import annotations
 
@@ -121,15 +123,17 @@ def reviews_text(diffs: Sequence[DependencyDiff]) -> str:
 
 
 def compose_prompt(prompt: str, kind: str, role: Role | None = None, reviews: str | None = None,
-                   feedback: str | None = None) -> str:
+                   feedback: str | None = None, message: str | None = None) -> str:
     """The effective prompt of an attempt (see the module's docstring for the layout)."""
-    if role is None and reviews is None and feedback is None:
+    if role is None and reviews is None and feedback is None and message is None:
         return prompt
     after: list[tuple[str, str]] = []
     if reviews is not None:
         after.append(("Changes to review", reviews))
     if feedback is not None:
         after.append(("The check failed", feedback))
+    if message is not None:
+        after.append(("The developer's message on the last attempt", message))
     if kind == "shell":
         head = _comments(f"cockpit role: {role.name}", _wrap(role.instructions)) + "\n" if role else ""
         tail = "".join("\n" + _comments(f"cockpit: {title}", body) for title, body in after)

@@ -321,9 +321,9 @@ class Engine:
             run.started_at = time.time()
         workdir = run.worktree.path if run.worktree else self._workdir
         prompt = spec.prompt
-        if spec.role is not None or run.feedback is not None:
+        if spec.role is not None or run.feedback is not None or run.message is not None:
             prompt = compose_prompt(prompt, profile.kind, self.roles.get(spec.role or ""), run.reviews,
-                                    run.feedback)
+                                    run.feedback, run.message)
             # the diffs it reviews and a check's output are agent text: shown and stored made safe
             self.bus.publish(PromptSent(run.id, run.attempts, name, self._text.text(prompt)))
         ctx = AgentContext(
@@ -701,15 +701,19 @@ class Engine:
             self._retry_due.remove(run)
         run.retry_pending = False
 
-    def retry(self, task_id: str) -> None:
+    def retry(self, task_id: str, message: str | None = None) -> None:
         """Run a task that failed, timed out, was cancelled or went over its budget again; its skipped
-        dependents come back. The task's budget counts afresh from here."""
+        dependents come back. The task's budget counts afresh from here. A ``message`` from the developer
+        goes into the prompt of the attempts that follow (a retry without one drops the last one)."""
         run = self._get(task_id)
         if self._finished:
             raise CommandError("the run has ended; start a new run to try again")
         if self.budgets.session_hit is not None:
             raise CommandError(f"the {self.budgets.session_hit.describe()}: no new task starts in this run")
         if run.retry_pending:  # already on its way back: start it now
+            if message is not None:
+                run.message = message
+                self._emit(run, "engine", [f"retried with your message: {message}"])
             if run.retry_handle is not None:
                 self._drop_retry(run)
                 run.retry_pending = True
@@ -721,6 +725,9 @@ class Engine:
                                "(or one over its budget) can be retried")
         self._unsettled += 1
         run.auto_retries_used = 0
+        run.message = message
+        if message is not None:
+            self._emit(run, "engine", [f"retried with your message: {message}"])
         if run.spec.agents:  # routed again as it starts
             run.profile = None
         Budgets.count_afresh(run)
@@ -817,6 +824,8 @@ class Engine:
         env.update(COCKPIT_RUN_ID=self.run_id, COCKPIT_TASK_ID=run.id, COCKPIT_ATTEMPT=str(run.attempts))
         if run.feedback is not None:
             env["COCKPIT_CHECK_OUTPUT"] = run.feedback
+        if run.message is not None:
+            env["COCKPIT_MESSAGE"] = run.message
         return env
 
     def _missing_program(self, profile: AgentProfile) -> str | None:

@@ -23,7 +23,7 @@ class TaskRun:
         "agent", "stop_reason", "reason", "started_at", "finished_at", "run_seconds", "_resumed_at",
         "_attempt_carry", "retry_handle", "retry_pending", "usage_done", "usage_now", "last_result",
         "budget_base", "budget_hit", "cost_noted", "tokens_noted", "profile", "route_problem", "in_flight", "counted",
-        "held", "trial", "feedback", "reviews",
+        "held", "trial", "feedback", "message", "reviews",
     )
 
     def __init__(self, spec: TaskSpec) -> None:
@@ -60,6 +60,7 @@ class TaskRun:
         self.held = ""  # why it waits (said once per reason)
         self.trial = False  # its attempt is the trial of a half-open breaker
         self.feedback: str | None = None  # the failed check's output, for the next attempt's prompt
+        self.message: str | None = None  # the developer's message given with a retry, for its attempts
         self.reviews: str | None = None  # the dependencies' diffs of a reviewer, made at its first start
 
     def __repr__(self) -> str:

@@ -16,6 +16,7 @@ from engine.profiles import check_api_key
 from engine.routing import AUTO
 from engine.scheduler import Engine, default_agent_factory
 from engine.worktrees import blocking_branch, repo_root, resolve_commit, stale_worktrees
+from sessions.cleanup import worktree_count_notice
 from sessions.reports.track_record import StoreTrackRecord
 from sessions.settings import SECTIONS as SESSION_SECTIONS, session_settings
 from sessions.store.db_path import resolve_db_path
@@ -25,15 +26,12 @@ def note_to_stderr(text: str) -> None:
     print(f"note: {text}", file=sys.stderr)
 
 
-STALE_LISTED = 3  # worktrees of earlier runs named one by one; the rest are counted
-
-
 def prepare(plan_path: Path, repo: str | None, max_parallel: int | None,
             note: Callable[[str], None] = note_to_stderr, *, db: str | os.PathLike[str] | None = None,
             **engine_options: Any) -> Engine:
     """Everything that can be wrong with the input is found here, before anything starts.
 
-    ``note`` receives what the user should know (worktrees of earlier runs that were kept);
+    ``note`` receives what the user should know (how many worktrees earlier runs left);
     ``engine_options`` are fields of the engine's :class:`EngineOptions` (tests shorten its backoff and stop grace;
     ``budget_usd`` / ``budget_tokens`` are the session's limits, over the plan's). A plan whose tasks
     call the Anthropic API while no API key is set is refused here, and so is a task that lets the engine
@@ -68,15 +66,12 @@ def prepare(plan_path: Path, repo: str | None, max_parallel: int | None,
         raise UserError(f"{root} has a branch named {blocking!r}: git cannot also make the task branches "
                         f"{blocking}/<run>/<task> beside it; rename it (git branch -m {blocking} NEW-NAME)")
     stale = stale_worktrees(root)
-    for found in stale[:STALE_LISTED]:
-        where = found.path if found.exists else f"{found.path} (folder gone)"
-        note(f"worktree of an earlier run kept: {where} on {found.branch}")
+    if stale:
+        note(worktree_count_notice(len(stale)))
     for found in stale:
         if found.index_lock:
             note(f"worktree {found.path}: its index is locked ({found.index_lock}): a git command was cut "
                  "short there; remove that file once no git command runs in it")
-    if len(stale) > STALE_LISTED:
-        note(f"{len(stale) - STALE_LISTED} more worktrees of earlier runs kept (git worktree list shows them all)")
     engine_options.setdefault("agent_factory", partial(default_agent_factory, prices=config.price_table()))
     return Engine(plan, config.profiles, root, EngineOptions(max_parallel=max_parallel, **engine_options))
 

@@ -83,11 +83,16 @@ async def recover_dead_sessions(store: Store, repo: Path) -> list[Recovered]:
 
 
 def status_for(states: Mapping[str, TaskState], interrupted: bool = False) -> str:
-    """The session status a run's outcome suggests (the developer may change it in the summary)."""
-    if interrupted or any(s is TaskState.CANCELLED for s in states.values()):
-        return "abandoned"
+    """The session status a run's outcome suggests (the developer may change it in the summary).
+
+    Stopped before its end (interrupted, or tasks cancelled), a session whose tasks got some work done
+    is ``blocked``, not ``abandoned``: abandoned says nothing came of it, which is true only when no
+    task succeeded."""
     if states and all(s is TaskState.SUCCEEDED for s in states.values()):
         return "complete"
+    stopped = interrupted or any(s is TaskState.CANCELLED for s in states.values())
+    if stopped and not any(s is TaskState.SUCCEEDED for s in states.values()):
+        return "abandoned"
     return "blocked"
 
 

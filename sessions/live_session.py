@@ -98,9 +98,10 @@ class LiveSession:
         self.engine.cancel(task_id)
         await self._record(task_id, "cancel", f"cancelled {'task ' + task_id if task_id else 'every task'}")
 
-    async def retry(self, task_id: str) -> None:
-        self.engine.retry(task_id)
-        await self._record(task_id, "retry", f"retried task {task_id}")
+    async def retry(self, task_id: str, message: str | None = None) -> None:
+        """Run an ended task again; ``message`` (the developer's) goes into its next prompt."""
+        self.engine.retry(task_id, message)
+        await self._record(task_id, "retry", f"retried task {task_id}" + (f" with the message: {message}" if message else ""))
 
     async def reset_breaker(self, profile: str) -> None:
         """Close the open circuit breaker of ``profile``: the tasks held for it start (CommandError when

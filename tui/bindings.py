@@ -6,7 +6,9 @@ Users remap keys in ``keymap.toml`` in the cockpit's config folder (``~/.config/
     "cockpit.log_view" = "l,ctrl+l"
 
 Each entry maps a binding id of this module to one key or several, comma-separated. Textual applies
-the keymap to every screen (:meth:`textual.app.App.set_keymap`).
+the keymap to every screen (:meth:`textual.app.App.set_keymap`). A key that Textual or the terminal
+keeps for itself (the command palette's Ctrl+P, Tab, Ctrl+C...), or that another binding of the same
+screen already has, is refused: the binding would never fire, or would take the other's key away.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import tomllib
 from pathlib import Path
 
 from textual.binding import Binding
+from textual.keys import _normalize_key_list  # how Textual itself reads a keymap's keys
 
 from engine.errors import ConfigError
 from engine.paths import config_dir
@@ -29,29 +32,39 @@ APP_BINDINGS: list[Binding] = [
 # whatever widget has the focus, instead of passing the key down to the focused pane and bubbling
 # it back up (one trip through the event loop per widget, which costs most while lines stream in).
 # The arrows are not: the task list uses them to move its cursor.
+# The footer shows them in this order and drops what does not fit at the right: the keys that end,
+# leave, help and review come first, so that an 80-column terminal still shows them.
 COCKPIT_BINDINGS: list[Binding] = [
     Binding("question_mark", "help", "Help", key_display="?", priority=True, id="cockpit.help",
             tooltip="Every key of the cockpit"),
-    Binding("p", "pause_task", "Pause", priority=True, id="cockpit.pause_task",
-            tooltip="Pause the focused task's agent, or resume it if it is paused"),
-    Binding("P", "pause_run", "Pause run", key_display="P", priority=True, id="cockpit.pause_run",
-            tooltip="Pause the whole run (no new task starts), or resume it"),
-    Binding("c", "cancel_task", "Cancel", priority=True, id="cockpit.cancel_task",
-            tooltip="Cancel the focused task (its agent is stopped)"),
-    Binding("C", "cancel_all", "Cancel all", key_display="C", priority=True, id="cockpit.cancel_all",
-            tooltip="Cancel every task that has not ended (asks first)"),
-    Binding("r", "retry_task", "Retry", priority=True, id="cockpit.retry_task",
-            tooltip="Run a failed, timed-out or cancelled task again"),
-    Binding("m", "send_message", "Message", priority=True, id="cockpit.send_message",
-            tooltip="Send a follow-up message to the focused task's agent"),
-    Binding("n", "note", "Note", priority=True, id="cockpit.note",
-            tooltip="Write down an intervention by hand (type and text)"),
+    Binding("e", "end_session", "End", priority=True, id="cockpit.end_session",
+            tooltip="Stop what still runs and close the session (asks first)"),
+    Binding("q", "quit_cockpit", "Quit", priority=True, id="cockpit.quit",
+            tooltip="End the session and leave (asks first if tasks still run)"),
     Binding("v", "review", "Review", priority=True, id="cockpit.review",
             tooltip="Review the task's work (diff; accept or discard) once it ended"),
-    Binding("l", "log_view", "Log", priority=True, id="cockpit.log_view",
-            tooltip="The focused task's whole log from the database, with search"),
+    Binding("h", "history", "History", priority=True, id="cockpit.history",
+            tooltip="Past sessions, their trends and agents (the run goes on)"),
     Binding("z", "enlarge", "Zoom", priority=True, id="cockpit.enlarge",
             tooltip="Enlarge the focused pane to the whole screen, or restore the grid"),
+    Binding("m", "send_message", "Message", priority=True, id="cockpit.send_message",
+            tooltip="Write to the focused task's agent in its pane (an ended task: retry it with the message)"),
+    Binding("p", "pause_task", "Pause", priority=True, id="cockpit.pause_task",
+            tooltip="Pause the focused task's agent, or resume it if it is paused"),
+    Binding("c", "cancel_task", "Cancel", priority=True, id="cockpit.cancel_task",
+            tooltip="Cancel the focused task: its agent is stopped (asks first while it runs)"),
+    Binding("r", "retry_task", "Retry", priority=True, id="cockpit.retry_task",
+            tooltip="Run a failed, timed-out or cancelled task again"),
+    Binding("l", "log_view", "Log", priority=True, id="cockpit.log_view",
+            tooltip="The focused task's whole log from the database, with search"),
+    Binding("n", "note", "Note", priority=True, id="cockpit.note",
+            tooltip="Write down an intervention by hand (type and text)"),
+    Binding("P", "pause_run", "Pause run", key_display="P", priority=True, id="cockpit.pause_run",
+            tooltip="Pause the whole run (no new task starts), or resume it"),
+    Binding("C", "cancel_all", "Cancel all", key_display="C", priority=True, id="cockpit.cancel_all",
+            tooltip="Cancel every task that has not ended (asks first)"),
+    Binding("enter", "send_message", "Message", show=False, id="cockpit.talk",
+            tooltip="On a pane: write to its agent, as m does"),
     Binding("t", "focus_tasks", "Task list", show=False, priority=True, id="cockpit.focus_tasks",
             tooltip="Move the focus to the task list"),
     Binding("left", "move_focus('left')", "Pane left", show=False, id="cockpit.pane_left",
@@ -62,12 +75,10 @@ COCKPIT_BINDINGS: list[Binding] = [
             tooltip="Focus the pane above"),
     Binding("down", "move_focus('down')", "Pane below", show=False, id="cockpit.pane_down",
             tooltip="Focus the pane below"),
-    Binding("e", "end_session", "End", priority=True, id="cockpit.end_session",
-            tooltip="Stop what still runs and close the session (asks first)"),
-    Binding("q", "quit_cockpit", "Quit", priority=True, id="cockpit.quit",
-            tooltip="End the session and leave (asks first if tasks still run)"),
-    Binding("h", "history", "History", priority=True, id="cockpit.history",
-            tooltip="Past sessions, their trends and agents (the run goes on)"),
+    Binding("j", "step_focus(1)", "Next pane", show=False, priority=True, id="cockpit.next_pane",
+            tooltip="Focus the next pane (after the last, the first)"),
+    Binding("k", "step_focus(-1)", "Previous pane", show=False, priority=True, id="cockpit.previous_pane",
+            tooltip="Focus the previous pane (before the first, the last)"),
     Binding("i", "task_info", "Task info", show=False, priority=True, id="cockpit.task_info",
             tooltip="The focused task's effective prompt (role, check feedback), agent, routing and check"),
     Binding("b", "reset_breaker", "Reset breaker", show=False, priority=True, id="cockpit.reset_breaker",
@@ -130,6 +141,8 @@ ASSESSMENT_BINDINGS: list[Binding] = [
             tooltip="Write a one-line note about the highlighted session (kept with its answer)"),
     Binding("s", "skip", "Skip all", id="assess.skip",
             tooltip="Skip the assessment for now: the sessions are asked about again next time"),
+    Binding("backspace", "undo", "Undo", id="assess.undo",
+            tooltip="Take back the highlighted session's answer (answers are kept once you leave the list)"),
 ]
 
 SUMMARY_BINDINGS: list[Binding] = [
@@ -191,19 +204,48 @@ DETAIL_BINDINGS: list[Binding] = [
     Binding("question_mark", "help", "Help", key_display="?", id="detail.help", tooltip="Every key of this screen"),
 ]
 
-ALL_BINDINGS: list[Binding] = (
-    APP_BINDINGS + COCKPIT_BINDINGS + LOG_VIEW_BINDINGS + DIALOG_BINDINGS + CONFIRM_BINDINGS
-    + HELP_BINDINGS + START_BINDINGS + ASSESSMENT_BINDINGS + SUMMARY_BINDINGS + SAVED_BINDINGS
-    + HISTORY_BINDINGS + DETAIL_BINDINGS + TASK_INFO_BINDINGS
-)
+# Keys Textual or the terminal keeps: a binding given one of them would never fire, or would take
+# the key from what everyone expects of it.
+RESERVED_KEYS = {
+    "ctrl+p": "opens the command palette", "tab": "moves the focus", "shift+tab": "moves the focus back",
+    "ctrl+c": "copies the selection", "ctrl+q": "leaves the cockpit", "ctrl+z": "suspends the program",
+}
+
+
+def _screen_groups() -> list[list[Binding]]:
+    """The bindings that are in force together, one list per screen (the app's on every screen)."""
+    from tui.screens.review import ReviewScreen  # the review screen keeps its bindings beside it
+
+    review = [b for b in ReviewScreen.BINDINGS if isinstance(b, Binding)]
+    screens = [COCKPIT_BINDINGS, LOG_VIEW_BINDINGS, DIALOG_BINDINGS, CONFIRM_BINDINGS, HELP_BINDINGS,
+               START_BINDINGS + ASSESSMENT_BINDINGS, SUMMARY_BINDINGS, SAVED_BINDINGS, HISTORY_BINDINGS,
+               DETAIL_BINDINGS, TASK_INFO_BINDINGS, review]
+    return [APP_BINDINGS + group for group in screens]
 
 
 def binding_ids() -> set[str]:
     """Every binding id a keymap may name: this module's and those screens declare themselves."""
-    from tui.screens.review import ReviewScreen  # the review screen keeps its bindings beside it
+    return {b.id for group in _screen_groups() for b in group if b.id}
 
-    ids = {b.id for b in ALL_BINDINGS if b.id}
-    return ids | {b.id for b in ReviewScreen.BINDINGS if isinstance(b, Binding) and b.id}
+
+def keymap_problem(keymap: dict[str, str]) -> str | None:
+    """Why the keymap cannot be used (a reserved key, or a key another binding of the same screen has);
+    None when it can."""
+    for binding_id, keys in keymap.items():
+        for key in _normalize_key_list(keys).split(","):
+            if key in RESERVED_KEYS and binding_id != "app.quit":
+                return f"{binding_id} = {keys!r}: {key} {RESERVED_KEYS[key]}; choose another key"
+    for group in _screen_groups():
+        holders: dict[str, str] = {}
+        for binding in group:
+            keys = keymap.get(binding.id or "", binding.key)
+            for key in _normalize_key_list(keys).split(","):
+                other = holders.setdefault(key, binding.id or "")
+                if other != binding.id and (binding.id in keymap or other in keymap):
+                    mapped, holder = (binding.id, other) if binding.id in keymap else (other, binding.id)
+                    return (f"{mapped} = {keymap[mapped]!r}: {key} is already the key of {holder} on the same "
+                            f"screen; choose another key (or remap {holder} too)")
+    return None
 
 
 def keymap_path() -> Path:
@@ -229,4 +271,7 @@ def load_keymap(path: Path | None = None) -> dict[str, str]:
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{path}: {key} must be a key name such as \"ctrl+p\", not {value!r}")
         keymap[key] = value.strip()
+    problem = keymap_problem(keymap)
+    if problem is not None:
+        raise ConfigError(f"{path}: {problem}")
     return keymap

@@ -61,17 +61,27 @@ class CockpitModel:
         self.restyle: set[str] = set()  # tasks whose state changed since the last draw
         self._notices: dict[TaskState, list[tuple[str, str]]] = {}  # state -> [(task, reason)]
         self._end_offered = False
+        self._ended_why: dict[str, str] = {}  # how each task's last attempt ended, for the next one's rule
 
     # --------------------------------------------------------------- events
-    def on_state(self, event: TaskStateChanged) -> None:
+    def on_state(self, event: TaskStateChanged) -> str:
+        """Take a change of state; the rule to draw in the task's log before a new attempt's lines
+        (its number and why it runs), else ""."""
         task_id = event.task_id
         if task_id not in self.states:
-            return
+            return ""
         self.states[task_id] = event.new
         self.attempts[task_id] = max(self.attempts[task_id], event.attempt)
         self.restyle.add(task_id)
         if event.new in NOTICE:
             self._notices.setdefault(event.new, []).append((task_id, event.reason or state_word(event.new)))
+        if event.new.terminal:
+            self._ended_why[task_id] = event.reason or state_word(event.new)
+        elif event.new is S.RUNNING and event.old is not S.PAUSED and event.attempt > 1:
+            ended = self._ended_why.get(task_id, "")
+            why = "retried by you" if event.old is S.READY else "automatic retry"
+            return f"──── attempt {event.attempt} · {why}" + (f" after: {ended}" if ended else "") + " ────"
+        return ""
 
     def take_state(self, task_id: str, state: TaskState, attempts: int) -> None:
         """A state known otherwise than by an event (the engine's, for a run that started earlier)."""
@@ -140,12 +150,10 @@ class CockpitModel:
         return " · ".join(parts)
 
     def should_offer_end(self) -> bool:
-        """True once when every task has settled (again after a retry started), unless ending."""
+        """True once when every task has settled, unless ending: a retry after it does not ask again
+        (the key that ends is in the footer)."""
         done = bool(self.states) and self.settled_count() == len(self.states)
-        if not done:
-            self._end_offered = False
-            return False
-        if self._end_offered or self.ending:
+        if not done or self._end_offered or self.ending:
             return False
         self._end_offered = True
         return True
@@ -169,6 +177,28 @@ class CockpitModel:
                        "cockpit review does).")
         return detail
 
+    def message_mode(self, task_id: str) -> tuple[str, str]:
+        """What a message typed to the task's agent would do, said before it is typed: ("send", hint)
+        when its agent takes one now, ("retry", hint) when the task ended and a retry can carry it, else
+        ("none", why not)."""
+        run = self.tasks[task_id]
+        state = run.state
+        if state in (S.RUNNING, S.PAUSED):
+            agent = run.agent
+            if agent is not None and not getattr(agent, "accepts_messages", True):
+                profile = run.profile or run.spec.agent
+                return "none", (f"the agent of {task_id} (profile {profile}) takes no message while it runs "
+                                "(follow_up = \"stdin\" in its profile lets it)")
+            return "send", f"to the agent of {task_id}: Enter sends, ↑ earlier messages, Escape leaves"
+        if run.retry_pending or state in (S.FAILED, S.TIMED_OUT, S.CANCELLED, S.BUDGET_EXCEEDED):
+            return "retry", (f"{task_id} {state_word(state)}: Enter retries it with your message as feedback, "
+                             "Escape leaves")
+        if state is S.SUCCEEDED:
+            return "none", f"{task_id} succeeded: its agent has finished (v reviews its work)"
+        if state is S.SKIPPED:
+            return "none", f"{task_id} was skipped: it runs again once what it depends on is retried"
+        return "none", f"{task_id} has not started yet: a message goes to a running agent"
+
     def task_facts(self, task_id: str) -> tuple[list[tuple[str, str]], str]:
         """The task info screen's facts (label, value; empty ones left out) and the prompt it shows."""
         run = self.tasks[task_id]
@@ -183,6 +213,8 @@ class CockpitModel:
             ("Check", command_line(run.spec.check)),
             ("Last check", check.result.describe() if check else ""),
             ("Depends on", ", ".join(run.spec.depends_on)),
+            ("Worktree", run.worktree.path if run.worktree else ""),
+            ("Branch", run.worktree.branch if run.worktree else ""),
             ("Prompt", f"as sent to attempt {sent.attempt}" if sent else "as written in the plan"),
         ]
         return [f for f in facts if f[1]], sent.prompt if sent else run.spec.prompt

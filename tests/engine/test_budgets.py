@@ -547,6 +547,14 @@ def test_status_for_a_task_over_its_budget_is_blocked() -> None:
     assert status_for({"a": S.SUCCEEDED, "b": S.SKIPPED}) == "blocked"  # skipped for the session budget
 
 
+def test_status_for_a_session_stopped_midway_says_whether_work_was_done() -> None:
+    three_of_five = {"a": S.SUCCEEDED, "b": S.SUCCEEDED, "c": S.SUCCEEDED, "d": S.CANCELLED, "e": S.CANCELLED}
+    assert status_for(three_of_five) == "blocked"  # not "abandoned": most of it was done
+    assert status_for(three_of_five, interrupted=True) == "blocked"
+    assert status_for({"a": S.CANCELLED, "b": S.FAILED}) == "abandoned"
+    assert status_for({"a": S.SUCCEEDED}, interrupted=True) == "complete"
+
+
 async def test_store_migration_from_v2_accepts_budget_exceeded(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
     conn = sqlite3.connect(db, isolation_level=None)

@@ -496,6 +496,27 @@ async def test_retry_a_cancelled_task(repo: Path, tmp_path: Path, runner) -> Non
     assert await asyncio.wait_for(run, 60) == {"a": S.SUCCEEDED}
 
 
+async def test_retry_with_a_message_gives_it_to_the_next_attempts(repo: Path, tmp_path: Path, runner) -> None:
+    """The developer's message goes into the prompt (and COCKPIT_MESSAGE) of the retried attempt and says
+    so in the task's log; a plain retry after it drops it."""
+    plan = plan_of({"id": "a", "prompt": 'echo "attempt $COCKPIT_ATTEMPT: ${COCKPIT_MESSAGE:-none}"; exit 1'})
+    engine = make_engine(plan, repo)
+    run, rec = runner.start(engine, stay_open=True)
+    await rec.wait_state("a", S.FAILED)
+    engine.retry("a", "use the other file")
+    await eventually(lambda: "attempt 2: use the other file" in rec.lines("a", "stdout"), 30, "attempt 2")
+    await rec.wait_state("a", S.FAILED)
+    assert "retried with your message: use the other file" in rec.lines("a", "engine")
+    sent = [e for e in rec.events if type(e).__name__ == "PromptSent"]
+    assert sent[-1].attempt == 2 and sent[-1].prompt.endswith(
+        "# --- cockpit: The developer's message on the last attempt ---\n# use the other file\n")
+    await eventually(lambda: engine.tasks["a"].attempts == 2 and engine.tasks["a"].state is S.FAILED, 30, "ended")
+    engine.retry("a")
+    await eventually(lambda: "attempt 3: none" in rec.lines("a", "stdout"), 30, "attempt 3")
+    engine.close()
+    await asyncio.wait_for(run, 60)
+
+
 # ------------------------------------------------------------------------------- follow-ups
 async def test_send_a_follow_up_message(repo: Path, runner) -> None:
     plan = plan_of({"id": "talk", "prompt": 'echo ready; read line; echo "got $line"'})

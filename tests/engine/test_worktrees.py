@@ -259,7 +259,7 @@ async def test_stale_worktrees_of_an_earlier_run_are_reported_not_deleted(repo: 
     assert git(repo, "show", "cockpit/old-run/a:a.txt") == "a"
 
 
-async def test_the_run_names_three_stale_worktrees_and_counts_the_rest(repo: Path, runner, tmp_path: Path) -> None:
+async def test_the_run_counts_stale_worktrees_in_one_line_with_the_command(repo: Path, runner, tmp_path: Path) -> None:
     from sessions.launch import prepare
 
     plan = plan_of(*({"id": f"t{i}", "prompt": "true"} for i in range(5)))
@@ -267,8 +267,8 @@ async def test_the_run_names_three_stale_worktrees_and_counts_the_rest(repo: Pat
     (tmp_path / "plan.toml").write_text('[[task]]\nid = "new"\nagent = "shell"\nprompt = "true"\n')
     notes: list[str] = []
     prepare(tmp_path / "plan.toml", str(repo), None, notes.append, db=tmp_path / "cockpit.db")
-    assert [n.split(": ")[0] for n in notes[:3]] == ["worktree of an earlier run kept"] * 3
-    assert notes[3:] == ["2 more worktrees of earlier runs kept (git worktree list shows them all)"]
+    assert notes == ["5 worktrees of earlier runs still here: cockpit clean lists them and removes those of "
+                     "decided tasks"]
     assert len(stale_worktrees(repo)) == 5  # still all there
 
 

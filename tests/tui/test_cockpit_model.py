@@ -76,7 +76,7 @@ def test_the_run_status_counts_and_says_the_run_state() -> None:
                                              f"{BudgetReached('session', 'a', 'usd', 5.2, 5.0).describe().upper()} · run ended")
 
 
-def test_the_end_is_offered_once_and_again_after_a_retry() -> None:
+def test_the_end_is_offered_once_not_after_every_retry() -> None:
     m = model()
     change(m, "a", S.SUCCEEDED)
     assert not m.should_offer_end()
@@ -89,11 +89,7 @@ def test_the_end_is_offered_once_and_again_after_a_retry() -> None:
     change(m, "b", S.RUNNING, 2)  # retried by hand
     assert not m.should_offer_end()
     change(m, "b", S.SUCCEEDED, 2)
-    assert m.should_offer_end()
-    change(m, "b", S.RUNNING, 3)
-    change(m, "b", S.SUCCEEDED, 3)
-    m.ending = True
-    assert not m.should_offer_end()
+    assert not m.should_offer_end()  # said once is enough
 
 
 def test_the_end_dialog_names_what_runs_and_the_work_not_reviewed() -> None:
@@ -135,3 +131,33 @@ def test_the_model_imports_no_textual() -> None:
     code = "import sys, tui.cockpit_model; print(any(n.startswith('textual') for n in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_what_a_message_would_do_is_known_before_it_is_typed() -> None:
+    class Agent:
+        accepts_messages = True
+
+    m = model()
+    assert m.message_mode("a") == ("none", "a has not started yet: a message goes to a running agent")
+    run = m.tasks["a"]
+    run.state, run.agent = S.RUNNING, Agent()
+    assert m.message_mode("a")[0] == "send"
+    run.agent.accepts_messages = False
+    mode, why = m.message_mode("a")
+    assert mode == "none" and "(profile shell) takes no message while it runs" in why
+    run.state, run.agent = S.FAILED, None
+    assert m.message_mode("a") == ("retry", "a failed: Enter retries it with your message as feedback, Escape leaves")
+    run.state = S.SUCCEEDED
+    assert m.message_mode("a") == ("none", "a succeeded: its agent has finished (v reviews its work)")
+
+
+def test_a_new_attempt_gets_a_rule_with_its_number_and_why() -> None:
+    m = model()
+    assert m.on_state(TaskStateChanged("a", S.READY, S.RUNNING, 1)) == ""  # the first attempt: no rule
+    assert m.on_state(TaskStateChanged("a", S.RUNNING, S.FAILED, 1, "exit 3")) == ""
+    assert m.on_state(TaskStateChanged("a", S.FAILED, S.RUNNING, 2)) == "──── attempt 2 · automatic retry after: exit 3 ────"
+    assert m.on_state(TaskStateChanged("a", S.RUNNING, S.PAUSED, 2)) == ""
+    assert m.on_state(TaskStateChanged("a", S.PAUSED, S.RUNNING, 2)) == ""  # a resume is the same attempt
+    m.on_state(TaskStateChanged("a", S.RUNNING, S.CANCELLED, 2, "cancelled"))
+    m.on_state(TaskStateChanged("a", S.CANCELLED, S.READY, 2))
+    assert m.on_state(TaskStateChanged("a", S.READY, S.RUNNING, 3)) == "──── attempt 3 · retried by you after: cancelled ────"

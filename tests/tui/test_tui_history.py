@@ -608,3 +608,16 @@ async def _trends(pilot: Any) -> None:
 def test_snapshot_of_the_trends_of_eight_sessions_of_one_day(snap_compare, one_day_db: tuple[str, Path]) -> None:
     path, repo = one_day_db
     assert snap_compare(HistoryApp(path, str(repo)), terminal_size=(100, 30), run_before=_trends)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
+async def test_the_session_detail_opens_on_what_happened(built: Built, db: str, size: tuple[int, int]) -> None:
+    app = HistoryApp(db, str(built.repo))
+    async with app.run_test(size=size) as pilot:
+        screen = await history_screen(pilot)
+        screen.open_session(next(r for r in screen.shown if r.id == built.ids["D"]))
+        detail = await detail_screen(pilot)
+        markdown = detail.query_one("#detail-markdown")
+        headings = [str(h.render()).strip() for h in markdown.query("MarkdownH2")]
+        assert headings[0] != "Completeness Checklist" and headings[-1] == "Completeness Checklist", headings
+        assert "Before closing the session" not in str(markdown.query("MarkdownBlock").first().render())

@@ -74,17 +74,16 @@ async def test_assessment_keys_note_and_work_rate(store: Store, repo: Path, tmp_
         await pilot.press(*"docs were rewritten", "enter")
         await until(pilot, lambda: app.screen is screen, "back on the list")
         await pilot.press("p")
-        await until(pilot, lambda: newer.id in screen.answers, "the answer recorded")
-        assert await store.outcome(newer.id) == "partially"
-        assert await notes_of(store, newer.id) == [("partially", "docs were rewritten")]
+        await until(pilot, lambda: newer.id in screen.answers, "the answer given")
+        assert await store.outcome(newer.id) is None  # kept only once the developer leaves the list
         assert "partially used" in str(table.get_row_at(0)[4])
         assert table.cursor_row == 1  # on to the next session to assess
-        ewr = str(screen.query_one("#ewr").render())
-        assert "50% over 1 session" in ewr and "last 10: 50% over 1 session" in ewr
 
-        await pilot.press("f")
-        await until(pilot, lambda: older.id in screen.answers, "the second answer")
+        await pilot.press("f")  # the last one: on to the objective, and the answers are kept
+        await until(pilot, lambda: older.id in screen.saved and newer.id in screen.saved, "the answers kept")
         assert await store.outcome(older.id) == "fully"
+        assert await store.outcome(newer.id) == "partially"
+        assert await notes_of(store, newer.id) == [("partially", "docs were rewritten")]
         await until(pilot, lambda: "75% over 2 sessions" in str(screen.query_one("#ewr").render()),
                     "the work rate of both")
         assert screen.query_one("#objective").has_focus  # everything assessed: on to the objective
@@ -99,7 +98,7 @@ async def test_each_answer_key(store: Store, repo: Path, tmp_path: Path, key: st
         screen = await until(pilot, lambda: isinstance(app.screen, StartScreen) and app.screen.loaded
                              and app.screen, "the start screen")
         await pilot.press(key)
-        await until(pilot, lambda: row.id in screen.answers, "the answer")
+        await until(pilot, lambda: row.id in screen.saved, "the answer kept")
     assert await store.outcome(row.id) == outcome
 
 
@@ -236,7 +235,8 @@ class SnapshotStartApp(CockpitApp):
         self.launcher.sessions.clear()
 
 
-def test_start_screen_snapshot(snap_compare, repo_factory, tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", [SIZE, (80, 24)], ids=["120x40", "80x24"])
+def test_start_screen_snapshot(snap_compare, repo_factory, tmp_path: Path, size: tuple[int, int]) -> None:
     repo = repo_factory("snap", {"README.md": "snapshot\n"})
     db = tmp_path / "cockpit.db"
 
@@ -260,4 +260,36 @@ def test_start_screen_snapshot(snap_compare, repo_factory, tmp_path: Path) -> No
         screen.sub_title = "~/projects/snap"  # not the temporary path
         await pilot.pause()
 
-    assert snap_compare(SnapshotStartApp(db, repo), terminal_size=SIZE, run_before=settle)
+    assert snap_compare(SnapshotStartApp(db, repo), terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
+async def test_answers_stay_put_until_the_developer_moves_on(store: Store, repo: Path, tmp_path: Path,
+                                                             size: tuple[int, int]) -> None:
+    older, newer = await two_sessions(store, repo, tmp_path / "plans")
+    notices = Notices()
+    app = start_app(store, repo)
+    async with app.run_test(size=size, message_hook=notices) as pilot:
+        screen = await until(pilot, lambda: isinstance(app.screen, StartScreen) and app.screen.loaded
+                             and app.screen, "the start screen")
+        table = screen.query_one(AssessmentList)
+        assert table.has_focus
+        focused_border = table.styles.border_top
+        assert table.region.right <= size[0] and sum(c.get_render_width(table) for c in table.columns.values()) \
+            <= table.region.width  # every column in view, none cut
+        await pilot.press("u")  # a letter meant for another field: an answer, said, and taken back
+        await until(pilot, lambda: notices.find("not used (Backspace takes it back"), "the toast")
+        assert screen.answers == {newer.id: "not-used"}
+        await pilot.press("up", "backspace")
+        assert screen.answers == {} and "not used" not in str(table.get_row_at(0)[4])
+        assert notices.find("answer taken back")
+        await pilot.press("p")
+        assert screen.answers == {newer.id: "partially"} and await store.outcome(newer.id) is None
+        objective = screen.query_one("#objective")
+        objective.focus()  # moving on from the list keeps its answers
+        await until(pilot, lambda: newer.id in screen.saved, "the answer kept")
+        assert table.styles.border_top != focused_border  # where the keys go is visible
+        assert await store.outcome(newer.id) == "partially" and await store.outcome(older.id) is None
+        await pilot.press(*"fun task")  # typing in the objective never answers
+        await pilot.pause()
+        assert screen.answers == {newer.id: "partially"} and objective.value == "fun task"

@@ -437,8 +437,9 @@ SNAPSHOT_SUMMARY = SessionSummary(
 )
 
 
-@pytest.mark.parametrize("part", ["top", "bottom"])
-def test_summary_form_snapshot(snap_compare, repo: Path, tmp_path: Path, part: str) -> None:
+@pytest.mark.parametrize("part,size", [("top", SIZE), ("bottom", SIZE), ("top", (80, 24))],
+                         ids=["top", "bottom", "top-80x24"])
+def test_summary_form_snapshot(snap_compare, repo: Path, tmp_path: Path, part: str, size: tuple[int, int]) -> None:
     """The top (what the human fills, the checklist) and the bottom (what the cockpit filled)."""
     db = tmp_path / "cockpit.db"
 
@@ -462,5 +463,30 @@ def test_summary_form_snapshot(snap_compare, repo: Path, tmp_path: Path, part: s
             form.query_one("#summary-fields").scroll_end(animate=False, immediate=True)
             await pilot.pause()
 
-    assert snap_compare(SnapshotSummaryApp(db, session_id, SNAPSHOT_SUMMARY), terminal_size=SIZE,
+    assert snap_compare(SnapshotSummaryApp(db, session_id, SNAPSHOT_SUMMARY), terminal_size=size,
                         run_before=settle)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
+async def test_the_field_with_the_focus_is_plain_to_see(repo: Path, tmp_path: Path, size: tuple[int, int]) -> None:
+    db = tmp_path / "cockpit.db"
+    store = await Store.open(db)
+    try:
+        row = await store.create_session(repo, SNAPSHOT_SUMMARY.objective, "1a2b3c4", date="2025-01-01")
+        await store.end_session(row.id, "complete", "9f8e7d6")
+    finally:
+        await store.close()
+    app = SnapshotSummaryApp(db, row.id, SNAPSHOT_SUMMARY)
+    async with app.run_test(size=size) as pilot:
+        form = await until(pilot, lambda: isinstance(app.screen, SummaryFormScreen) and app.screen, "the form")
+        objective, worked = form.query_one("#objective"), form.query_one("#what-worked")
+        objective.focus()
+        await pilot.pause()
+        focused, resting = objective.styles.border_top, worked.styles.border_top
+        assert focused != resting and objective.styles.background != worked.styles.background
+        worked.focus()
+        await pilot.pause()
+        assert worked.styles.border_top == focused and objective.styles.border_top == resting
+        assert form.query_one("#summary-side").region.right <= size[0]  # the checklist in view
+        await pilot.press(*"typed here")
+        assert "typed here" in worked.text and objective.value == SNAPSHOT_SUMMARY.objective

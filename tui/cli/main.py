@@ -40,8 +40,9 @@ def positive_number(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="PATH", help="the database file (default: $COCKPIT_DB, else the user data dir)")
+    db_only = argparse.ArgumentParser(add_help=False)
+    db_only.add_argument("--db", metavar="PATH", help="the database file (default: $COCKPIT_DB, else the user data dir)")
+    common = argparse.ArgumentParser(add_help=False, parents=[db_only])
     common.add_argument("--repo", metavar="PATH", help="the git repository (default: the current folder)")
 
     parser = _Parser(prog="cockpit", description="Supervise AI coding agents and measure what sticks. "
@@ -66,9 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--budget-tokens", type=positive_int, metavar="N",
                      help="the same in tokens (input, output and cache tokens together)")
 
-    demo = sub.add_parser("demo", parents=[common], help="run the built-in demo plan in a scratch repository")
+    # the demo makes its own repository and plan: it has no --repo, no --max-parallel
+    demo = sub.add_parser("demo", parents=[db_only], help="run the built-in demo plan in a scratch repository "
+                          "(about a minute: time to pause, write to and cancel its agents)")
     demo.add_argument("--headless", action="store_true", help="print progress instead of opening the cockpit")
     demo.add_argument("--logs", action="store_true", help="with --headless, print the agents' output too")
+    demo.add_argument("--fast", action="store_true", help="run it in about ten seconds")
 
     sessions = sub.add_parser("sessions", parents=[common], help="list the repository's sessions, newest first")
     sessions.add_argument("--all", action="store_true", help="the sessions of every repository")
@@ -128,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     dis.add_argument("task", help="the task's id in the plan")
     dis.add_argument("--reason", default="", metavar="TEXT", help="why, kept with the session")
 
+    clean = sub.add_parser("clean", parents=[common],
+                           help="remove the task branches and worktrees of decided tasks (accepted, discarded)")
+    clean.add_argument("names", nargs="*", metavar="NAME",
+                       help="also remove these undecided ones: a branch, RUN/TASK, a run id or a session")
+    clean.add_argument("--dry-run", action="store_true", help="list what would be removed and kept; remove nothing")
+
     history = sub.add_parser("history", parents=[common],
                              help="open the history screen: past sessions, trends, and which agent's work sticks")
     history.add_argument("--all", action="store_true", help="the sessions of every repository")
@@ -182,9 +192,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         budgets = {}
         if command == "demo":
-            from engine.demo import PLAN_NAME, make_demo_repo
+            from engine.demo import FAST_STEP_SECONDS, PLAN_NAME, STEP_SECONDS, make_demo_repo
 
-            root = make_demo_repo()
+            root = make_demo_repo(step_seconds=FAST_STEP_SECONDS if args.fast else STEP_SECONDS)
             print(f"demo repository: {root}")
             plan_path, repo, max_parallel, objective = root / PLAN_NAME, str(root), None, "Run the demo plan"
         else:
@@ -231,6 +241,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tui.cli.decide import discard_task
 
         return asyncio.run(discard_task(args.db, args.session, args.task, args.repo, args.reason))
+    if command == "clean":
+        from tui.cli.clean import clean
+
+        return asyncio.run(clean(args.db, args.repo, args.names, args.dry_run))
     if command == "history":
         from tui.history_app import run_history  # Textual is imported here only
 

@@ -39,11 +39,14 @@ from tui.display import elapsed_text
 from tui.event_pump import EventPump
 from tui.widgets.agent_pane import DEFAULT_MAX_LINES, AgentPane
 from tui.widgets.interventions_panel import InterventionsPanel
+from tui.widgets.message_line import MessageLine
 from tui.widgets.pane_grid import PaneGrid
 from tui.widgets.task_table import TaskTable
 
 S = TaskState
 TaskClock = Callable[[str], float]  # a task's running time in seconds
+WORKTREE_LINE = "worktree "  # the engine's line saying where a task's worktree is
+COCKPIT_ACTIONS = frozenset(b.action.split("(")[0] for b in COCKPIT_BINDINGS)
 
 
 class CockpitScreen(Screen[None]):
@@ -75,6 +78,7 @@ class CockpitScreen(Screen[None]):
         self._started = False
         # panes with lines not drawn yet, oldest first (an ordered set: dict keys)
         self._dirty: dict[AgentPane, None] = {}
+        self._line_modes: dict[str, str] = {}  # task -> what its open input line does (send, retry)
         self._last_task: str | None = specs[0].id if specs else None
 
     @property
@@ -100,7 +104,8 @@ class CockpitScreen(Screen[None]):
         with Horizontal(id="bottom"):
             yield TaskTable(self.engine.plan.tasks, id="tasks")
             yield InterventionsPanel(id="interventions")
-        yield Footer(compact=True)
+        # no palette hint: on a narrow terminal it hides the keys (Ctrl+P still opens the palette)
+        yield Footer(compact=True, show_command_palette=False)
 
     @property
     def grid(self) -> PaneGrid:
@@ -178,11 +183,21 @@ class CockpitScreen(Screen[None]):
     def on_lines(self, event: LogLines) -> None:
         pane = self.panes.get(event.task_id)
         if pane is not None:
-            pane.add_lines(event.stream, event.lines, event.key)
+            lines = event.lines
+            if event.stream == "engine":  # where the task works is in its info screen (i), not every pane
+                lines = [line for line in lines if not line.startswith(WORKTREE_LINE)]
+            pane.add_lines(event.stream, lines, event.key)
             self._dirty.setdefault(pane)
 
     def on_state(self, event: TaskStateChanged) -> None:
-        self.model.on_state(event)
+        rule = self.model.on_state(event)
+        if event.new is S.RUNNING and event.old is not S.PAUSED and event.task_id in self.panes:
+            # a new attempt: the last one's exit is history (its own result comes with its end)
+            self.panes[event.task_id].set_result("")
+        if rule:
+            pane = self.panes[event.task_id]
+            pane.add_lines("rule", [rule])
+            self._dirty.setdefault(pane)
 
     def on_usage(self, event: UsageUpdate) -> None:
         pane = self.panes.get(event.task_id)
@@ -237,9 +252,17 @@ class CockpitScreen(Screen[None]):
     def _apply_state(self, task_id: str, state: TaskState, attempts: int) -> None:
         self.model.take_state(task_id, state, attempts)
         attempts = self.model.attempts[task_id]
-        self.panes[task_id].set_state(state, attempts)
+        pane = self.panes[task_id]
+        pane.set_state(state, attempts)
         self.table.set_state(task_id, state, attempts)
         self._show_elapsed(task_id)
+        if pane is self.maximized or pane.has_class("-talking"):
+            self._say_line(task_id)
+
+    def _say_line(self, task_id: str) -> None:
+        """The input line on show says what a message would do now (or why none can go)."""
+        mode, hint = self.model.message_mode(task_id)
+        self.panes[task_id].message_line.placeholder = hint
 
     # --------------------------------------------------------------- drawing
     def _drawn(self) -> bool:
@@ -355,6 +378,19 @@ class CockpitScreen(Screen[None]):
                 self.maximize(target, container=False)
             target.focus()
 
+    def action_step_focus(self, step: int) -> None:
+        """j / k: the next or previous pane, round the grid."""
+        panes = self.grid.panes
+        if not panes:
+            return
+        pane = self.focused_pane()
+        task_id = pane.task_id if pane is not None else self.current_task()
+        index = next((i for i, p in enumerate(panes) if p.task_id == task_id), -step if step > 0 else 0)
+        target = panes[(index + step) % len(panes)]
+        if self.maximized is not None:
+            self.maximize(target, container=False)
+        target.focus()
+
     def action_focus_tasks(self) -> None:
         self.table.focus()
 
@@ -367,6 +403,7 @@ class CockpitScreen(Screen[None]):
             pane = self.panes[task_id]
             pane.focus()
             self.maximize(pane, container=False)
+            self._say_line(task_id)
 
     # -------------------------------------------------------- interventions
     def _command(self, what: str, call: Callable[[], Awaitable[None]], done: str = "") -> None:
@@ -409,9 +446,23 @@ class CockpitScreen(Screen[None]):
                           "Run paused: no new task starts (P resumes)")
 
     def action_cancel_task(self) -> None:
+        """Cancel the task; while its agent runs, only once the developer said yes (its work so far stops)."""
         task_id = self._task_or_notice()
-        if task_id is not None:
+        if task_id is None:
+            return
+        run = self.engine.tasks[task_id]
+        if run.state not in (S.RUNNING, S.PAUSED):
             self._command("cancel", lambda: self.live.cancel(task_id))
+            return
+        from tui.screens.dialogs import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._command("cancel", lambda: self.live.cancel(task_id))
+
+        self.app.push_screen(ConfirmDialog(
+            f"Cancel task {task_id}?", f"Its agent is {state_word(run.state)} (attempt {run.attempts}) and will be "
+            "stopped; r runs it again later.", yes="Cancel task"), answered)
 
     def action_cancel_all(self) -> None:
         from tui.screens.dialogs import ConfirmDialog
@@ -431,19 +482,66 @@ class CockpitScreen(Screen[None]):
         if task_id is not None:
             self._command("retry", lambda: self.live.retry(task_id))
 
-    def action_send_message(self) -> None:
-        from tui.screens.dialogs import SendMessageDialog
+    # ------------------------------------------------------------ messages
+    @property
+    def ESCAPE_TO_MINIMIZE(self) -> bool:  # type: ignore[override]  # noqa: N802 (Textual's name)
+        """Escape restores the enlarged pane, except in its input line, where it goes back to the pane."""
+        return not isinstance(self.focused, MessageLine)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While a pane's input line has the focus, keys are text: no key of the cockpit acts."""
+        if isinstance(self.focused, MessageLine) and action in COCKPIT_ACTIONS:
+            return False
+        return True
+
+    def action_send_message(self) -> None:
+        """Open the task's input line, saying first what a message would do (or why none can go)."""
         task_id = self._task_or_notice()
         if task_id is None:
             return
+        mode, hint = self.model.message_mode(task_id)
+        if mode == "none":
+            self.notify(hint, title="No message now", severity="warning", markup=False)
+            return
+        pane = self.panes[task_id]
+        if self.maximized is not None and self.maximized is not pane:
+            self.maximize(pane, container=False)
+        pane.open_line(hint)
+        self._line_modes[task_id] = mode
 
-        def answered(text: str | None) -> None:
-            if text:
-                self._command("send the message", lambda: self.live.send(task_id, text),
-                              f"Message sent to {task_id}")
+    def on_message_line_send(self, event: MessageLine.Send) -> None:
+        line, text = event.line, event.text
+        task_id = line.task_id
+        mode, hint = self.model.message_mode(task_id)
+        if mode != self._line_modes.get(task_id):  # the task changed meanwhile: say so before acting
+            self._line_modes[task_id] = mode
+            line.placeholder = hint
+            self.notify(f"{hint}" if mode != "none" else f"{hint}; your text stays in the line",
+                        title=f"{task_id} is {state_word(self.engine.tasks[task_id].state)} now",
+                        severity="warning", markup=False)
+            return
+        if mode == "send":
+            what, call = "send the message", lambda: self.live.send(task_id, text)
+        else:
+            what, call = "retry", lambda: self.live.retry(task_id, text)
 
-        self.app.push_screen(SendMessageDialog(task_id), answered)
+        async def run() -> None:
+            try:
+                await call()
+            except CommandError as exc:
+                self.notify(str(exc), title=f"Cannot {what}", severity="warning", markup=False)
+                return  # the text stays in the line
+            line.remember(text)
+            pane = self.panes[task_id]
+            if self.maximized is not pane:
+                pane.close_line()
+            self.model.status_changed = True
+            await self.reload_interventions()
+
+        self.run_worker(run(), group="commands")
+
+    def on_message_line_left(self, event: MessageLine.Left) -> None:
+        self.panes[event.line.task_id].close_line()
 
     def action_note(self) -> None:
         from tui.screens.dialogs import NoteDialog

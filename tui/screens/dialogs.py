@@ -1,4 +1,4 @@
-"""Small modal dialogs: send a message to an agent, note an intervention, one line of text, confirm."""
+"""Small modal dialogs: note an intervention, one line of text, confirm."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -13,46 +13,6 @@ from tui.bindings import CONFIRM_BINDINGS, DIALOG_BINDINGS
 # What a developer writes down by hand; the rest (pause, cancel...) the cockpit records itself.
 NOTE_TYPES = ("note", "redirect", "fix", "clarify")
 assert set(NOTE_TYPES) <= set(INTERVENTION_TYPES)
-
-
-class SendMessageDialog(ModalScreen[str | None]):
-    """The text of a follow-up message for a task's agent, or None."""
-
-    CSS_PATH = "dialogs.tcss"
-    BINDINGS = DIALOG_BINDINGS
-
-    def __init__(self, task_id: str) -> None:
-        super().__init__(classes="dialog-screen")
-        self.task_id = task_id
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label(f"Message to the agent of task [b]{escape(self.task_id)}[/b]", classes="dialog-title")
-            yield Input(placeholder="what the agent should do next", id="message")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Send", variant="primary", id="send")
-                yield Button("Cancel", id="cancel")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._send()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "send":
-            self._send()
-        else:
-            self.dismiss(None)
-
-    def _send(self) -> None:
-        text = self.query_one("#message", Input).value.strip()
-        if text:
-            self.dismiss(text)
-        else:
-            self.notify("Write a message first (Escape to close)", severity="warning", markup=False)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class NoteDialog(ModalScreen[tuple[str, str] | None]):

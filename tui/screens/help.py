@@ -58,9 +58,10 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#help-table", DataTable)
-        table.add_columns("key", "action", "what it does", "binding id")
+        # the id before the long description: whole on any width, as the keymap needs it
+        table.add_columns("key", "binding id", "action", "what it does")
         for row in self.rows:
-            table.add_row(Text(row.keys), Text(row.name), Text(row.tooltip), Text(row.binding_id),
+            table.add_row(Text(row.keys), Text(row.binding_id), Text(row.name), Text(row.tooltip),
                           key=row.binding_id)
 
     def action_close(self) -> None:

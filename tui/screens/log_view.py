@@ -24,6 +24,7 @@ from tui.display import clock_time
 
 PAGE_SIZE = 2000
 HIT_LIMIT = 1000
+HIT_STYLE = "bold reverse"
 
 
 class LogViewScreen(Screen[None]):
@@ -82,10 +83,18 @@ class LogViewScreen(Screen[None]):
         table = self.query_one("#lines", DataTable)
         table.clear()
         table.add_rows(
-            [(clock_time(r.at), str(r.attempt), r.stream, Text(plain(r.text))) for r in rows]
+            [(clock_time(r.at), str(r.attempt), r.stream, self._line_text(r.text)) for r in rows]
         )
         self._update_status()
         return True
+
+    def _line_text(self, line: str) -> Text:
+        """A line, with what the search found in it highlighted (the store matches ASCII letters
+        in any case, and so does the highlight)."""
+        text = Text(plain(line))
+        if self.query_text:
+            text.highlight_words([self.query_text], style=HIT_STYLE, case_sensitive=False)
+        return text
 
     def _update_status(self) -> None:
         page = len(self._starts)
@@ -129,7 +138,10 @@ class LogViewScreen(Screen[None]):
 
     async def search(self, text: str) -> int:
         """Find ``text`` in the whole log and jump to the first hit; the number of hits."""
+        changed = text != self.query_text
         self.query_text = text
+        if changed and self.page and self._starts:  # the page on show, its highlights redone
+            await self.show_page(self._starts[-1], remember=False)
         if self.task_row_id is None or not text:
             self.hits, self.hit_index = [], -1
             self.query_one("#hits", Label).update("")

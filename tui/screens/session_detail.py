@@ -42,6 +42,19 @@ SOURCE_WORDS = {"saved": "saved", "draft": "a draft, not saved yet",
                 "built": "built from the record: no summary was saved"}
 
 
+CHECKLIST_HEADING = "## Completeness Checklist"
+
+
+def on_screen(markdown: str) -> str:
+    """The summary as the screen shows it: what happened first. The format's North Star paragraph is
+    the same in every summary (left out), and its checklist, a list of the sections to fill, comes
+    last rather than before the sections themselves."""
+    sections = markdown.replace(NORTH_STAR + RULE, "", 1).rstrip("\n").split(RULE)
+    checklist = [s for s in sections if s.startswith(CHECKLIST_HEADING)]
+    rest = [s for s in sections if not s.startswith(CHECKLIST_HEADING)]
+    return RULE.join(rest + checklist) + "\n"
+
+
 @dataclass(frozen=True)
 class SurvivalBar:
     label: str  # "1d", "7d", "30d", "now"
@@ -161,8 +174,7 @@ class SessionDetailScreen(Screen[tuple[int, str] | None]):
         self._show_survival()
         self._fill_tasks()
         self._fill_interventions()
-        # The format's North Star paragraph is the same in every summary: left out on screen.
-        await self.query_one("#detail-markdown", Markdown).update(self.markdown.replace(NORTH_STAR + RULE, "", 1))
+        await self.query_one("#detail-markdown", Markdown).update(on_screen(self.markdown))
         self.loaded = True
         self.refresh_bindings()
 

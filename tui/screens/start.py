@@ -21,7 +21,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, TextArea
 
 from engine.formatting import plural
 from engine.errors import UserError
-from sessions.reports.assessment import pending_sessions
+from sessions.reports.assessment import OUTCOME_LABELS, pending_sessions
 from sessions.completion import PendingCompletion, close_left_open, pending_completion
 from sessions.git.facts import GitFactsError
 from sessions.live_session import LiveSession
@@ -57,7 +57,10 @@ class StartScreen(Screen[LiveSession | None]):
         self.repo = repo
         self.starting = False
         self.offer_completion = offer_completion
-        self.answers: dict[int, str] = {}  # session id -> outcome recorded here
+        # Answers are kept (in the store) only once the developer moves on from the list: a letter
+        # typed there by mistake can be taken back (Backspace) until then.
+        self.answers: dict[int, str] = {}  # session id -> outcome given here
+        self.saved: dict[int, tuple[str, str]] = {}  # session id -> (outcome, note) in the store
         self.notes: dict[int, str] = {}
         self.loaded = False  # the lists have been read once
 
@@ -66,8 +69,9 @@ class StartScreen(Screen[LiveSession | None]):
         with VerticalScroll(id="start-sections"):
             with Vertical(id="assessment-section", classes="start-section"):
                 yield Label("Earlier sessions: how was their work used?", classes="section-title")
-                yield Label("f fully used · p partially · u not used · t too early · n n/a · "
-                            "w note · s skip all (asked again next time)", id="assessment-help")
+                yield Label("f fully used · p partially · u not used · t too early · n n/a · w note · "
+                            "s skip all (asked again next time) · Backspace takes an answer back; answers "
+                            "are kept once you leave the list", id="assessment-help")
                 yield AssessmentList(id="assessment")
                 yield Label("", id="assessment-more")
             yield Label("", id="ewr")
@@ -113,6 +117,7 @@ class StartScreen(Screen[LiveSession | None]):
         section = self.query_one("#assessment-section")
         table = self.query_one(AssessmentList)
         self.answers.clear()
+        self.saved.clear()
         self.notes.clear()
         shown = pending[:MAX_PENDING]
         table.show(shown)
@@ -132,26 +137,59 @@ class StartScreen(Screen[LiveSession | None]):
 
     def on_assessment_list_answered(self, event: AssessmentList.Answered) -> None:
         event.stop()
-        self.record(event.session_id, event.outcome)
-
-    @work(group="assess")
-    async def record(self, session_id: int, outcome: str) -> None:
-        try:
-            await self.store.add_assessment(session_id, outcome, self.notes.get(session_id, ""))
-        except StoreError as exc:
-            self.notify(str(exc), title="Not recorded", severity="error", markup=False)
-            return
-        self.answers[session_id] = outcome
+        session_id, outcome = event.session_id, event.outcome
         table = self.query_one(AssessmentList)
+        self.answers[session_id] = outcome
         table.set_answer(session_id, outcome, self.notes.get(session_id, ""))
-        await self.show_work_rate()
+        label = table.sessions[session_id].row.label
+        self.notify(f"{label}: {OUTCOME_LABELS[outcome]} (Backspace takes it back; kept once you leave the list)",
+                    timeout=4, markup=False)
         left = [int(k.value) for k in table.rows if k.value and int(k.value) not in self.answers]
         if not left:
-            self.notify("Every session is assessed: now the objective", timeout=3, markup=False)
+            self.notify("Every session is answered: now the objective", timeout=3, markup=False)
             self.query_one("#objective", Input).focus()
-        elif table.current_session() in self.answers:
+        else:
             later = [i for i in left if table.get_row_index(str(i)) > table.cursor_row]
             table.move_cursor(row=table.get_row_index(str((later or left)[0])))
+
+    def on_assessment_list_undo_asked(self, event: AssessmentList.UndoAsked) -> None:
+        event.stop()
+        session_id = event.session_id
+        if session_id not in self.answers:
+            return
+        if session_id in self.saved:
+            self.notify("That answer is kept already: change it in the history (F2)", severity="warning",
+                        markup=False)
+            return
+        del self.answers[session_id]
+        table = self.query_one(AssessmentList)
+        table.clear_answer(session_id)
+        if session_id in self.notes:
+            table.set_answer(session_id, None, self.notes[session_id])
+        self.notify(f"{table.sessions[session_id].row.label}: answer taken back", timeout=3, markup=False)
+
+    def on_assessment_list_left(self, event: AssessmentList.Left) -> None:
+        event.stop()
+        if self.app.screen is self:  # a dialog over the list (a note) is not moving on
+            self.keep_answers()
+
+    @work(group="assess")
+    async def keep_answers(self) -> None:
+        """Record the answers given (and notes) that the store does not hold yet."""
+        changed = False
+        for session_id, outcome in list(self.answers.items()):
+            answer = (outcome, self.notes.get(session_id, ""))
+            if self.saved.get(session_id) == answer:
+                continue
+            try:
+                await self.store.add_assessment(session_id, *answer)
+            except StoreError as exc:
+                self.notify(str(exc), title="Not recorded", severity="error", markup=False)
+                return
+            self.saved[session_id] = answer
+            changed = True
+        if changed:
+            await self.show_work_rate()
 
     def on_assessment_list_note_asked(self, event: AssessmentList.NoteAsked) -> None:
         event.stop()
@@ -164,10 +202,9 @@ class StartScreen(Screen[LiveSession | None]):
             if text is None:
                 return
             self.notes[session_id] = text
-            outcome = self.answers.get(session_id)
-            self.query_one(AssessmentList).set_answer(session_id, outcome, text)
-            if outcome is not None:  # answered already: record the answer again, with its note
-                self.record(session_id, outcome)
+            self.query_one(AssessmentList).set_answer(session_id, self.answers.get(session_id), text)
+            if session_id in self.saved:  # kept already: kept again, with its note
+                self.keep_answers()
 
         self.app.push_screen(LineDialog(f"A note on session {label}", self.notes.get(session_id, ""),
                                         "why, in a few words (kept with the answer)"), answered)
@@ -242,6 +279,7 @@ class StartScreen(Screen[LiveSession | None]):
         from tui.screens.history import HistoryScreen
 
         # Back from it, the list of sessions to assess is read again (some may be assessed there).
+        self.keep_answers()  # going there is moving on from the list
         self.app.push_screen(HistoryScreen(self.store, self.repo or None), lambda _: self.reload())
 
     def action_start(self) -> None:

@@ -154,6 +154,9 @@ class SummaryFormScreen(Screen[SavedSummary | None]):
                 yield Static("", id="draft-state")
         yield Footer()
 
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < 100, "-narrow")
+
     def on_mount(self) -> None:
         self.title = f"Session Cockpit · summary of session {self.row.label}"
         self.sub_title = SOURCE_NOTES.get(self.source, self.source)

@@ -1,6 +1,7 @@
 """One task's live pane: two header lines (state, elapsed time, attempts; agent, tokens and cost),
-its log (a tool call's line rewritten in place as its status changes), and the agent's plan, when it
-has one, as a checklist under the log.
+its log (a tool call's line rewritten in place as its status changes), the agent's plan, when it
+has one, as a checklist under the log, and its own input line for messages to the agent
+(:mod:`tui.widgets.message_line`).
 
 Lines are not written as they come: :meth:`AgentPane.add_lines` only appends them to a bounded
 buffer (the last ``max_lines``), and the cockpit calls :meth:`AgentPane.flush` every ~80 ms for the
@@ -25,6 +26,7 @@ from engine.terminal_text import plain_lines
 from engine.formatting import state_word
 from tui.display import STREAM_PREFIX, attempts_text
 from tui.line_wrap import wrap_lines
+from tui.widgets.message_line import MessageLine
 
 DEFAULT_MAX_LINES = 1000
 
@@ -155,10 +157,28 @@ class AgentPane(Vertical, can_focus=True):
             yield Label("", classes="pane-usage")
         yield PaneLog(max_lines=self.max_lines, classes="pane-log")
         yield Static("", classes="pane-plan", markup=False)
+        yield MessageLine(self.task_id)
 
     @property
     def log_widget(self) -> PaneLog:
         return self.query_one(PaneLog)
+
+    @property
+    def message_line(self) -> MessageLine:
+        return self.query_one(MessageLine)
+
+    def open_line(self, hint: str) -> None:
+        """Show the input line with ``hint`` (what Enter will do) and give it the focus."""
+        line = self.message_line
+        line.placeholder = hint
+        self.add_class("-talking")
+        line.focus()
+
+    def close_line(self) -> None:
+        """Back to the pane; the line stays on show while it holds text (nothing typed is lost)."""
+        if not self.message_line.value:
+            self.remove_class("-talking")
+        self.focus()
 
     # ------------------------------------------------------------------ lines
     def add_lines(self, stream: str, lines: Iterable[str], key: str = "") -> None:
