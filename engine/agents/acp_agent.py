@@ -199,6 +199,7 @@ class AcpAgent:
         return AgentExit(code if code else 1, reason, kind or (found[0] if found else None))
 
     async def _shut_down(self) -> None:
+        self.client.stop()  # the attempt is over: nothing the agent asks on its way out is done
         self.transcript.flush()
         await self.client.terminals.close()
         if self._conn is not None:
@@ -280,6 +281,7 @@ class AcpAgent:
 
     async def stop(self, grace: float) -> None:
         self._stopped = True
+        self.client.stop()  # before the cancel: what the agent asks in its grace period is refused
         self._follow_ups.clear()
         if self._proc is None:
             return

@@ -13,6 +13,11 @@ What the agent may ask of us, and how it is confined:
   :class:`~engine.asks.Request` with the agent's own options; the profile's policy, the developer or a
   headless run's answer decides, and the agent gets the option of the kind decided (or a cancellation
   when it offered none). A request for another session is refused.
+
+Once the task is stopped (cancelled, timed out, over budget) the agent gets nothing more done through
+us: every file request, new terminal and permission request is refused from the moment the stop begins,
+not when its process group ends, so nothing it does in the grace it is given lands in the worktree (and
+so in a commit).
 """
 from __future__ import annotations
 
@@ -52,6 +57,18 @@ class AcpClient:
         self._ask = ask
         self._on_usage = on_usage
         self._note = note
+        self.stopped = False
+
+    def stop(self) -> None:
+        """The task is being stopped: refuse whatever the agent asks to do from now on."""
+        self.stopped = True
+
+    def _may_act(self, session_id: str, what: str) -> None:
+        """A request that does something (files, terminals) from the agent's session, while the task runs."""
+        self._check_session(session_id)
+        if self.stopped:
+            self._note(f"refused: {what} after the task was stopped")
+            raise RequestError.invalid_request({"details": "the task was stopped: nothing more is done"})
 
     def _check_session(self, session_id: str) -> None:
         if self.session_id is None or session_id != self.session_id:
@@ -71,6 +88,8 @@ class AcpClient:
     async def request_permission(self, session_id: str, tool_call: Any, options: list[Any],
                                  **_: Any) -> RequestPermissionResponse:
         self._check_session(session_id)
+        if self.stopped:  # nobody is asked on behalf of a stopped task
+            return RequestPermissionResponse(outcome=DeniedOutcome(outcome="cancelled"))
         # a request may come before (or instead of) the tool call's announcement: show the call first
         call = self.transcript.tool(tool_call)
         offered = tuple(AskOption(str(o.option_id), str(o.kind), clean(str(o.name))[:200]) for o in options
@@ -111,7 +130,7 @@ class AcpClient:
 
     async def read_text_file(self, session_id: str, path: str, line: int | None = None, limit: int | None = None,
                              **_: Any) -> ReadTextFileResponse:
-        self._check_session(session_id)
+        self._may_act(session_id, "a file read")
         real = self._confined(path)
         try:
             text = await asyncio.to_thread(_read, real)
@@ -126,7 +145,7 @@ class AcpClient:
         return ReadTextFileResponse(content=text)
 
     async def write_text_file(self, session_id: str, path: str, content: str, **_: Any) -> WriteTextFileResponse:
-        self._check_session(session_id)
+        self._may_act(session_id, "a file write")
         real = self._confined(path)
         if real == self.workspace.root or real.is_dir():
             raise RequestError.invalid_params({"details": f"{path}: is a directory"})
@@ -140,7 +159,7 @@ class AcpClient:
     async def create_terminal(self, session_id: str, command: str, args: list[str] | None = None,
                               env: list[EnvVariable] | None = None, cwd: str | None = None,
                               output_byte_limit: int | None = None, **_: Any) -> CreateTerminalResponse:
-        self._check_session(session_id)
+        self._may_act(session_id, "a new terminal")
         folder = self._confined(cwd) if cwd else self.workspace.root
         if not folder.is_dir():
             raise RequestError.invalid_params({"details": f"{cwd}: not a folder"})

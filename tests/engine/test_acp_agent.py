@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+
+import pytest
 from pathlib import Path
 from typing import Any
 
@@ -353,3 +355,42 @@ async def test_pause_stops_the_agent_and_its_terminals_resume_lets_them_go_on(tm
     await rec.finished()
     assert rec.states("t")[-1] is S.SUCCEEDED
     assert said(rec, "t") == ["exit 0: slept", "after"]
+
+
+AFTER_STOP = [
+    {"write": "late.txt", "content": "written after the stop\n"},
+    {"terminal": "echo late > late-terminal.txt"},
+    {"read": "README.md"},
+    {"permission": "c9", "title": "rm -rf build", "kind": "execute"},
+]
+
+
+@pytest.mark.parametrize("how", ["cancel", "timeout"])
+async def test_a_stopped_task_does_nothing_more(tmp_path, repo, runner, how) -> None:
+    """The agent goes on in its grace period: its writes, terminals, reads and questions are refused,
+    nothing lands in the worktree and nothing is committed."""
+    profiles = standin(tmp_path, {"turns": [[{"message": "waiting\n"}, {"wait_cancel": True, "then": AFTER_STOP}]]})
+    task = {"id": "t", "prompt": "wait", "agent": "standin"}
+    if how == "timeout":
+        task["timeout"] = 1
+    plan = plan_of(task, profiles=profiles)
+    engine = make_engine(plan, repo, profiles=profiles)
+    _, rec = runner.start(engine)
+    await rec.wait_line("t", "waiting")
+    worktree = Path(engine.tasks["t"].worktree.path)
+    if how == "cancel":
+        engine.cancel("t")
+    await rec.finished()
+    assert rec.states("t")[-1] is (S.CANCELLED if how == "cancel" else S.TIMED_OUT)
+    assert any(r["request"] == "session/cancel" for r in requests(tmp_path))
+    errors = [line for line in said(rec, "t") if line.startswith("error:")]
+    assert len(errors) == 3 and all("Invalid request" in line for line in errors), said(rec, "t")
+    assert "permission: cancelled" in said(rec, "t")
+    refusals = [line for line in rec.lines("t", "engine") if "after the task was stopped" in line]
+    assert refusals == ["refused: a file write after the task was stopped",
+                        "refused: a new terminal after the task was stopped",
+                        "refused: a file read after the task was stopped"]
+    assert not (worktree / "late.txt").exists() and not (worktree / "late-terminal.txt").exists()
+    for result in rec.results("t"):
+        assert result.files == ()
+        assert git(repo, "log", "--format=%H", f"{result.start_commit}..{result.branch}") == ""

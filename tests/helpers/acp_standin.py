@@ -23,6 +23,8 @@ Steps (each a one-key object, plus options):
 - ``{"terminal": "command line", "args": [...]}``: run it through the client, wait, message its output
 - ``{"usage": {"used": 10, "size": 100, "cost": 0.5, "currency": "USD"}}``: a usage update
 - ``{"sleep": 0.2}``; ``{"wait_cancel": true}``: hold the turn until the client cancels it
+  (with ``"then": [steps]``: do those steps once cancelled, before the turn ends, as an agent that goes
+  on working in its grace period would)
 - ``{"crash": 3}``: exit at once with that code; ``{"garbage": "text"}``: write a raw line on stdout
 - ``{"stop": "end_turn", "usage": {...}, "meta": {...}}``: end the turn (default ``end_turn``), with the
   protocol's per-turn usage and/or a ``_meta``
@@ -167,6 +169,8 @@ class StandIn:
             await asyncio.sleep(step["sleep"])
         elif "wait_cancel" in step:
             await self.cancelled.wait()
+            for then in step.get("then", []):
+                await self._step(sid, then)
             return PromptResponse(stop_reason="cancelled")
         elif "crash" in step:
             sys.stdout.flush()
