@@ -4,7 +4,8 @@ What the agent may ask of us, and how it is confined:
 
 - ``session/update``: shown through the :class:`~engine.agents.acp_transcript.Transcript`, usage counted
   by :class:`~engine.agents.acp_usage.AcpUsage`.
-- ``fs/read_text_file`` and ``fs/write_text_file``: only inside the task's worktree (the same rules as
+- ``fs/read_text_file`` and ``fs/write_text_file``: a read returns the lines asked for, read as a stream
+  and bounded by bytes (:func:`~engine.agents.file_tools.read_line_range`, as the API agent's reads); only inside the task's worktree (the same rules as
   the API agent's tools: no ``..``, no ``.git``, no symbolic link leading out); a file that does not exist
   is the protocol's "resource not found".
 - ``terminal/*``: commands run in the worktree (or a folder in it), in process groups the attempt ends
@@ -36,10 +37,11 @@ from acp.schema import (
 from engine.agents.acp_transcript import Transcript, clean
 from engine.asks import OPTION_KINDS, TOOL_KINDS, AskOption, Asker, Request
 from engine.agents.acp_usage import AcpUsage
-from engine.agents.file_tools import ToolError, Workspace
+from engine.agents.file_tools import ToolError, Workspace, read_line_range
 from engine.agents.terminals import TerminalError, Terminals
 
-READ_LIMIT = 10_000_000  # characters of one file read: more is refused rather than sent
+# bytes one read may return: a bigger file is read in parts (line, limit), never loaded whole
+READ_MAX_BYTES = 10_000_000
 
 
 class AcpClient:
@@ -132,16 +134,16 @@ class AcpClient:
                              **_: Any) -> ReadTextFileResponse:
         self._may_act(session_id, "a file read")
         real = self._confined(path)
+        start = max(1, line) if isinstance(line, int) else 1
+        count = max(0, limit) if isinstance(limit, int) else None
         try:
-            text = await asyncio.to_thread(_read, real)
+            text = await asyncio.to_thread(read_line_range, real, start, count, READ_MAX_BYTES)
         except FileNotFoundError:
             raise RequestError.resource_not_found(path) from None
+        except ToolError as exc:
+            raise RequestError.invalid_params({"details": f"{path}: {exc}"}) from None
         except (OSError, UnicodeError) as exc:
             raise RequestError.internal_error({"details": f"{path}: {exc}"}) from None
-        if line is not None or limit is not None:
-            lines = text.splitlines(keepends=True)
-            start = max(0, (line or 1) - 1)
-            text = "".join(lines[start: start + limit if limit is not None else None])
         return ReadTextFileResponse(content=text)
 
     async def write_text_file(self, session_id: str, path: str, content: str, **_: Any) -> WriteTextFileResponse:
@@ -212,14 +214,6 @@ class AcpClient:
 
     def on_connect(self, conn: Any) -> None:
         return None
-
-
-def _read(path: Path) -> str:
-    if path.is_dir():
-        raise IsADirectoryError(21, "is a directory")
-    if path.stat().st_size > READ_LIMIT * 4:
-        raise OSError(27, f"file larger than {READ_LIMIT * 4} bytes")
-    return path.read_text(encoding="utf-8")
 
 
 def _write(path: Path, content: str) -> None:

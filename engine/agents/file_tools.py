@@ -268,7 +268,7 @@ class Workspace:
             if b"\0" in f.read(8192):
                 raise ToolError(f"{args['path']}: a binary file ({real.stat().st_size} bytes), not shown")
             f.seek(0)
-            for number, (raw, more) in enumerate(_bounded_lines(f), 1):
+            for number, (raw, more) in enumerate(bounded_lines(f), 1):
                 if number < start:
                     continue
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
@@ -563,18 +563,41 @@ def _count_lines(text: str | Path) -> int:
     return count + (last != b"\n")
 
 
-def _bounded_lines(f: Any) -> Iterator[tuple[bytes, int]]:
-    """The lines of a binary file, each at most ``LINE_READ_MAX`` bytes, with the count of the bytes
+def bounded_lines(f: Any, line_max: int = LINE_READ_MAX) -> Iterator[tuple[bytes, int]]:
+    """The lines of a binary file, each at most ``line_max`` bytes, with the count of the bytes
     of it left out (a minified file of one 40 MB line costs 40 MB of reading, not of memory)."""
-    while line := f.readline(LINE_READ_MAX):
+    while line := f.readline(line_max):
         more = 0
-        if not line.endswith(b"\n") and len(line) == LINE_READ_MAX:
+        if not line.endswith(b"\n") and len(line) == line_max:
             while rest := f.readline(1 << 16):
                 more += len(rest)
                 if rest.endswith(b"\n"):
                     more -= 1
                     break
         yield line, more
+
+
+def read_line_range(path: Path, start: int = 1, count: int | None = None, max_bytes: int = 10_000_000) -> str:
+    """Lines ``start`` (1-based) to ``start + count - 1`` of a text file, exactly as they are, read as a
+    stream: memory stays within ``max_bytes`` whatever the file's size. A range (or one line) of more
+    than ``max_bytes`` is refused with a :class:`ToolError` rather than cut, since a reader that gets
+    part of a file as if it were all of it may write the part back."""
+    if path.is_dir():
+        raise ToolError(f"{path.name}: is a directory")
+    kept: list[bytes] = []
+    size = 0
+    with path.open("rb") as f:
+        for number, (raw, more) in enumerate(bounded_lines(f, max_bytes + 1), 1):
+            if number < start:
+                continue
+            if count is not None and number >= start + count:
+                break
+            size += len(raw) + more
+            if more or size > max_bytes:
+                raise ToolError(f"the lines asked for hold more than {max_bytes:,} bytes: read fewer at a time "
+                                "(line and limit)")
+            kept.append(raw)
+    return b"".join(kept).decode("utf-8")
 
 
 def _check_pattern(pattern: str) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tracemalloc
 
 import pytest
 from pathlib import Path
@@ -16,6 +17,7 @@ from tests.helpers.events import eventually, make_engine, plan_of, wait_for_file
 from tests.helpers.paths import ROOT
 from tests.helpers.processes import live_group_members, proc_state
 from tests.helpers.repos import git
+from engine.agents import acp_client
 from engine.agents.acp_agent import AcpAgent
 from engine.agents.base import AgentContext
 from engine.asks import AskChannel, QuestionAnswered, QuestionAsked
@@ -394,3 +396,33 @@ async def test_a_stopped_task_does_nothing_more(tmp_path, repo, runner, how) -> 
     for result in rec.results("t"):
         assert result.files == ()
         assert git(repo, "log", "--format=%H", f"{result.start_commit}..{result.branch}") == ""
+
+
+async def test_file_reads_honour_line_and_limit_and_are_bounded_by_bytes(tmp_path, repo, runner, monkeypatch) -> None:
+    """A read streams the file (the API agent's bounded reader): a 40 MB line before the lines asked for
+    is read past, not loaded; a range of more than the byte bound is refused, not cut."""
+    monkeypatch.setattr(acp_client, "READ_MAX_BYTES", 100_000)
+    (repo / "big.txt").write_bytes(b"x" * 40_000_000 + b"\nsecond\r\nthird\nfourth\n")
+    (repo / "lines.txt").write_text("".join(f"line {n}\n" for n in range(1, 50_001)))
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "big files")
+    tracemalloc.start()
+    try:
+        state, rec, _ = await run_one(tmp_path, repo, runner, {"turns": [[
+            {"read": "big.txt", "line": 2, "limit": 2},
+            {"read": "lines.txt", "line": 49_999},
+            {"read": "lines.txt", "line": 3, "limit": 1},
+            {"read": "lines.txt", "line": 10, "limit": 0},
+            {"read": "big.txt"},
+            {"read": "lines.txt"},
+        ]]})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert state is S.SUCCEEDED
+    lines = said(rec, "t")
+    assert lines[:8] == ["read: second", "third", "", "read: line 49999", "line 50000", "", "read: line 3", ""]
+    assert lines[8] == "read: "
+    refused = [line for line in lines if line.startswith("error:")]
+    assert refused == ["error: Invalid params (-32602)"] * 2, lines
+    assert peak < 10_000_000, f"{peak:,} bytes at the peak for a 40 MB file"
