@@ -15,6 +15,12 @@ a denial with the reason "no one to ask in a headless run". Every request ends i
 "Always" answers are remembered here as rules, for the task or for the whole session (every task of
 the run), and answer the next matching request without asking; the agent is still given the option
 it offered, so an agent that keeps its own rules (ACP) keeps them too.
+
+What an agent asks about is its own text (the tool's name, the command, the paths, the preview, its
+options' labels), so the question and the answer are published made safe by one
+:class:`~engine.agent_text.AgentText` (no control sequence, no secret), here, whatever agent asked:
+the screen, the store and the headless log get them only from these events. The policy and the
+remembered rules still judge the request as the agent sent it (what it would actually run).
 """
 from __future__ import annotations
 
@@ -27,6 +33,8 @@ import shlex
 import time
 from dataclasses import dataclass, field, replace
 from typing import Awaitable, Callable, Iterable
+
+from engine.agent_text import AgentText
 
 # What a tool does, as ACP's ToolKind names it: the policy decides by kind, whatever the agent.
 TOOL_KINDS = ("read", "search", "edit", "delete", "move", "execute", "fetch", "think", "switch_mode", "other")
@@ -297,10 +305,14 @@ def _pick(options: tuple[AskOption, ...], *kinds: str) -> AskOption | None:
 
 
 class _Waiting:
-    __slots__ = ("question", "future", "since", "workdir")
+    """A question waiting for the developer; ``request`` is the agent's own (the question's is made safe),
+    for the rules an answer remembers and checks."""
 
-    def __init__(self, question: Question, future: asyncio.Future[Answer], workdir: str) -> None:
+    __slots__ = ("question", "request", "future", "since", "workdir")
+
+    def __init__(self, question: Question, request: Request, future: asyncio.Future[Answer], workdir: str) -> None:
         self.question = question
+        self.request = request
         self.future = future
         self.workdir = workdir
         self.since = time.monotonic()
@@ -316,11 +328,14 @@ class AskChannel:
 
     ``publish`` puts events on the run's bus; ``interactive`` says whether someone can answer (False:
     headless); ``on_wait`` is told when a task starts and stops waiting for the developer (the engine
-    stops the task's clock meanwhile, so waiting does not count against its timeout).
+    stops the task's clock meanwhile, so waiting does not count against its timeout); ``text`` makes
+    what is published safe (the engine's, which also knows the secrets of its environment).
     """
 
-    def __init__(self, publish: Publish, *, interactive: bool = True, on_wait: WaitHook | None = None) -> None:
+    def __init__(self, publish: Publish, *, interactive: bool = True, on_wait: WaitHook | None = None,
+                 text: AgentText | None = None) -> None:
         self._publish = publish
+        self.text = text if text is not None else AgentText()
         self.interactive = interactive
         self._on_wait = on_wait
         self._ids = itertools.count(1)
@@ -347,13 +362,14 @@ class AskChannel:
             request = _with(request, kind="other")
         if len(request.preview) > PREVIEW_LIMIT:
             request = _with(request, preview=request.preview[:PREVIEW_LIMIT] + "\n… (cut)")
-        question = Question(f"q{next(self._ids)}", task_id, attempt, profile, request,
-                            outside_paths(request.paths, workdir), time.time())
-        answer = self._decide(question, policy, workdir)
+        outside = outside_paths(request.paths, workdir)
+        question = Question(f"q{next(self._ids)}", task_id, attempt, profile, self._safe(request),
+                            tuple(self.text.text(p) for p in outside), time.time())
+        answer = self._decide(task_id, request, outside, policy, workdir)
         if answer is not None:
             return self._done(question, answer, 0.0, asked=False)
         loop = asyncio.get_running_loop()
-        waiting = _Waiting(question, loop.create_future(), workdir)
+        waiting = _Waiting(question, request, loop.create_future(), workdir)
         first = not any(w.question.task_id == task_id for w in self._waiting.values())
         self._waiting[question.id] = waiting
         self.asked += 1
@@ -369,23 +385,33 @@ class AskChannel:
             raise
         return answer
 
-    def _decide(self, q: Question, policy: AskPolicy, workdir: str) -> Answer | None:
+    def _safe(self, r: Request) -> Request:
+        """The request as it may be shown and kept: each of the agent's texts made safe (option ids and
+        kinds stay: they are how the agent is answered)."""
+        text = self.text.text
+        return replace(
+            r, tool=text(r.tool), title=text(r.title), command=text(r.command) if r.command is not None else None,
+            paths=tuple(text(p) for p in r.paths), preview=text(r.preview), reason=text(r.reason),
+            options=tuple(replace(o, label=text(o.label)) for o in r.options),
+        )
+
+    def _decide(self, task_id: str, r: Request, outside: tuple[str, ...], policy: AskPolicy,
+                workdir: str) -> Answer | None:
         """The policy's answer, a remembered one, or None: ask the developer (or, headless, the
         policy's headless answer)."""
-        r = q.request
         for rule in policy.deny:
             if rule_matches(rule, r, workdir):
                 return self._deny(r, f"the profile's rules deny {rule}")
         for rule in policy.allow:
             if rule_matches(rule, r, workdir):
                 return Answer(True, _pick(r.options, "allow_once", "allow_always"), rule=rule)
-        if q.outside:
+        if outside:
             verdict = policy.outside
             if verdict == "deny":
-                return self._deny(r, f"{OUTSIDE_REASON} ({', '.join(q.outside)})")
+                return self._deny(r, f"{OUTSIDE_REASON} ({', '.join(outside)})")
         else:
             verdict = ""
-        remembered = self._remembered(q.task_id, r, workdir)
+        remembered = self._remembered(task_id, r, workdir)
         if remembered is not None:
             return remembered
         if not verdict:
@@ -452,7 +478,7 @@ class AskChannel:
             raise AskError(f"the agent offers no way to allow {q.describe()}")
         rule = ""
         if always:
-            rule = always_rule(q.request)
+            rule = always_rule(waiting.request)  # the agent's own command: the next request is matched on it
             rules = self._task_rules.setdefault(q.task_id, []) if scope == "task" else self._session_rules
             rules.append((rule, allow))
         answer = Answer(allow, option, scope, reason.strip() if not allow else "", "developer", rule)
@@ -460,7 +486,7 @@ class AskChannel:
         if always:  # the new rule may answer other questions waiting now (never one reaching outside)
             for other in list(self._waiting.values()):
                 if not other.question.outside:
-                    again = self._remembered(other.question.task_id, other.question.request, other.workdir)
+                    again = self._remembered(other.question.task_id, other.request, other.workdir)
                     if again is not None:
                         self._close(other, again)
         return answer
@@ -494,7 +520,10 @@ class AskChannel:
     def _done(self, q: Question, answer: Answer, waited: float, asked: bool) -> Answer:
         if not answer.allow:
             self.denied[q.task_id] = self.denied.get(q.task_id, 0) + 1
-        self._publish(QuestionAnswered(q, answer, waited, asked))
+        text = self.text.text  # a reason or a rule may quote the agent's command or paths
+        shown = replace(answer, reason=text(answer.reason), rule=text(answer.rule),
+                        option=replace(answer.option, label=text(answer.option.label)) if answer.option else None)
+        self._publish(QuestionAnswered(q, shown, waited, asked))
         return answer
 
 

@@ -206,3 +206,64 @@ async def test_a_huge_preview_is_cut(tmp_path):
     await chan.asker("t1", 1, "x", str(tmp_path))(Request("Write", "edit", paths=("a",), preview="x" * 100_000))
     q = rec.of(QuestionAnswered)[0].question
     assert len(q.request.preview) < 5000 and q.request.preview.endswith("(cut)")
+
+
+HOSTILE = "\x1b]52;c;cHduZWQ=\x07\x1b]0;pwned\x1b\\\x1b[?1049l"
+SECRET = "ANTHROPIC_API_KEY=plainkeywithoutprefix123"
+
+
+def assert_harmless(text: str) -> None:
+    assert "\x1b" not in text and "\x07" not in text and "pwned" not in text and "cHduZWQ" not in text, repr(text)
+    assert "plainkeywithoutprefix123" not in text and "wJalrXUtnFEMI" not in text, text
+
+
+def event_texts(event: object) -> list[str]:
+    """Every text of a question event, as the screen, the store and the headless log may show it."""
+    q = event.question  # type: ignore[attr-defined]
+    r = q.request
+    texts = [r.tool, r.title, r.command or "", r.preview, r.reason, *r.paths, *q.outside,
+             *(o.label for o in r.options), q.describe()]
+    answer = getattr(event, "answer", None)
+    if answer is not None:
+        texts += [answer.reason, answer.rule, answer.describe(), answer.option.label if answer.option else ""]
+    return texts
+
+
+async def test_questions_and_answers_are_published_safe_and_without_secrets() -> None:
+    """Whatever agent asks, the channel publishes its texts made safe; the policy and the remembered rule
+    still judge the command the agent sent."""
+    ch, rec = channel()
+    command = f"deploy --title '{HOSTILE}' {SECRET} AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    request = Request(f"Bash{HOSTILE}", "execute", title=f"Run {SECRET}", command=command,
+                      paths=(f"notes{HOSTILE}.md", f"/elsewhere/{SECRET}"), preview=f"{command}\nline two {HOSTILE}",
+                      reason=f"because {SECRET}",
+                      options=(AskOption("y", "allow_once", f"Yes {HOSTILE}"),
+                               AskOption("a", "allow_always", f"Always {SECRET}"),
+                               AskOption("n", "reject_once", "No")))
+    policy = AskPolicy(outside="ask")
+    asking = asyncio.ensure_future(ch.ask("t", 1, "p", "/work/tree", policy, request))
+    await asyncio.sleep(0)
+    asked = rec.of(QuestionAsked)[0]
+    answer = ch.answer(asked.question.id, "allow_always", scope="task")
+    assert (await asking).option.id == "a"  # the agent's own option, by its id
+    assert answer.rule.startswith("Bash") and "plainkeywithoutprefix123" in answer.rule  # the rule is the real one
+    again = await ch.ask("t", 1, "p", "/work/tree", policy, request)
+    assert again.allow and again.rule == answer.rule  # remembered: the same command is not asked again
+    answered = rec.of(QuestionAnswered)
+    assert len(answered) == 2 and len(rec.of(QuestionAsked)) == 1
+    for event in [asked, *answered]:
+        for text in event_texts(event):
+            assert_harmless(text)
+    shown = asked.question.request
+    assert shown.preview.endswith("line two ") and "[REDACTED]" in shown.command
+    assert asked.question.outside == ("/elsewhere/ANTHROPIC_API_KEY=[REDACTED]",)
+
+
+async def test_a_denial_that_quotes_the_paths_is_published_safe() -> None:
+    ch, rec = channel()
+    answer = await ch.ask("t", 1, "p", "/work/tree", AskPolicy(), write(f"/etc/{SECRET}{HOSTILE}"))
+    assert not answer.allow
+    (event,) = rec.of(QuestionAnswered)
+    assert "outside the task's worktree" in event.answer.reason
+    for text in event_texts(event):
+        assert_harmless(text)
