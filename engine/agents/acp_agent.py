@@ -30,7 +30,8 @@ import acp
 from acp.schema import ClientCapabilities, FileSystemCapabilities, Implementation
 
 from engine.agents.acp_client import AcpClient
-from engine.agents.acp_transcript import Transcript, clean
+from engine.agents.acp_transcript import Transcript
+from engine.terminal_text import plain
 from engine.agents.acp_usage import AcpUsage
 from engine.agents.base import AgentContext, AgentExit, CannotTakeMessage
 from engine.agents.failures import TAIL, failure_in
@@ -317,7 +318,7 @@ def _json_object(text: str) -> bool:
 
 
 def _excerpt(text: str, limit: int = 200) -> str:
-    shown = clean(text)
+    shown = plain(text)
     return repr(shown if len(shown) <= limit else shown[:limit] + "…")
 
 

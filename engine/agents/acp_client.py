@@ -34,7 +34,8 @@ from acp.schema import (
     WaitForTerminalExitResponse, WriteTextFileResponse,
 )
 
-from engine.agents.acp_transcript import Transcript, clean
+from engine.agents.acp_transcript import Transcript
+from engine.terminal_text import plain
 from engine.asks import OPTION_KINDS, TOOL_KINDS, AskOption, Asker, Request
 from engine.agents.acp_usage import AcpUsage
 from engine.agents.file_tools import ToolError, Workspace, read_line_range
@@ -94,10 +95,10 @@ class AcpClient:
             return RequestPermissionResponse(outcome=DeniedOutcome(outcome="cancelled"))
         # a request may come before (or instead of) the tool call's announcement: show the call first
         call = self.transcript.tool(tool_call)
-        offered = tuple(AskOption(str(o.option_id), str(o.kind), clean(str(o.name))[:200]) for o in options
+        offered = tuple(AskOption(str(o.option_id), str(o.kind), plain(str(o.name))[:200]) for o in options
                         if str(o.kind) in OPTION_KINDS)
         request = Request(
-            tool=clean(" ".join(call.title.split()))[:200] or call.kind or "tool",
+            tool=plain(" ".join(call.title.split()))[:200] or call.kind or "tool",
             kind=call.kind if call.kind in TOOL_KINDS else "other",
             title=call.line(),
             command=_command(getattr(tool_call, "raw_input", None)) if call.kind == "execute" else None,
@@ -122,7 +123,7 @@ class AcpClient:
                 relative = given.relative_to(root).as_posix()
                 break
         else:
-            self._note(f"refused: the agent asked for {clean(path)[:200]}, outside the worktree")
+            self._note(f"refused: the agent asked for {plain(path)[:200]}, outside the worktree")
             raise RequestError.invalid_params({"details": f"{path}: outside the worktree, refused"})
         try:
             return self.workspace.resolve(relative or ".")
@@ -244,7 +245,7 @@ def _preview(content: Any) -> str:
             text = getattr(getattr(item, "content", None), "text", None)
             if isinstance(text, str):
                 parts.append(text)
-    return clean("\n".join(parts))
+    return plain("\n".join(parts))
 
 
 def _exit_status(terminal: Any) -> TerminalExitStatus:

@@ -8,30 +8,26 @@
   An id announced twice is an update, not a second call.
 - The plan is the whole checklist each time, under the key ``plan`` on its own stream.
 
-Agent text is untrusted: control characters and escape sequences are removed, and a line longer than
-:data:`LINE_LIMIT` is cut.
+Agent text is untrusted: control characters and escape sequences are removed here (colour too: a line's
+length and the tool line's layout are judged on what is shown), and a line longer than :data:`LINE_LIMIT`
+is cut; the engine's :class:`~engine.agent_text.AgentText` then takes secrets out of every line emitted.
 """
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+from engine.terminal_text import plain
 
 LINE_LIMIT = 4000
 DETAIL_LIMIT = 160
 PLAN_KEY = "plan"
-_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.|[\x00-\x08\x0b-\x1f\x7f]")
 _STATUS_MARK = {"pending": "○", "in_progress": "◐", "completed": "✓", "failed": "✗"}
 _PLAN_MARK = {"pending": "☐", "in_progress": "◐", "completed": "☑"}
 
 # (stream, lines, key): key "" for lines that are simply added
 Emit = Callable[[str, list[str], str], None]
-
-
-def clean(text: str) -> str:
-    """``text`` without control characters (a tab stays) or terminal escape sequences."""
-    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
 
 
 def _cut(line: str, limit: int = LINE_LIMIT) -> str:
@@ -51,7 +47,7 @@ class ToolCall:
 
     def line(self) -> str:
         mark = _STATUS_MARK.get(self.status, "○")
-        title = _cut(" ".join(clean(self.title).split()), DETAIL_LIMIT) or self.kind or "tool"
+        title = _cut(" ".join(plain(self.title).split()), DETAIL_LIMIT) or self.kind or "tool"
         text = f"{mark} {title}"
         if self.kind and self.kind not in ("other", "think") and self.kind not in title.lower():
             text += f" [{self.kind}]"
@@ -136,7 +132,7 @@ class Transcript:
         self._lines(which, [text])
 
     def _lines(self, which: str, lines: list[str]) -> None:
-        cleaned = [_cut(clean(line.rstrip("\r"))) for line in lines]
+        cleaned = [_cut(plain(line.rstrip("\r"))) for line in lines]
         if which == "thought":
             shown = [f"· {line}" for line in cleaned if line.strip()]
         else:
@@ -150,7 +146,7 @@ class Transcript:
         """A tool call announced or updated (or the one a permission request is about); its state."""
         self.flush()
         self._last_message = []  # the final message is what the agent says after its last tool call
-        tool_id = clean(str(getattr(update, "tool_call_id", "") or "?"))[:200]
+        tool_id = plain(str(getattr(update, "tool_call_id", "") or "?"))[:200]
         call = self.tools.get(tool_id)
         created = call is None
         if call is None:
@@ -173,7 +169,7 @@ class Transcript:
             elif call.status == "failed" or status == "failed":
                 text = getattr(getattr(item, "content", None), "text", None)
                 if isinstance(text, str) and text.strip():
-                    call.detail = _cut(" ".join(clean(text).split()), DETAIL_LIMIT)
+                    call.detail = _cut(" ".join(plain(text).split()), DETAIL_LIMIT)
         for path in paths:
             if path not in call.paths:
                 call.paths.append(path)
@@ -189,15 +185,15 @@ class Transcript:
     def _path(self, path: str) -> str:
         for root in self._roots:
             if path.startswith(root):
-                return clean(path[len(root):]) or "."
-        return clean(path)
+                return plain(path[len(root):]) or "."
+        return plain(path)
 
     # ------------------------------------------------------------------ plan
     def _plan(self, update: Any) -> None:
         lines = []
         for entry in getattr(update, "entries", None) or []:
             mark = _PLAN_MARK.get(str(getattr(entry, "status", "")), "☐")
-            lines.append(f"{mark} {_cut(' '.join(clean(str(getattr(entry, 'content', ''))).split()), DETAIL_LIMIT)}")
+            lines.append(f"{mark} {_cut(' '.join(plain(str(getattr(entry, 'content', ''))).split()), DETAIL_LIMIT)}")
         if lines != self.plan:
             self.plan = lines
             self._emit("plan", lines or ["(the plan is empty)"], PLAN_KEY)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tracemalloc
@@ -426,3 +427,78 @@ async def test_file_reads_honour_line_and_limit_and_are_bounded_by_bytes(tmp_pat
     refused = [line for line in lines if line.startswith("error:")]
     assert refused == ["error: Invalid params (-32602)"] * 2, lines
     assert peak < 10_000_000, f"{peak:,} bytes at the peak for a 40 MB file"
+
+
+# what an agent may send to drive the user's terminal (clipboard, window title, leaving the alternate
+# screen) and secrets without a known prefix
+HOSTILE = "\x1b]52;c;cHduZWQ=\x07\x1b]0;pwned title\x1b\\\x1b[?1049l"
+SECRETS = ("ANTHROPIC_API_KEY=plainkeywithoutprefix123",
+           "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+LEAKS = ("plainkeywithoutprefix123", "wJalrXUtnFEMI", "pwned", "cHduZWQ")
+LOUD = f"{HOSTILE} {SECRETS[0]} {SECRETS[1]}"
+
+
+def assert_harmless(text: str, where: str) -> None:
+    assert "\x1b" not in text and "\x07" not in text, f"a control sequence reached {where}: {text!r}"
+    for leak in LEAKS:
+        assert leak not in text, f"{leak} reached {where}: {text!r}"
+
+
+# Each kind of text an ACP agent sends, with a word that must arrive (so that the check is not vacuous).
+# Chunks of 7 characters cut the sequences and the secrets in pieces: they are joined before judged.
+LOUD_KINDS = {
+    "message": ("said", [{"message": f"said {LOUD}\nnext {LOUD}\n", "chunk": 7}]),
+    "thought": ("mused", [{"thought": f"mused {LOUD}\n", "chunk": 7}]),
+    "tool call": ("patched", [
+        {"tool": "c1", "title": f"patched {LOUD}", "kind": "edit", "paths": [f"src/{HOSTILE}{SECRETS[0]}.py"]},
+        {"update": "c1", "status": "failed", "text": f"broke {LOUD}"},
+    ]),
+    "plan": ("step", [{"plan": [[f"step {LOUD}", "in_progress"], [f"{SECRETS[1]} {HOSTILE}", "pending"]]}]),
+    "permission": ("asks", [{"permission": "c2", "title": f"asks {LOUD}", "kind": "execute"}]),
+    "error": ("failed", [{"error": f"failed {LOUD}", "details": f"because {LOUD}"}]),
+}
+
+
+async def record(tmp_path: Path, repo: Path, store, script: dict[str, Any]):
+    """One task of the stand-in through the engine, recorded in a real store: its events and the whole
+    store's text."""
+    from sessions.git.facts import head_commit
+    from sessions.lifecycle import OpenSession
+    from sessions.live_session import LiveSession
+    from sessions.liveness import SessionLock
+    from tests.helpers.events import Recorder
+
+    profiles = standin(tmp_path, script)
+    engine = make_engine(plan_of({"id": "t", "prompt": "go", "agent": "standin"}, profiles=profiles), repo,
+                         profiles=profiles)
+    row = await store.create_session(str(repo), "Be loud.", head_commit(repo))
+    lock = SessionLock(store.path, row.id)
+    assert lock.acquire()
+    live = LiveSession(store, OpenSession(row, lock, str(repo)), engine, None)
+    rec = Recorder(engine.bus)
+    try:
+        await live.start()
+        await eventually(lambda: all(r.state.terminal for r in engine.tasks.values()), what="the task ended")
+        await live.end()
+        await rec.finished()
+    finally:
+        await rec.aclose()
+    with sqlite3.connect(store.path) as conn:
+        tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        stored = "\n".join(str(v) for table in tables for row in conn.execute(f"SELECT * FROM {table}") for v in row)
+    return rec, stored
+
+
+@pytest.mark.parametrize("kind", list(LOUD_KINDS))
+async def test_every_text_an_acp_agent_sends_is_made_safe_in_the_events_and_the_store(
+        tmp_path, repo, store, kind) -> None:
+    word, steps = LOUD_KINDS[kind]
+    rec, stored = await record(tmp_path, repo, store, {"turns": [steps]})
+    texts = [line for e in rec.of(LogLines) for line in e.lines]
+    texts += [t.reason for t in rec.transitions()] + [r.final_message for r in rec.results("t")]
+    assert any(word in text for text in texts), texts
+    assert any("[REDACTED]" in text for text in texts), texts
+    for text in texts:
+        assert_harmless(text, f"the events ({kind})")
+    assert word in stored
+    assert_harmless(stored, f"the store ({kind})")

@@ -25,6 +25,7 @@ Steps (each a one-key object, plus options):
 - ``{"sleep": 0.2}``; ``{"wait_cancel": true}``: hold the turn until the client cancels it
   (with ``"then": [steps]``: do those steps once cancelled, before the turn ends, as an agent that goes
   on working in its grace period would)
+- ``{"error": "text", "details": "more"}``: answer the prompt with a JSON-RPC error of that message
 - ``{"crash": 3}``: exit at once with that code; ``{"garbage": "text"}``: write a raw line on stdout
 - ``{"stop": "end_turn", "usage": {...}, "meta": {...}}``: end the turn (default ``end_turn``), with the
   protocol's per-turn usage and/or a ``_meta``
@@ -172,6 +173,8 @@ class StandIn:
             for then in step.get("then", []):
                 await self._step(sid, then)
             return PromptResponse(stop_reason="cancelled")
+        elif "error" in step:
+            raise acp.RequestError(-32603, step["error"], {"details": step.get("details", "")})
         elif "crash" in step:
             sys.stdout.flush()
             os._exit(step["crash"])
