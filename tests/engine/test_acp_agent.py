@@ -21,7 +21,7 @@ from tests.helpers.repos import git
 from engine.agents import acp_client
 from engine.agents.acp_agent import AcpAgent
 from engine.agents.base import AgentContext
-from engine.asks import AskChannel, QuestionAnswered, QuestionAsked
+from engine.asks import AskChannel, AskPolicy, QuestionAnswered, QuestionAsked
 from engine.events import LogLines
 from engine.profiles import AcpSettings, AgentProfile, ProfileSet
 from engine.states import TaskState
@@ -502,3 +502,40 @@ async def test_every_text_an_acp_agent_sends_is_made_safe_in_the_events_and_the_
         assert_harmless(text, f"the events ({kind})")
     assert word in stored
     assert_harmless(stored, f"the store ({kind})")
+
+
+async def test_an_acp_permission_request_reaches_the_ask_channel_made_safe(tmp_path) -> None:
+    """The question (tool, command, paths, preview, option labels) and its answer are published safe; the
+    agent is still answered with its own option."""
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    script = {"turns": [[
+        {"permission": "c1", "title": f"deploy {LOUD}", "kind": "execute", "command": f"deploy {LOUD}",
+         "labels": [f"Yes {HOSTILE}", f"Always {SECRETS[0]}", "No"]},
+        {"permission": "c2", "title": f"Write {HOSTILE}", "kind": "edit",
+         "diff": [f"notes/{SECRETS[0]}{HOSTILE}.md", f"new text {LOUD}"]},
+    ]]}
+    profile = standin(tmp_path, script)["standin"]
+    events: list[Any] = []
+    channel = AskChannel(events.append)
+    ctx = AgentContext("t", "go", str(workdir), {**os.environ, **dict(profile.env)}, 1,
+                       lambda stream, new, key="": None, lambda usage: None,
+                       ask=channel.asker("t", 1, "standin", str(workdir), AskPolicy(edit="ask")))
+    running = asyncio.ensure_future(AcpAgent(profile, ctx).run())
+    for n in (1, 2):
+        asked = await eventually(lambda: [e for e in events if isinstance(e, QuestionAsked)][n - 1:n],
+                                 what=f"question {n}")
+        channel.answer(asked[0].question.id, "allow_once")
+    assert (await running).exit_code == 0
+    asked = [e.question for e in events if isinstance(e, QuestionAsked)]
+    answered = [e for e in events if isinstance(e, QuestionAnswered)]
+    assert len(answered) == 2 and all(e.answer.option.id == "yes" for e in answered)
+    assert asked[0].request.command == "deploy  ANTHROPIC_API_KEY=[REDACTED] AWS_SECRET_ACCESS_KEY=[REDACTED]"
+    assert "new text" in asked[1].request.preview and asked[1].request.paths
+    for q in asked:
+        r = q.request
+        for text in (r.tool, r.title, r.command or "", r.preview, *r.paths, *(o.label for o in r.options),
+                     q.describe()):
+            assert_harmless(text, "a question")
+    for e in answered:
+        assert_harmless(e.answer.describe() + (e.answer.option.label if e.answer.option else ""), "an answer")

@@ -16,7 +16,8 @@ Steps (each a one-key object, plus options):
 - ``{"update": "id", "status": "completed", "text": "..."}``: a tool call update
 - ``{"plan": [["write the file", "in_progress"], ...]}``
 - ``{"permission": "id", "title": "...", "kind": "edit"}``: ask; the chosen option id (or ``cancelled``)
-  comes back as a message line ``permission: <id>``
+  comes back as a message line ``permission: <id>``; ``"command": "..."`` is the call's raw input,
+  ``"diff": ["path", "new text"]`` its change, ``"labels": [...]`` its options' names
 - ``{"write": "rel/path", "content": "..."}`` / ``{"read": "rel/path"}``: through the client; the outcome
   comes back as a message line (``wrote …``, ``read: <content>``, ``error: …``); ``"absolute": "/x"``
   asks for that path instead
@@ -124,11 +125,15 @@ class StandIn:
             entries = [acp.plan_entry(text, priority="medium", status=status) for text, status in step["plan"]]
             await conn.session_update(session_id=sid, update=acp.update_plan(entries))
         elif "permission" in step:
-            options = [PermissionOption(option_id="yes", name="Allow", kind="allow_once"),
-                       PermissionOption(option_id="always", name="Always allow", kind="allow_always"),
-                       PermissionOption(option_id="no", name="Reject", kind="reject_once")]
+            labels = step.get("labels", ["Allow", "Always allow", "Reject"])
+            options = [PermissionOption(option_id="yes", name=labels[0], kind="allow_once"),
+                       PermissionOption(option_id="always", name=labels[1], kind="allow_always"),
+                       PermissionOption(option_id="no", name=labels[2], kind="reject_once")]
+            diff = step.get("diff")
+            content = [acp.tool_diff_content(str(Path(self.cwd) / diff[0]), diff[1])] if diff else None
+            raw = {"command": step["command"]} if "command" in step else None
             tool = acp.update_tool_call(step["permission"], title=step.get("title"), kind=step.get("kind"),
-                                        status="pending")
+                                        status="pending", content=content, raw_input=raw)
             answer = await conn.request_permission(session_id=sid, tool_call=tool, options=options)
             outcome = answer.outcome
             await self._say(sid, f"permission: {getattr(outcome, 'option_id', None) or outcome.outcome}\n")
