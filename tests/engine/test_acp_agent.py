@@ -375,7 +375,7 @@ async def test_a_stopped_task_does_nothing_more(tmp_path, repo, runner, how) -> 
     profiles = standin(tmp_path, {"turns": [[{"message": "waiting\n"}, {"wait_cancel": True, "then": AFTER_STOP}]]})
     task = {"id": "t", "prompt": "wait", "agent": "standin"}
     if how == "timeout":
-        task["timeout"] = 1
+        task["timeout"] = 5  # room for the stand-in to start on a loaded machine: the line below must come first
     plan = plan_of(task, profiles=profiles)
     engine = make_engine(plan, repo, profiles=profiles)
     _, rec = runner.start(engine)
