@@ -49,6 +49,18 @@ def tokens_text(tokens: int, known: bool = True, approximate: bool = False) -> s
     return f"{'~' if approximate else ''}{tokens:,}" if tokens else "-"
 
 
+def tokens_sum_text(tokens: int, unknown: int = 0, approximate: bool = False, unit: str = " tokens",
+                    grouped: bool = True) -> str:
+    """A sum over several tasks: ``12,300 tokens``; ``~12,300 tokens`` when some agent rounded its
+    figures; ``≥ 12,300 tokens (2 tasks unknown)`` when some agents reported no billed tokens (theirs
+    are not in the sum, and never estimated); ``unknown tokens (2 tasks)`` when none is known.
+    The summary's Markdown writes the digits bare, without the unit (``grouped=False, unit=""``)."""
+    if unknown and not tokens:
+        return f"unknown{unit} ({plural(unknown, 'task')})"
+    text = f"{'~' if approximate else ''}{tokens:,}{unit}" if grouped else f"{'~' if approximate else ''}{tokens}{unit}"
+    return f"≥ {text} ({plural(unknown, 'task')} unknown)" if unknown else text
+
+
 def usd(amount: float, places: int = 4) -> str:
     """``$0.0123``: a cost to the hundredth of a cent (one agent turn often costs less than a cent);
     ``places=2`` for a limit the developer wrote (``$0.50``) and for a pane's short total."""

@@ -54,6 +54,8 @@ class TaskFacts:
     tokens: int = 0  # input, output and cache tokens
     cost_usd: float | None = None
     final_message: str = ""
+    tokens_known: bool = True  # False: the agent reported no billed tokens (``tokens`` is not a count)
+    tokens_approximate: bool = False
 
     @property
     def own(self) -> OwnRange:
@@ -65,7 +67,7 @@ class TaskFacts:
                    row.start_commit or "", row.head_commit or "", row.decision, row.run_id,
                    row.decision_reason or "", row.agent, row.attempts,
                    row.tokens_in + row.tokens_out + row.cache_write + row.cache_read, row.cost_usd,
-                   row.final_message or "")
+                   row.final_message or "", row.tokens_known, row.tokens_approximate)
 
 
 def status_word(task: TaskFacts) -> str:

@@ -15,7 +15,9 @@ Definitions (the figures the history screen and the report show):
 * **Cost** of a session: the sum of its tasks' known costs (``cost_complete`` is False when a task
   used tokens and its cost is unknown), or for a session without tasks (an imported one) what its
   summary says. **Tokens**: every token of its tasks (input, output, cache write and read), or the
-  summary's tokens in + out (its "tokens in" already counts the cache).
+  summary's tokens in + out (its "tokens in" already counts the cache). A task whose agent reports
+  no billed tokens adds nothing to them and is counted in ``tokens_unknown``: the sum is then a floor,
+  shown as "≥ 12,300 tokens (2 tasks unknown)", never an estimate; its cost is unknown unless stated.
 * **EWR(human)**: :func:`sessions.summary.work_rate.human_work_rate` over the rows (newest first).
 * **EWR(git)** of a set of sessions: Σ surviving / Σ added over the sessions *measured*, that is
   with a cached ratio and lines added (the rule of :func:`sessions.survival.results.ewr_git`).
@@ -102,6 +104,7 @@ class HistoryRow:
     cost_complete: bool = True  # False when a task used tokens and its cost is unknown
     source: str = "cockpit"  # or "import"
     survival_tasks: dict[str, tuple[int, int]] | None = None  # task -> (added, stuck), as measured
+    tokens_unknown: int = 0  # tasks whose agent reported no billed tokens: ``tokens`` is a floor
 
     @property
     def ewr_human(self) -> float | None:
@@ -123,7 +126,7 @@ class HistoryRow:
 ROW_COLUMNS: tuple[str, ...] = (
     "id", "label", "repo", "date", "day_number", "objective", "status", "rating", "outcome", "ewr_human",
     "ewr_git", "survival_added", "survival_surviving", "interventions", "accepted", "discarded", "tasks",
-    "cost_usd", "cost_complete", "tokens", "cost_per_surviving_line", "disagreement", "source",
+    "cost_usd", "cost_complete", "tokens", "tokens_unknown", "cost_per_surviving_line", "disagreement", "source",
 )
 
 
@@ -144,6 +147,7 @@ class TaskFact(NamedTuple):
     tokens: int
     interventions: int  # tied to this task
     key: str = ""  # the task's id in its plan
+    tokens_known: bool = True  # False: its agent reported no billed tokens (``tokens`` is 0, not a count)
 
 
 @dataclass
@@ -168,7 +172,7 @@ class History:
 _SESSIONS_SQL = """
 SELECT s.id, r.path, s.date, s.day_number, s.objective, s.status, s.source,
        (SELECT CASE WHEN json_valid(data) THEN json_extract(data, '$.rating', '$.tokens_in', '$.tokens_out',
-               '$.cost_usd') END FROM summaries WHERE session_id = s.id),
+               '$.cost_usd', '$.tokens_unknown') END FROM summaries WHERE session_id = s.id),
        (SELECT outcome FROM assessments WHERE session_id = s.id ORDER BY at DESC, id DESC LIMIT 1),
        (SELECT CASE WHEN json_valid(data) THEN json_extract(data, '$.ratio', '$.added', '$.surviving', '$.tasks') END
           FROM survival WHERE session_id = s.id ORDER BY computed_at DESC LIMIT 1),
@@ -182,7 +186,7 @@ ORDER BY s.date DESC, s.day_number DESC, s.id DESC
 # is wide, with its prompt and final message: scanning them twice would cost more than the rest).
 _TASKS_SQL = """
 SELECT t.id, t.session_id, t.agent, t.decision, t.cost_usd, t.added,
-       t.tokens_in + t.tokens_out + t.cache_write + t.cache_read, COALESCE(i.n, 0), t.task_key
+       t.tokens_in + t.tokens_out + t.cache_write + t.cache_read, COALESCE(i.n, 0), t.task_key, t.tokens_known = 1
 FROM tasks t JOIN sessions s ON s.id = t.session_id JOIN repos r ON r.id = s.repo_id
 LEFT JOIN (SELECT task_id, count(*) AS n FROM interventions WHERE task_id IS NOT NULL GROUP BY task_id) i
        ON i.task_id = t.id
@@ -233,10 +237,10 @@ def _number(value: Any) -> float | None:
 
 
 class _TaskSums:
-    __slots__ = ("n", "accepted", "discarded", "costs", "unknown", "tokens")
+    __slots__ = ("n", "accepted", "discarded", "costs", "unknown", "tokens", "tokens_unknown")
 
     def __init__(self) -> None:
-        self.n = self.accepted = self.discarded = self.unknown = self.tokens = 0
+        self.n = self.accepted = self.discarded = self.unknown = self.tokens = self.tokens_unknown = 0
         self.costs: list[float] = []
 
     def add(self, t: TaskFact) -> None:
@@ -244,9 +248,10 @@ class _TaskSums:
         self.accepted += t.decision == "accepted"
         self.discarded += t.decision == "discarded"
         self.tokens += t.tokens
+        self.tokens_unknown += not t.tokens_known
         if t.cost_usd is not None:
             self.costs.append(t.cost_usd)
-        elif t.tokens:
+        elif t.tokens or not t.tokens_known:
             self.unknown += 1
 
 
@@ -255,22 +260,23 @@ _NO_TASKS = _TaskSums()
 
 def _history_row(r: Sequence[Any], sums: _TaskSums) -> HistoryRow:
     sid, repo, date, day_number, objective, status, source, summary, outcome, survival, interventions = r
-    rating, s_in, s_out, s_cost = _json_list(summary, 4)
+    rating, s_in, s_out, s_cost, s_unknown = _json_list(summary, 5)
     ratio, added, surviving, per_task = _json_list(survival, 4)
     ratio, added, surviving = _number(ratio), _int(added), _int(surviving)
     tokens: int | None
     if sums.n:
         cost_usd = round(sum(sums.costs), 6) if sums.costs else None
-        tokens, cost_complete = sums.tokens, not sums.unknown
+        tokens, cost_complete, tokens_unknown = sums.tokens, not sums.unknown, sums.tokens_unknown
     else:  # no tasks (an imported session): what its summary says
         cost_usd = _number(s_cost)
         s_in, s_out = _int(s_in), _int(s_out)
         tokens = None if s_in is None and s_out is None else (s_in or 0) + (s_out or 0)
         cost_complete = True
+        tokens_unknown = _int(s_unknown) or 0
     return HistoryRow(  # positional (in the order of the fields): faster, 10,000 times over
         sid, session_label(date, day_number), repo, date, day_number, objective, status, rating_value(rating), outcome,
         ratio, added, surviving, interventions, sums.accepted, sums.discarded, sums.n, cost_usd, tokens,
-        disagrees(outcome, ratio), cost_complete, source, _task_figures(per_task),
+        disagrees(outcome, ratio), cost_complete, source, _task_figures(per_task), tokens_unknown,
     )
 
 
@@ -451,6 +457,7 @@ class HistoryTotals:
     discarded: int
     cost_usd: float | None  # known costs of every session
     tokens: int
+    tokens_unknown: int  # tasks whose agent reported no billed tokens: ``tokens`` is a floor
     disagreements: int
     cost_per_surviving_line: float | None  # known cost of the measured sessions / their surviving lines
     recent_size: int = RECENT
@@ -466,7 +473,7 @@ class HistoryTotals:
             "survival_added": self.survival_added, "survival_surviving": self.survival_surviving,
             "interventions": self.interventions, "tasks": self.tasks, "accepted": self.accepted,
             "discarded": self.discarded, "cost_usd": self.cost_usd, "tokens": self.tokens,
-            "cost_per_surviving_line": self.cost_per_surviving_line, "disagreements": self.disagreements,
+            "tokens_unknown": self.tokens_unknown, "cost_per_surviving_line": self.cost_per_surviving_line, "disagreements": self.disagreements,
         }
 
 
@@ -489,6 +496,7 @@ def totals(rows: Sequence[HistoryRow], recent: int = RECENT) -> HistoryTotals:
         interventions=sum(r.interventions for r in rows), tasks=sum(r.tasks for r in rows),
         accepted=sum(r.accepted for r in rows), discarded=sum(r.discarded for r in rows),
         cost_usd=_known_sum(r.cost_usd for r in rows), tokens=sum(r.tokens or 0 for r in rows),
+        tokens_unknown=sum(r.tokens_unknown for r in rows),
         disagreements=sum(r.disagreement for r in rows),
         cost_per_surviving_line=measured_cost / surviving if measured_cost is not None and surviving else None,
         recent_size=recent,
@@ -529,6 +537,7 @@ class AgentRow:
     interventions: int = 0
     cost_usd: float | None = None  # known cost of all its tasks
     tokens: int = 0
+    tokens_unknown: int = 0  # its tasks that reported no billed tokens
     measured_tasks: int = 0  # its tasks in measured sessions
     measured_cost_usd: float | None = None  # their known cost
     attributed_added: float = 0.0
@@ -569,7 +578,7 @@ class AgentRow:
 
 AGENT_COLUMNS: tuple[str, ...] = (
     "agent", "tasks", "accepted", "discarded", "decided", "accepted_share", "survival", "attributed_added",
-    "attributed_surviving", "interventions", "interventions_per_task", "cost_usd", "tokens", "measured_tasks",
+    "attributed_surviving", "interventions", "interventions_per_task", "cost_usd", "tokens", "tokens_unknown", "measured_tasks",
     "measured_cost_usd", "cost_per_surviving_line",
 )
 
@@ -591,6 +600,7 @@ def agent_table(rows: Iterable[HistoryRow], tasks: Iterable[TaskFact]) -> list[A
         a.discarded += t.decision == "discarded"
         a.interventions += t.interventions
         a.tokens += t.tokens
+        a.tokens_unknown += not t.tokens_known
         if t.cost_usd is not None:
             a._costs.append(t.cost_usd)
         if row.measured:

@@ -78,11 +78,15 @@ def usage_item(tasks: list[TaskRow], summary: SessionSummary) -> dict[str, Any]:
     (an imported one) what its summary says (its tokens in count the cache tokens too)."""
     if not tasks:
         return {"tokens_in": summary.tokens_in, "tokens_out": summary.tokens_out, "cache_write": None,
-                "cache_read": None, "cost_usd": summary.cost_usd, "cost_complete": True, "tokens_complete": True}
+                "cache_read": None, "cost_usd": summary.cost_usd, "cost_complete": True,
+                "tokens_complete": not summary.tokens_unknown, "tokens_unknown": summary.tokens_unknown,
+                "tokens_approximate": summary.tokens_approximate}
     totals = usage_totals(tasks)
+    # tokens_unknown: how many tasks' agents reported no billed tokens (the counts leave them out)
     return {"tokens_in": totals.tokens_in, "tokens_out": totals.tokens_out, "cache_write": totals.cache_write,
             "cache_read": totals.cache_read, "cost_usd": totals.cost_usd, "cost_complete": totals.cost_complete,
-            "tokens_complete": totals.tokens_complete}
+            "tokens_complete": totals.tokens_complete, "tokens_unknown": totals.tokens_unknown,
+            "tokens_approximate": totals.approximate}
 
 
 async def session_detail(store: Store, row: SessionRow, live: bool | None = None) -> dict[str, Any]:

@@ -39,8 +39,12 @@ class UsageTotals:
     cache_read: int = 0
     cost_usd: float | None = None  # the sum of the known costs; None when no task had one
     cost_complete: bool = True  # False when a task used tokens at a cost nobody knows
-    tokens_complete: bool = True  # False when a task's agent reported no billed tokens (they are not counted)
+    tokens_unknown: int = 0  # tasks whose agent reported no billed tokens (not in the counts, never guessed)
     approximate: bool = False  # some task's agent rounded its token figures
+
+    @property
+    def tokens_complete(self) -> bool:
+        return not self.tokens_unknown
 
     @property
     def input_all(self) -> int:
@@ -51,18 +55,18 @@ class UsageTotals:
 def usage_totals(tasks: Iterable[TaskRow]) -> UsageTotals:
     tin = tout = cw = cr = 0
     costs: list[float] = []
-    complete = tokens_complete = True
+    complete = True
+    unknown = 0
     approximate = False
     for t in tasks:
         tin, tout, cw, cr = tin + t.tokens_in, tout + t.tokens_out, cw + t.cache_write, cr + t.cache_read
-        tokens_complete = tokens_complete and t.tokens_known
+        unknown += not t.tokens_known
         approximate = approximate or t.tokens_approximate
         if t.cost_usd is not None:
             costs.append(t.cost_usd)
         elif t.tokens_in or t.tokens_out or t.cache_write or t.cache_read or not t.tokens_known:
             complete = False
-    return UsageTotals(tin, tout, cw, cr, round(sum(costs), 6) if costs else None, complete, tokens_complete,
-                       approximate)
+    return UsageTotals(tin, tout, cw, cr, round(sum(costs), 6) if costs else None, complete, unknown, approximate)
 
 
 def _usage_fact(task: TaskRow) -> str | None:
@@ -158,6 +162,8 @@ async def build_summary(store: Store, row: SessionRow) -> SessionSummary:
         tokens_in=totals.input_all if tasks else None,
         tokens_out=totals.tokens_out if tasks else None,
         cost_usd=totals.cost_usd,
+        tokens_unknown=totals.tokens_unknown,
+        tokens_approximate=totals.approximate,
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Literal
 
+from engine.formatting import tokens_sum_text
 from sessions.summary.completeness import GROUP_HEADINGS, GROUPS, Completeness, completeness
 from engine.redact import redact as redact_secrets
 from engine.terminal_text import plain
@@ -102,8 +103,8 @@ def export_markdown(
     usage = (s.tokens_in, s.tokens_out, s.cost_usd)
     if any(v is not None for v in usage) or loose.get("usage") or extras("usage"):
         blocks.append(_join("## Usage", "\n".join([
-            _field("- **Tokens in:**", "" if s.tokens_in is None else str(s.tokens_in)),
-            _field("- **Tokens out:**", "" if s.tokens_out is None else str(s.tokens_out)),
+            _field("- **Tokens in:**", _tokens(s, s.tokens_in)),
+            _field("- **Tokens out:**", _tokens(s, s.tokens_out)),
             _field("- **Cost (USD):**", "" if s.cost_usd is None else _money(s.cost_usd)),
         ]), loose.get("usage", "")))
         blocks += extras("usage")
@@ -112,6 +113,12 @@ def export_markdown(
     text = f"{loose['start']}\n\n{text}" if loose.get("start") else text
     text = plain(text)  # a record made before agent text was made safe on its way in may hold any byte
     return redact(text) if redact is not None else text
+
+
+def _tokens(s: SessionSummary, count: int | None) -> str:
+    """A token count as the summary writes it: bare digits, ``~`` when rounded, ``≥ 1200 (2 tasks
+    unknown)`` when some task's agent reported none (the parser reads each form back)."""
+    return "" if count is None else tokens_sum_text(count, s.tokens_unknown, s.tokens_approximate, unit="", grouped=False)
 
 
 def _join(*parts: str) -> str:

@@ -160,6 +160,10 @@ class SessionSummary:
     tokens_in: int | None = None
     tokens_out: int | None = None
     cost_usd: float | None = None
+    # Tasks whose agent reported no billed tokens: their tokens are not in the counts above, which are
+    # then a floor. Approximate: some agent rounded its figures. Both describe the counts, so they need one.
+    tokens_unknown: int = 0
+    tokens_approximate: bool = False
     extra_sections: list[ExtraSection] = field(default_factory=list)
     loose_text: dict[str, str] = field(default_factory=dict)  # keys: LOOSE_KEYS
     # The checklist as a file recorded it (checklist key → ticked); None when not read from a file.
@@ -175,6 +179,10 @@ class SessionSummary:
             raise ValueError(f"rating {self.rating} is not 1-5")
         if self.cost_usd is not None and not math.isfinite(self.cost_usd):
             raise ValueError("cost must be a finite number")
+        if self.tokens_unknown < 0:
+            raise ValueError("tasks with unknown tokens cannot be fewer than none")
+        if (self.tokens_unknown or self.tokens_approximate) and self.tokens_in is None and self.tokens_out is None:
+            raise ValueError("unknown or approximate tokens describe token counts, and there are none")
         for key in self.loose_text:
             if key not in LOOSE_KEYS:
                 raise ValueError(f"unknown loose-text section {key!r}")
@@ -210,6 +218,8 @@ class SessionSummary:
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
             "cost_usd": self.cost_usd,
+            "tokens_unknown": self.tokens_unknown,
+            "tokens_approximate": self.tokens_approximate,
             "extra_sections": [
                 {"heading": e.heading, "body": e.body, "level": e.level, "after": e.after}
                 for e in self.extra_sections

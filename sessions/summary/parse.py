@@ -99,6 +99,9 @@ _RULE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})
 _CHECKBOX = re.compile(r"^\s*[-*+]\s+\[([ xX])\]\s?(.*)$")
 _BOLD_FIELD = re.compile(r"^\s*(?:[-*+]\s+)?\*\*(?P<key>[^*]+?)\*\*(?P<value>.*)$")
 _PLAIN_FIELD = re.compile(r"^\s*(?:[-*+]\s+)?(?P<key>[A-Za-z][A-Za-z #()/]{0,30}?)\s*:(?P<value>.*)$")
+# Token counts some of whose tasks' agents reported none: "unknown (2 tasks)", "≥ 1200 (2 tasks unknown)".
+_TOKENS_UNKNOWN = re.compile(r"unknown\s*\(\s*([\d,]+)\s+tasks?\s*\)", re.IGNORECASE)
+_TOKENS_FLOOR = re.compile(r"(?:≥|>=)\s*(\S+)\s*\(\s*([\d,]+)\s+tasks?\s+unknown\s*\)", re.IGNORECASE)
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _FILE_NAME = re.compile(r"^summary(\d{4})(\d{2})(\d{2})\.(\d+)\.md$", re.IGNORECASE)
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
@@ -226,6 +229,23 @@ class _Parser:
         if not m:
             raise self.fail(f"{what} {value.strip()!r} is not a number", line)
         return int(m.group(1))
+
+    def tokens_value(self, value: str, line: int) -> int | None:
+        """``1200``, ``~1200`` (rounded by an agent), ``≥ 1200 (2 tasks unknown)`` or ``unknown (2 tasks)``
+        (agents that reported none): the count, and what it says of the counts on the summary."""
+        v = value.strip().strip("`*").strip()
+        m = _TOKENS_UNKNOWN.fullmatch(v)
+        if m:
+            self.s.tokens_unknown = max(self.s.tokens_unknown, int(m.group(1).replace(",", "")))
+            return 0
+        m = _TOKENS_FLOOR.fullmatch(v)
+        if m:
+            self.s.tokens_unknown = max(self.s.tokens_unknown, int(m.group(2).replace(",", "")))
+            v = m.group(1)
+        if v.startswith("~"):
+            self.s.tokens_approximate = True
+            v = v[1:]
+        return self.int_value(v, line, "token count")
 
     def rating_value(self, value: str, line: int) -> int | None:
         v = value.strip().strip("*").strip()
@@ -394,9 +414,9 @@ class _Parser:
             f = _field_of(line)
             key, value = f if f else ("", "")
             if key in ("tokens in", "input tokens"):
-                s.tokens_in = self.int_value(value, n, "token count")
+                s.tokens_in = self.tokens_value(value, n)
             elif key in ("tokens out", "output tokens"):
-                s.tokens_out = self.int_value(value, n, "token count")
+                s.tokens_out = self.tokens_value(value, n)
             elif key.startswith("cost"):
                 v = value.replace("$", "").replace(",", "").strip()
                 if re.fullmatch(r"\d+(?:\.\d+)?", v):

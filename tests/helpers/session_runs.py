@@ -85,3 +85,28 @@ async def run_session(store: Store, repo: Path, plan_dir: Path, tasks: list[dict
     if saved_summary:
         await store.save_summary(row.id, (await build_summary(store, row)).to_dict(), draft=False)
     return row
+
+
+async def record_mixed_usage(store: Store, repo: str = "/repo") -> SessionRow:
+    """A session recorded through the event writer whose three tasks report usage as agents do: ``a`` a
+    cost and no tokens (an ACP agent that reports none), ``b`` rounded figures (aider's "1.2k"), ``c``
+    nothing at all."""
+    import asyncio
+
+    from engine.events import EventBus, RunStarted, TaskInfo, UsageUpdate
+    from engine.usage import Usage
+    from sessions.store.event_writer import EventWriter
+
+    session = await store.create_session(repo, "objective", "base")
+    await store.record_run("run-1", session.id, "plan.toml", None)
+    bus = EventBus()
+    writer = EventWriter(store, session.id, "run-1")
+    task = asyncio.create_task(writer.run(bus.subscribe()))
+    bus.publish(RunStarted("run-1", repo, "base", tuple(
+        TaskInfo(key, f"Task {key.upper()}", agent, "do it", (), None, 0)
+        for key, agent in (("a", "claude-acp"), ("b", "aider"), ("c", "shell")))))
+    bus.publish(UsageUpdate("a", Usage(cost_usd=0.25, tokens_known=False)))
+    bus.publish(UsageUpdate("b", Usage(tokens_in=1200, tokens_out=56, approximate=True)))
+    bus.close()
+    await task
+    return next(s for s in await store.list_sessions() if s.id == session.id)

@@ -244,27 +244,29 @@ async def _tasks_exist(store: Store, session_id: int) -> bool:
 
 async def test_tokens_an_agent_does_not_report_are_stored_as_unknown(store: Store) -> None:
     from sessions.reports.views import session_detail
-    from sessions.summary.builder import usage_totals
+    from sessions.summary.builder import build_summary, usage_totals
+    from sessions.summary.export import export_markdown
+    from sessions.summary.parse import parse_markdown
+    from tests.helpers.session_runs import record_mixed_usage
 
-    session = await store.create_session("/repo", "objective", "base")
-    await store.record_run("run-1", session.id, "plan.toml", None)
-    bus = EventBus()
-    writer = EventWriter(store, session.id, "run-1")
-    task = asyncio.create_task(writer.run(bus.subscribe()))
-    bus.publish(RunStarted("run-1", "/repo", "base", infos()))
-    bus.publish(UsageUpdate("a", Usage(cost_usd=0.25, tokens_known=False)))  # an ACP agent: a cost, no tokens
-    bus.publish(UsageUpdate("b", Usage(tokens_in=1200, tokens_out=56, approximate=True)))  # aider's "1.2k"
-    bus.close()
-    await task
+    session = await record_mixed_usage(store)
     rows = {t.key: t for t in await store.tasks(session.id)}
     assert (rows["a"].tokens_known, rows["a"].cost_usd) == (False, 0.25)
     assert (rows["b"].tokens_known, rows["b"].tokens_approximate, rows["b"].tokens_in) == (True, True, 1200)
     assert rows["c"].tokens_known and not rows["c"].tokens_approximate
     totals = usage_totals(rows.values())
     assert not totals.tokens_complete and totals.approximate and not totals.cost_complete
-    detail = await session_detail(store, (await store.list_sessions())[0])
+    assert totals.tokens_unknown == 1
+    detail = await session_detail(store, session)
     by_key = {t["id"]: t for t in detail["tasks"]}
     assert by_key["a"]["tokens_known"] is False and detail["tokens_complete"] is False
+    assert (detail["tokens_unknown"], detail["tokens_approximate"]) == (1, True)
+    # the summary's usage is a floor that says what is missing from it, and reads back as written
+    summary = await build_summary(store, session)
+    assert (summary.tokens_in, summary.tokens_unknown, summary.tokens_approximate) == (1200, 1, True)
+    markdown = export_markdown(summary)
+    assert "- **Tokens in:** ≥ ~1200 (1 task unknown)\n- **Tokens out:** ≥ ~56 (1 task unknown)" in markdown
+    assert parse_markdown(markdown).tokens_unknown == 1
 
 
 class SmallDisk(EventWriter):

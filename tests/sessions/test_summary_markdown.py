@@ -392,6 +392,24 @@ def test_usage_section_round_trip_and_absent_when_empty() -> None:
     assert (t.tokens_in, t.cost_usd) == (1200, 0.42)
 
 
+@pytest.mark.parametrize(("s", "lines"), [
+    (SessionSummary(tokens_in=12300, tokens_out=40, tokens_unknown=2),
+     "- **Tokens in:** ≥ 12300 (2 tasks unknown)\n- **Tokens out:** ≥ 40 (2 tasks unknown)\n"),
+    (SessionSummary(tokens_in=0, tokens_out=0, tokens_unknown=1),
+     "- **Tokens in:** unknown (1 task)\n- **Tokens out:** unknown (1 task)\n"),
+    (SessionSummary(tokens_in=1200, tokens_out=56, tokens_approximate=True),
+     "- **Tokens in:** ~1200\n- **Tokens out:** ~56\n"),
+], ids=["some-unknown", "all-unknown", "rounded"])
+def test_usage_says_tokens_no_agent_reported_are_unknown(s: SessionSummary, lines: str) -> None:
+    """Tokens an agent did not report are never written as 0: the counts are a floor, and say how
+    many tasks are missing from them; the importer reads each form back."""
+    out = export_markdown(s)
+    assert "## Usage\n\n" + lines in out
+    assert parse_markdown(out) == s
+    assert parse_markdown("# Session Summary\n\n## Usage\n\n- Tokens in: >= 1,200 (3 tasks unknown)\n"
+                          ).tokens_unknown == 3
+
+
 def test_line_breaks_in_one_line_values_do_not_break_the_layout() -> None:
     s = SessionSummary(end_commit="abc\ndef", files_changed=[FileChangeRow("a\nb.py", "x\ny", "")])
     back = parse_markdown(export_markdown(s))
@@ -497,6 +515,11 @@ def _extra(draw: st.DrawFn) -> ExtraSection:
 @st.composite
 def summaries(draw: st.DrawFn) -> SessionSummary:
     optional = lambda strategy: st.one_of(st.none(), strategy)  # noqa: E731
+    tokens_in, tokens_out = draw(optional(st.integers(0, 10**12))), draw(optional(st.integers(0, 10**12)))
+    counts = [c for c in (tokens_in, tokens_out) if c is not None]
+    unknown = draw(st.integers(0, 10**4)) if counts and draw(st.booleans()) else 0
+    # "unknown (2 tasks)" stands for a count of 0 that no agent reported: it is not rounded either
+    approximate = any(counts) and draw(st.booleans())
     commit = st.one_of(st.just(""), st.text("0123456789abcdef", min_size=7, max_size=40), _ONE_LINE)
     change = st.one_of(st.sampled_from(CHANGE_TYPES + ("",)),
                        _ONE_LINE.filter(lambda w: w.lower() not in CHANGE_TYPES))
@@ -526,9 +549,11 @@ def summaries(draw: st.DrawFn) -> SessionSummary:
         rating_notes=draw(_text()),
         technical_notes=draw(_text()),
         next_priorities=draw(_text()),
-        tokens_in=draw(optional(st.integers(0, 10**12))),
-        tokens_out=draw(optional(st.integers(0, 10**12))),
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
         cost_usd=draw(optional(st.floats(0, 1e6, allow_nan=False, allow_infinity=False))),
+        tokens_unknown=unknown,
+        tokens_approximate=approximate,
         extra_sections=extras,
         loose_text=loose,
     )

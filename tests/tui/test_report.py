@@ -175,3 +175,41 @@ def test_report_does_not_import_textual() -> None:
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_tokens_no_agent_reported_are_unknown_in_the_report_and_show(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A task whose agent reports no billed tokens counts as unknown, never as 0: the totals are a
+    floor that says how many tasks are missing from it."""
+    import asyncio
+
+    from sessions.store.store import Store
+    from tests.helpers.session_runs import record_mixed_usage
+
+    repo = make_git_repo(tmp_path / "repo")
+    db = tmp_path / "usage.db"
+
+    async def record() -> int:
+        store = await Store.open(db)
+        try:
+            return (await record_mixed_usage(store, str(repo))).id
+        finally:
+            await store.close()
+
+    session_id = asyncio.run(record())
+    code, out, err = cli(capsys, "report", "--json", "--repo", str(repo), "--db", str(db))
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["totals"]["tokens"], data["totals"]["tokens_unknown"]) == (1256, 1)
+    assert (data["sessions"][0]["tokens_unknown"], data["sessions"][0]["cost_complete"]) == (1, False)
+    agents = {a["agent"]: a for a in data["agents"]}
+    assert (agents["claude-acp"]["tokens"], agents["claude-acp"]["tokens_unknown"]) == (0, 1)
+    assert agents["aider"]["tokens_unknown"] == 0
+    out = cli(capsys, "report", "--repo", str(repo), "--db", str(db))[1]
+    assert "tokens: ≥ 1,256 (1 task unknown);" in out
+    out = cli(capsys, "report", "--markdown", "--repo", str(repo), "--db", str(db))[1]
+    assert "| Tokens | ≥ 1,256 (1 task unknown) |" in out
+    out = cli(capsys, "show", str(session_id), "--db", str(db))[1]
+    assert "usage:     ≥ ~1,256 tokens (1 task unknown), $0.2500 (some costs unknown)" in out
+    lines = {line.split()[1]: line for line in out.splitlines() if line.startswith("  task ")}
+    assert "tokens unknown" in lines["a"] and "tokens ~1,256" in lines["b"] and "tokens -" in lines["c"]

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from engine.errors import UserError
-from engine.formatting import cost_text, plural, total_cost_text
+from engine.formatting import cost_text, plural, tokens_sum_text, total_cost_text
 from engine.worktrees import repo_root
 from sessions.store.db_path import resolve_db_path
 from sessions.reports.history import (
@@ -125,7 +125,7 @@ def total_lines(t: HistoryTotals) -> list[str]:
         f"EWR(git):   {git}",
         f"tasks: {t.tasks:,} ({t.accepted:,} accepted, {t.discarded:,} discarded); "
         f"interventions: {t.interventions:,}",
-        f"cost: {total_cost_text(t.cost_usd)}; tokens: {t.tokens:,}; cost per surviving line: "
+        f"cost: {total_cost_text(t.cost_usd)}; tokens: {tokens_sum_text(t.tokens, t.tokens_unknown, unit='')}; cost per surviving line: "
         f"{_per_line(t.cost_per_surviving_line)}",
     ]
 
@@ -207,7 +207,7 @@ def render_markdown(history: History) -> str:
         ("Tasks", f"{t.tasks:,} ({t.accepted:,} accepted, {t.discarded:,} discarded)"),
         ("Interventions", f"{t.interventions:,}"),
         ("Cost", total_cost_text(t.cost_usd)),
-        ("Tokens", f"{t.tokens:,}"),
+        ("Tokens", tokens_sum_text(t.tokens, t.tokens_unknown, unit="")),
         ("Cost per surviving line", _per_line(t.cost_per_surviving_line)),
     ], right=set())
     out += ["", "## Sessions", ""]

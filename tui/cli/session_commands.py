@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from engine.formatting import cost_text
+from engine.formatting import cost_text, tokens_sum_text, tokens_text
 from engine.errors import UserError
 from engine.terminal_text import plain
 from engine.worktrees import repo_root
@@ -133,17 +133,18 @@ def _print_detail(detail: dict) -> None:
           + f" ({detail['summary_source']})")
     if detail["tokens_in"] is not None or detail["cost_usd"] is not None:
         spent = sum(detail[k] or 0 for k in ("tokens_in", "tokens_out", "cache_write", "cache_read"))
-        unknown = [what for what, known in (("tokens", detail.get("tokens_complete", True)),
-                                            ("costs", detail["cost_complete"])) if not known]
-        say(f"usage:     {spent:,} tokens, {cost_text(detail['cost_usd'])}"
-              + (f" (some {' and '.join(unknown)} unknown)" if unknown else ""))
+        tokens = tokens_sum_text(spent, detail["tokens_unknown"], detail["tokens_approximate"])
+        say(f"usage:     {tokens}, {cost_text(detail['cost_usd'])}"
+            + ("" if detail["cost_complete"] else " (some costs unknown)"))
     stuck = detail["survival"]
     if stuck is not None:
         ratio = "-" if stuck["ratio"] is None else f"{stuck['ratio']:.0%}"
         say(f"survival:  {ratio} of {stuck['added']} lines at {stuck['head'][:10]} ({stuck['method']}"
               + (", reverted" if stuck["reverted"] else "") + ")")
     for t in detail["tasks"]:
-        say(f"  task {t['id']:<14} {t['state']:<10} {t['attempts']} attempt(s)  {cost_text(t['cost_usd'])}"
+        spent = t["tokens_in"] + t["tokens_out"] + t["cache_write"] + t["cache_read"]
+        say(f"  task {t['id']:<14} {t['state']:<10} {t['attempts']} attempt(s)  "
+            f"tokens {tokens_text(spent, t['tokens_known'], t['tokens_approximate'])}  {cost_text(t['cost_usd'])}"
               + (f"  {t['decision']}" if t["decision"] else ""))
     for i in detail["interventions"]:
         say(f"  {i['at']}  {i['type']:<8} {i['text']}")

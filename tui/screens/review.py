@@ -29,7 +29,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
 from engine.errors import CommandError
-from engine.formatting import diff_size_text, plural, usd_short
+from engine.formatting import diff_size_text, plural, tokens_text, usd_short
 from sessions.decisions import Decisions, TaskFacts, status_word
 from sessions.git.diff import FileDiff
 from sessions.git.incoming import Incoming
@@ -108,8 +108,9 @@ class ReviewScreen(Screen[str | None]):
         )
         facts = [
             task.state, f"agent {task.agent or '?'}", plural(task.attempts, "attempt"),
-            f"{task.tokens:,} tokens · {usd_short(task.cost_usd, 'cost unknown')}" if task.tokens or task.cost_usd is not None
-            else "no usage reported",
+            f"{tokens_text(task.tokens, task.tokens_known, task.tokens_approximate)} tokens · "
+            f"{usd_short(task.cost_usd, 'cost unknown')}"
+            if task.tokens or task.cost_usd is not None or not task.tokens_known else "no usage reported",
         ]
         if task.decision:
             facts.append(f"already {task.decision}")
