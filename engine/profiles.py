@@ -170,8 +170,14 @@ def builtin_profiles() -> dict[str, AgentProfile]:
         ),
         AgentProfile(
             "claude-acp", kind="acp", argv=("claude-code-acp",), acp=AcpSettings(),
+            # As root, the Claude Code CLI the adapter starts exits before the session opens
+            # ("--dangerously-skip-permissions cannot be used with root/sudo privileges", seen with 0.16.2,
+            # the task then fails with "Query closed before response received") unless IS_SANDBOX=1. The
+            # variable only lifts that refusal (and lets the CLI retry an overloaded API longer): the session
+            # still starts in the default mode, every edit and command it wants is asked on the ask channel.
+            env=(("IS_SANDBOX", "1"),) if _is_root() else (),
             description="Claude Code over the Agent Client Protocol (Zed's adapter)",
-            install="npm install -g @zed-industries/claude-code-acp",
+            install="npm install -g @zed-industries/claude-code-acp", checked_version="0.16.2",
         ),
         AgentProfile(
             "codex-acp", kind="acp", argv=("codex-acp",), acp=AcpSettings(mode="auto"),
@@ -195,6 +201,10 @@ def builtin_profiles() -> dict[str, AgentProfile]:
         ),
     ]
     return {p.name: p for p in profiles}
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 @dataclass

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import gemini_stub, openai_stub
+from tests.helpers import anthropic_stub, gemini_stub, openai_stub
 from tests.helpers.events import eventually, make_engine, plan_of
 from tests.helpers.real_programs import TOOLS, program
 from tests.helpers.repos import git
@@ -242,7 +242,80 @@ async def test_codex_acp_writes_a_file_its_tokens_unknown(tmp_path, repo, runner
     assert rec.result("t").final_message.endswith("Wrote hello.txt.")
 
 
+# -------------------------------------------------------------------------------- claude-code-acp
+def claude_env(monkeypatch: pytest.MonkeyPatch, home: Path, stub: anthropic_stub.AnthropicStub) -> None:
+    """Claude Code on the stand-in alone: its key and URL, a config folder of its own, no other traffic."""
+    (home / ".claude").mkdir(exist_ok=True)
+    for name in ("ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDECODE",
+                 "IS_SANDBOX"):
+        monkeypatch.delenv(name, raising=False)
+    env = {"ANTHROPIC_BASE_URL": stub.url, "ANTHROPIC_API_KEY": stub.api_key, "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+           "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_TELEMETRY": "1",
+           "DISABLE_ERROR_REPORTING": "1"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    # its side calls go to a small model (which files matter in git's history; a token count when the
+    # count endpoint is missing): answered apart, so they never take the scripted turns of the task
+    stub.answer_aside(lambda path, body: "haiku" in str(body.get("model")), anthropic_stub.text("ok"))
+
+
+async def test_claude_code_acp_writes_a_file_as_root_too(tmp_path, repo, runner, on_path, monkeypatch) -> None:
+    """The built-in profile, also when the cockpit runs as root (the CI's containers do): the file is written through the client's fs/write_text_file and lands on the task branch; the
+    adapter reports no usage, so the tokens and the cost are unknown, never 0."""
+    home = on_path("claude-code-acp")
+    worktree = tmp_path / "worktrees" / "r1" / "t"
+    turns = [anthropic_stub.tool_use("mcp__acp__Write", file_path=str(worktree / "hello.txt"),
+                                     content="hello from claude\n"),
+             anthropic_stub.text("Wrote hello.txt.")]
+    with anthropic_stub.AnthropicStub(turns) as stub:
+        claude_env(monkeypatch, home, stub)
+        profiles = ProfileSet()
+        base = profiles["claude-acp"]  # acceptEdits: its edits need no permission here
+        profiles.profiles["claude-acp"] = base.with_changes(acp=base.acp.__class__(mode="acceptEdits"))
+        plan = plan_of({"id": "t", "prompt": "write hello.txt", "agent": "claude-acp"}, profiles=profiles)
+        engine = make_engine(plan, repo, profiles=profiles, run_id="r1", worktree_root=tmp_path / "worktrees")
+        states, rec = await runner.run(engine, timeout=180)
+    assert states["t"] is S.SUCCEEDED, rec.lines("t")
+    assert landed(repo, rec, "hello.txt") == "hello from claude"
+    main_calls = [r["body"] for r in stub.requests
+                  if r["path"].split("?")[0] == "/v1/messages" and "haiku" not in str(r["body"].get("model"))]
+    assert len(main_calls) == 2 and not stub.left  # both scripted turns, and the side calls apart
+    assert main_calls[1]["messages"][-1]["content"][0]["type"] == "tool_result"
+    usage = rec.usage("t")[-1].usage
+    assert not usage.tokens_known and usage.cost_usd is None
+    tool_lines = [e.lines[0] for e in rec.of(LogLines) if e.key.startswith("tool:")]
+    assert tool_lines[-1].startswith("✓ Write ") and tool_lines[-1].endswith("hello.txt [edit]")
+    assert rec.result("t").final_message == "Wrote hello.txt."
+    if os.geteuid() == 0:
+        assert ProfileSet()["claude-acp"].environment() == {"IS_SANDBOX": "1"}
+
+
+async def test_claude_code_acp_asks_on_the_ask_channel(tmp_path, on_path, monkeypatch) -> None:
+    home = on_path("claude-code-acp")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    git(workdir, "init", "-q")
+    turns = [anthropic_stub.tool_use("mcp__acp__Write", file_path=str(workdir / "hello.txt"),
+                                     content="hello from claude\n"),
+             anthropic_stub.text("Done.")]
+    events: list[object] = []
+    channel = AskChannel(events.append)
+    with anthropic_stub.AnthropicStub(turns) as stub:
+        claude_env(monkeypatch, home, stub)
+        env = {**os.environ, **ProfileSet()["claude-acp"].environment()}
+        ctx = AgentContext("t", "write hello.txt", str(workdir), env, 1, lambda *a, **k: None,
+                           lambda usage: None, ask=channel.asker("t", 1, "claude-acp", str(workdir)))
+        outcome = await asyncio.wait_for(AcpAgent(ProfileSet()["claude-acp"], ctx).run(), 120)
+    assert (outcome.exit_code, outcome.final_message) == (0, "Done.")
+    assert (workdir / "hello.txt").read_text() == "hello from claude\n"  # through fs/write_text_file
+    answered = [e for e in events if isinstance(e, QuestionAnswered)]
+    assert len(answered) == 1 and answered[0].answer.allow and answered[0].question.request.kind == "edit"
+    assert answered[0].question.request.paths == ("hello.txt",)
+    assert {o.kind for o in answered[0].question.request.options} == {"allow_always", "allow_once", "reject_once"}
+
+
 def test_every_real_program_is_pinned_to_its_profile_s_checked_version() -> None:
     profiles = ProfileSet()
     for name in ("codex", "aider", "gemini"):
         assert TOOLS[name].version == profiles[name].checked_version
+    assert TOOLS["claude-code-acp"].version == profiles["claude-acp"].checked_version

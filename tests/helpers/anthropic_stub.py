@@ -15,7 +15,9 @@ in order::
 A :class:`Turn` can instead answer with an HTTP error (``error(529, retry_after_ms=1)``), and can
 ``hold`` after ``message_start`` until the test releases it (``turn.release()``), so a test can act
 while a response is streaming. When the script runs out the stub answers 400 with
-``x-should-retry: false``, so a test that expected fewer turns fails at once and plainly.
+``x-should-retry: false``, so a test that expected fewer turns fails at once and plainly. Requests
+an agent makes on the side (a title, a token count) are answered by :meth:`AnthropicStub.answer_aside`
+without taking a turn.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
 API_KEY = "test-key"
 HOLD_LIMIT = 30.0  # seconds a held turn waits at most, so a broken test cannot hang the server
@@ -95,6 +97,7 @@ class AnthropicStub:
     def __init__(self, turns: list[Turn] | None = None, api_key: str = API_KEY) -> None:
         self.turns: list[Turn] = list(turns or [])
         self.api_key = api_key
+        self.asides: list[tuple[Callable[[str, dict[str, Any]], bool], Turn]] = []  # see answer_aside
         self.requests: list[dict[str, Any]] = []  # {"path", "headers", "body"} in arrival order
         self._lock = threading.Lock()
         self._next = 0
@@ -138,9 +141,23 @@ class AnthropicStub:
     def add(self, *turns: Turn) -> None:
         self.turns.extend(turns)
 
+    def answer_aside(self, match: Callable[[str, dict[str, Any]], bool], turn: Turn) -> None:
+        """Answer every request ``match(path, body)`` picks with ``turn``, as often as it comes, without
+        taking a scripted turn: an agent's side calls (Claude Code's haiku requests), whose number and
+        place among the turns are its own business."""
+        self.asides.append((match, turn))
+
+    def _aside(self, path: str, body: dict[str, Any]) -> Turn | None:
+        return next((turn for match, turn in self.asides if match(path, body)), None)
+
     @property
     def bodies(self) -> list[dict[str, Any]]:
         return [r["body"] for r in self.requests]
+
+    @property
+    def left(self) -> int:
+        """Scripted turns not played yet."""
+        return len(self.turns) - self._next
 
     # ------------------------------------------------------------------ serving
     def _take_turn(self) -> Turn | None:
@@ -169,6 +186,9 @@ class _Handler(BaseHTTPRequestHandler):
         stub = self.owner
         with stub._lock:
             stub.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
+        aside = stub._aside(self.path.split("?")[0], body) if isinstance(body, dict) else None
+        if aside is not None and self._authorized():
+            return self._stream(aside, body)
         if self.path.split("?")[0] != "/v1/messages":
             return self._error(404, "not_found_error", f"stub: no route {self.path}", {"x-should-retry": "false"})
         if not self._authorized():

@@ -45,6 +45,8 @@ TOOLS = {t.name: t for t in (
     Tool("codex-acp", "@zed-industries/codex-acp", "0.16.0", "npm"),
     Tool("gemini", "@google/gemini-cli", "0.61.0", "npm"),
     Tool("aider", "aider-chat", "0.86.2", "pypi"),
+    Tool("claude-code-acp", "@zed-industries/claude-code-acp", "0.16.2", "npm"),
+    Tool("opencode", "opencode-ai", "1.18.33", "npm"),
 )}
 
 
