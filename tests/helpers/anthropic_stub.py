@@ -20,13 +20,14 @@ an agent makes on the side (a title, a token count) are answered by :meth:`Anthr
 without taking a turn.
 """
 from __future__ import annotations
+from collections.abc import Callable
 
 import itertools
 import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 API_KEY = "test-key"
 HOLD_LIMIT = 30.0  # seconds a held turn waits at most, so a broken test cannot hang the server
