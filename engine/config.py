@@ -32,6 +32,7 @@ built-ins. The file holds agent profiles, roles, routing settings and prices::
     fs_read = true                      # serve its file reads / writes / terminals (default true),
     fs_write = true                     # always confined to the task's worktree
     terminals = true
+    turn_tokens = true                  # count the tokens its prompt responses report (default true)
     install = "npm install -g my-agent" # optional: named when the program is missing
 
     [agents.codex]
@@ -85,7 +86,7 @@ ANTHROPIC_KEYS = {
     "request_timeout",
 }
 NOT_FOR_ANTHROPIC = ("argv", "output", "follow_up")  # an API agent has no program
-ACP_KEYS = {"mode", "fs_read", "fs_write", "terminals"}
+ACP_KEYS = {"mode", "fs_read", "fs_write", "terminals", "turn_tokens"}
 NOT_FOR_ACP = ("output", "follow_up")  # the protocol carries both
 PROFILE_KEYS = {
     "extends", "kind", "argv", "output", "env", "copy_files", "follow_up", "max_parallel", "description",
@@ -375,7 +376,7 @@ def _acp(table: dict[str, Any], profile: AgentProfile, where: str) -> dict[str, 
     settings: dict[str, Any] = {}
     if "mode" in table:
         settings["mode"] = _text(table["mode"], f"{where}: mode", "the id of one of the agent's session modes")
-    for key in ("fs_read", "fs_write", "terminals"):
+    for key in ("fs_read", "fs_write", "terminals", "turn_tokens"):
         if key in table:
             if not isinstance(table[key], bool):
                 raise ConfigError(f"{where}: {key} must be true or false, not {table[key]!r}")

@@ -55,6 +55,9 @@ class AcpSettings:
     fs_read: bool = True  # serve fs/read_text_file (inside the worktree)
     fs_write: bool = True  # serve fs/write_text_file (inside the worktree)
     terminals: bool = True  # serve terminal/* (commands in the worktree, ended with the task)
+    # whether the usage of a prompt response is what the turn was billed: opencode 1.18 gives only its
+    # last model call's there (a turn with a tool call makes two or more), so its tokens stay unknown
+    turn_tokens: bool = True
 
 
 @dataclass(frozen=True)
@@ -192,8 +195,9 @@ def builtin_profiles() -> dict[str, AgentProfile]:
             install="npm install -g @google/gemini-cli",
         ),
         AgentProfile(
-            "opencode", kind="acp", argv=("opencode", "acp"), acp=AcpSettings(),
+            "opencode", kind="acp", argv=("opencode", "acp"), acp=AcpSettings(turn_tokens=False),
             description="opencode over the Agent Client Protocol", install="npm install -g opencode-ai",
+            checked_version="1.18.33",
         ),
         AgentProfile(
             "sonnet", kind="anthropic", anthropic=AnthropicSettings(model="claude-sonnet-4-6"),

@@ -86,7 +86,7 @@ class AcpAgent:
         self._paused = False
         self._finished = False
         self.transcript = Transcript(self._emit, ctx.workdir)
-        self.usage = AcpUsage()
+        self.usage = AcpUsage(turn_tokens=self.settings.turn_tokens)
         self.client = AcpClient(ctx.workdir, ctx.env, self.transcript, self.usage, ctx.ask,
                                 self._report_usage, lambda text: ctx.emit_lines("engine", [text]))
 

@@ -26,7 +26,8 @@ def _count(value: Any) -> int | None:
 class AcpUsage:
     """The attempt's usage so far, built from turn results and usage updates."""
 
-    def __init__(self) -> None:
+    def __init__(self, turn_tokens: bool = True) -> None:
+        self._turn_tokens = turn_tokens  # False: the prompt responses' usage is not the turn's billed tokens
         self._turns = Usage(tokens_known=False)  # billed tokens of the turns that reported them
         self._cost: float | None = None
         self.context: tuple[int, int] | None = None  # (used, size) of the context window, as last told
@@ -57,7 +58,7 @@ class AcpUsage:
     def from_turn(self, response: Any) -> bool:
         """The prompt response of a finished turn; whether it reported billed tokens."""
         turn = _standard(getattr(response, "usage", None)) or _gemini(getattr(response, "field_meta", None))
-        if turn is None:
+        if turn is None or not self._turn_tokens:
             return False
         known = self._turns if self._turns.tokens_known else Usage()
         self._turns = Usage(

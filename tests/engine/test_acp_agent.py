@@ -210,6 +210,18 @@ async def test_usage_billed_tokens_and_stated_cost(tmp_path, repo, runner) -> No
     assert last.cost_usd == 0.25 and last.tokens_known
 
 
+async def test_turn_tokens_off_leaves_the_tokens_unknown_and_keeps_the_stated_cost(tmp_path, repo, runner) -> None:
+    """For an agent whose prompt responses do not carry the turn's billed tokens (opencode's carry its
+    last model call's only), ``turn_tokens = false``: its tokens are unknown, its stated cost counts."""
+    state, rec, _ = await run_one(tmp_path, repo, runner, {"turns": [[
+        {"usage": {"used": 9000, "size": 200000, "cost": 0.25}},
+        {"stop": "end_turn", "usage": {"total_tokens": 1300, "input_tokens": 1000, "output_tokens": 300}},
+    ]]}, turn_tokens=False)
+    assert state is S.SUCCEEDED
+    last = rec.usage("t")[-1].usage
+    assert not last.tokens_known and (last.tokens_in, last.tokens_out) == (0, 0) and last.cost_usd == 0.25
+
+
 async def test_context_occupancy_is_never_taken_for_tokens(tmp_path, repo, runner) -> None:
     state, rec, _ = await run_one(tmp_path, repo, runner, {"turns": [[
         {"usage": {"used": 9000, "size": 200000}},

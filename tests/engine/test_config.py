@@ -280,6 +280,7 @@ def test_an_acp_profile_from_the_file(repo_dir: Path) -> None:
         argv = ["my-agent", "--acp"]
         mode = "auto"
         fs_read = false
+        turn_tokens = false
         install = "npm install -g my-agent"
 
         [agents.codex-acp]
@@ -289,6 +290,7 @@ def test_an_acp_profile_from_the_file(repo_dir: Path) -> None:
     mine = profiles["mine"]
     assert (mine.kind, mine.argv, mine.install) == ("acp", ("my-agent", "--acp"), "npm install -g my-agent")
     assert (mine.acp.mode, mine.acp.fs_read, mine.acp.fs_write, mine.acp.terminals) == ("auto", False, True, True)
+    assert mine.acp.turn_tokens is False and profiles["codex-acp"].acp.turn_tokens is True
     assert profiles["codex-acp"].acp.mode == "auto" and profiles["codex-acp"].acp.terminals is False
 
 

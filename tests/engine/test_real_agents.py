@@ -1,7 +1,8 @@
 """The built-in profiles against the REAL programs, installed from npm and PyPI by the tests
 (tests/helpers/real_programs.py), each pointed at a stand-in of its model API on 127.0.0.1: codex and
 codex-acp at the Responses API, aider at Chat Completions, Gemini CLI (stream-json and --acp) at the
-Gemini API. Each writes a file that must land on the task branch, with the tokens the stand-in returned.
+Gemini API, Claude Code's ACP adapter and opencode at the Messages API. Each writes a file that must land
+on the task branch, with the tokens the stand-in returned (or unknown, for an agent that reports none).
 A program that cannot be installed fails its test; none is skipped."""
 from __future__ import annotations
 
@@ -314,8 +315,58 @@ async def test_claude_code_acp_asks_on_the_ask_channel(tmp_path, on_path, monkey
     assert {o.kind for o in answered[0].question.request.options} == {"allow_always", "allow_once", "reject_once"}
 
 
+# --------------------------------------------------------------------------------------- opencode
+def opencode_env(monkeypatch: pytest.MonkeyPatch, home: Path, stub: anthropic_stub.AnthropicStub) -> None:
+    """opencode on the stand-in through its config file (its Anthropic provider at the stand-in's URL),
+    with nothing fetched: no model list, update, plugin or language server from the network."""
+    config = home / "opencode.json"
+    config.write_text(json.dumps({
+        "model": "anthropic/claude-sonnet-4-5", "autoupdate": False, "share": "disabled",
+        "provider": {"anthropic": {"options": {"baseURL": f"{stub.url}/v1", "apiKey": stub.api_key}}},
+    }))
+    monkeypatch.setenv("OPENCODE_CONFIG", str(config))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local/state"))
+    for name in ("MODELS_FETCH", "AUTOUPDATE", "LSP_DOWNLOAD", "DEFAULT_PLUGINS", "SHARE"):
+        monkeypatch.setenv(f"OPENCODE_DISABLE_{name}", "1")
+    # its side call (the session's title) goes to the small model: answered apart from the turns
+    stub.answer_aside(lambda path, body: "haiku" in str(body.get("model")),
+                      anthropic_stub.text("Hello file", input_tokens=7, output_tokens=3))
+
+
+async def test_opencode_writes_a_file_its_tokens_unknown_its_cost_stated(
+        tmp_path, repo, runner, on_path, monkeypatch) -> None:
+    """opencode writes with its own tools; its prompt response carries the tokens of its LAST model call
+    only (1100 + 10 here, of 2100 + 50 billed), so the profile leaves the tokens unknown and records the
+    cumulative cost opencode states in usage_update (priced by opencode: Sonnet 4.5 at $3 / $15 per million)."""
+    home = on_path("opencode")
+    worktree = tmp_path / "worktrees" / "r1" / "t"
+    turns = [anthropic_stub.Turn([anthropic_stub.call("write", filePath=str(worktree / "hello.txt"),
+                                                      content="hello from opencode\n")],
+                                 input_tokens=1000, output_tokens=40),
+             anthropic_stub.text("Done.", input_tokens=1100, output_tokens=10)]
+    with anthropic_stub.AnthropicStub(turns) as stub:
+        opencode_env(monkeypatch, home, stub)
+        profiles = ProfileSet()
+        plan = plan_of({"id": "t", "prompt": "write hello.txt", "agent": "opencode"}, profiles=profiles)
+        engine = make_engine(plan, repo, profiles=profiles, run_id="r1", worktree_root=tmp_path / "worktrees")
+        states, rec = await runner.run(engine, timeout=180)
+    assert states["t"] is S.SUCCEEDED, rec.lines("t")
+    assert landed(repo, rec, "hello.txt") == "hello from opencode"
+    assert not stub.left and all(r["path"] == "/v1/messages" for r in stub.requests)
+    usage = rec.usage("t")[-1].usage
+    assert not usage.tokens_known
+    assert usage.cost_usd == pytest.approx((1000 * 3 + 40 * 15 + 1100 * 3 + 10 * 15) / 1e6)
+    tool_lines = [e.lines[0] for e in rec.of(LogLines) if e.key.startswith("tool:")]
+    assert tool_lines[-1] == "✓ hello.txt [edit]"
+    assert rec.result("t").final_message == "Done."
+
+
 def test_every_real_program_is_pinned_to_its_profile_s_checked_version() -> None:
     profiles = ProfileSet()
     for name in ("codex", "aider", "gemini"):
         assert TOOLS[name].version == profiles[name].checked_version
     assert TOOLS["claude-code-acp"].version == profiles["claude-acp"].checked_version
+    assert TOOLS["opencode"].version == profiles["opencode"].checked_version
