@@ -279,6 +279,25 @@ async def test_the_detail_screen_shows_summary_tasks_interventions_and_survival(
         await until(pilot, lambda: app.screen is screen, "back to the history")
 
 
+async def test_the_detail_screen_says_when_some_tasks_tokens_are_unknown(tmp_path: Path) -> None:
+    """A task whose agent reported no billed tokens is not counted as 0: the total is a floor."""
+    from tests.helpers.repos import make_git_repo
+    from tests.helpers.session_runs import record_mixed_usage
+
+    repo = make_git_repo(tmp_path / "repo")
+    db = str(tmp_path / "usage.db")
+    async with await Store.open(db) as store:
+        await record_mixed_usage(store, str(repo))
+    app = HistoryApp(db, str(repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await history_screen(pilot)
+        await pilot.press("enter")
+        detail = await detail_screen(pilot)
+        await until(pilot, lambda: detail.loaded, "the detail loaded")
+        facts = " ".join(str(detail.query_one("#detail-facts").render()).split())
+        assert "≥ ~1,256 tokens (1 task unknown) · $0.2500 (some costs unknown)" in facts
+
+
 async def test_assessing_a_pending_session_from_the_history(built: Built, db: str) -> None:
     app = HistoryApp(db, str(built.repo))
     async with app.run_test(size=SIZE) as pilot:

@@ -24,7 +24,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Markdown, Static
 
-from engine.formatting import plural, tokens_sum_text, tokens_text, usd_short
+from engine.formatting import plural, tokens_sum_text, usd_short
 from sessions.reports.assessment import OUTCOME_LABELS
 from sessions.reports.history import disagrees
 from sessions.store.store import Store
@@ -144,7 +144,7 @@ class SessionDetailScreen(Screen[tuple[int, str] | None]):
         tasks = self.query_one("#detail-tasks", DataTable)
         for label, key, justify in (("task", "task", "left"), ("agent", "agent", "left"), ("state", "state", "left"),
                                     ("+lines", "added", "right"), ("decision", "decision", "left"),
-                                    ("cost", "cost", "right"), ("tokens", "tokens", "right")):
+                                    ("cost", "cost", "right")):
             tasks.add_column(Text(label, justify=justify), key=key)  # type: ignore[arg-type]
         interventions = self.query_one("#detail-interventions", DataTable)
         for label, key in (("at", "at"), ("task", "task"), ("type", "type"), ("what", "text")):
@@ -259,9 +259,7 @@ class SessionDetailScreen(Screen[tuple[int, str] | None]):
         table.add_rows(
             (Text(t.key), Text(t.agent), Text(t.state), Text("-" if t.added is None else f"+{t.added}", justify="right"),
              Text(t.decision or "undecided", style=styles.get(t.decision or "", "dim")),
-             Text(usd_short(t.cost_usd), justify="right"),
-             Text(tokens_text(t.tokens_in + t.tokens_out + t.cache_write + t.cache_read, t.tokens_known,
-                              t.tokens_approximate), justify="right"))
+             Text(usd_short(t.cost_usd), justify="right"))
             for t in self.tasks
         )
 
