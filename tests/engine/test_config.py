@@ -48,7 +48,8 @@ def test_builtins_without_any_file(repo_dir: Path) -> None:
     config = load_config(repo_dir)
     assert config.files == []
     assert config.profiles.names() == [
-        "aider", "claude", "claude-acp", "codex", "codex-acp", "gemini", "gemini-acp", "opencode", "shell", "sonnet",
+        "aider", "claude", "claude-acp", "claude-cli", "codex", "codex-acp", "gemini", "gemini-acp", "opencode",
+        "shell", "sonnet",
     ]
     assert config.profiles["claude"] == builtin_profiles()["claude"]
     assert load_config(None).profiles.names() == config.profiles.names()
