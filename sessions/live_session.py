@@ -32,6 +32,7 @@ class LiveSession:
         self.engine = engine
         self.recorder = RecordedRun(store, session, engine, plan_path)
         self._run: asyncio.Task[dict[str, TaskState]] | None = None
+        self._recording: set[asyncio.Task[None]] = set()  # answers being written as interventions
         self.decisions = Decisions(store, session.row.id, session.repo, session.row.label, fresh=self._fresh,
                                    guard=self._guard)
 
@@ -117,17 +118,28 @@ class LiveSession:
         await self.engine.send(task_id, text)
         await self._record(task_id, "message", text)
 
-    async def answer(self, question_id: str, kind: str, scope: str = "once", reason: str = "") -> Answer:
+    def answer(self, question_id: str, kind: str, scope: str = "once", reason: str = "") -> Answer:
         """The developer's answer to an agent's question (``kind``: allow_once, allow_always, reject_once,
         reject_always; ``scope`` of an always: task or session; ``reason`` goes back with a denial).
-        Recorded as an intervention of type ``permission``: the tool, the decision, its scope and how long
-        the agent waited. CommandError when the question is no longer waiting."""
+
+        The agent has it when this returns (the agent is blocked until then: no await before it). It is
+        recorded as an intervention of type ``permission`` (the tool, the decision, its scope and how long
+        the agent waited) in the background: :meth:`recorded` waits for that. CommandError when the
+        question is no longer waiting."""
         question = next((q for q in self.engine.asks.waiting() if q.id == question_id), None)
         answer = self.engine.answer(question_id, kind, scope, reason)
         if question is not None:
             waited = max(0.0, time.time() - question.asked_at)
-            await self._record(question.task_id, "permission", permission_text(question, answer, waited))
+            record = asyncio.get_running_loop().create_task(
+                self._record(question.task_id, "permission", permission_text(question, answer, waited)))
+            self._recording.add(record)
+            record.add_done_callback(self._recording.discard)
         return answer
+
+    async def recorded(self) -> None:
+        """Until every answer given so far is in the store."""
+        if self._recording:
+            await asyncio.gather(*list(self._recording))
 
     async def note(self, task_id: str | None, kind: str, text: str) -> None:
         """An intervention the developer writes down by hand."""
@@ -156,6 +168,7 @@ class LiveSession:
             assert self._run is not None
             await self._run
         await self.recorder.wait()
+        await self.recorded()
         states = {tid: run.state for tid, run in self.engine.tasks.items()}
         return await finish_session(self.store, self.session, status or status_for(states, interrupted))
 

@@ -43,7 +43,7 @@ async def test_a_question_waits_in_its_pane_and_the_developer_denies_it_with_a_r
     async with app.run_test(size=SIZE, message_hook=notices) as pilot:
         screen = cockpit_of(app)
         pane = screen.panes["ask"]
-        await until(pilot, lambda: pane.query(QuestionPanel), "the question in its pane")
+        await until(pilot, lambda: screen.asks.asking("ask"), "the question in its pane")
         panel = pane.query_one(QuestionPanel)
         assert "make release" in str(panel.render()) and "d deny" in str(panel.render())
         assert "waiting for you" in pane.border_title and pane.has_class("-asking")
@@ -67,7 +67,7 @@ async def test_a_question_waits_in_its_pane_and_the_developer_denies_it_with_a_r
         await pilot.press("a")
         await wait_intervention(app, "permission", 2)
         await until(pilot, lambda: screen.engine.tasks["ask"].state is S.SUCCEEDED, "the task done")
-        await until(pilot, lambda: not pane.query(QuestionPanel), "the panel gone")
+        await until(pilot, lambda: not pane.query_one(QuestionPanel).display, "the panel hidden")
         assert not pane.has_class("-asking") and "waiting for you" not in pane.border_title
         await until(pilot, lambda: "WAITING" not in str(status.render()), "the count gone")
 

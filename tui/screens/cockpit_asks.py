@@ -43,38 +43,49 @@ class AskDesk:
             self.show(event.task_id)
 
     def show(self, task_id: str) -> None:
-        """Bring the task's pane, its row and the run bar in line with the questions waiting now."""
+        """Bring the task's pane, its row and the run bar in line with the questions waiting now.
+
+        A pane's panel, once made, stays (hidden between questions): an agent that asked once is likely
+        to ask again, and showing a panel costs less than mounting one."""
         screen = self.screen
         waiting = screen.engine.asks.waiting_for(task_id)
         pane = screen.panes[task_id]
         panel = self.panels.get(task_id)
         if not waiting:
-            if panel is not None:
-                del self.panels[task_id]
-                panel.remove()
+            if panel is not None and panel.display:
+                panel.display = False
                 pane.set_waiting(False)
                 screen.table.set_state(task_id, screen.states[task_id], screen.model.attempts[task_id])
-        elif panel is None:
-            panel = self.panels[task_id] = QuestionPanel(waiting[0], len(waiting) - 1)
-            pane.mount(panel)
-            pane.set_waiting(True)
-            screen.table.update_cell(task_id, "state", WAITING_CELL)
         else:
-            panel.show(waiting[0], len(waiting) - 1)
+            if panel is None:
+                panel = self.panels[task_id] = QuestionPanel(waiting[0], len(waiting) - 1)
+                pane.mount(panel)
+            else:
+                panel.show(waiting[0], len(waiting) - 1)
+            if not panel.display:
+                panel.display = True
+            if not pane.has_class("-asking"):
+                pane.set_waiting(True)
+                screen.table.update_cell(task_id, "state", WAITING_CELL)
         screen._update_run_status()
+
+    def asking(self, task_id: str) -> bool:
+        panel = self.panels.get(task_id)
+        return panel is not None and panel.display
 
     def mark_row(self, task_id: str) -> None:
         """After the task list redrew the task's state: keep it marked while its agent waits."""
-        if task_id in self.panels:
+        if self.asking(task_id):
             self.screen.table.update_cell(task_id, "state", WAITING_CELL)
 
     def tick(self) -> None:
-        """Once a second: the time each question has waited."""
+        """Once a second: the time each question on show has waited."""
         for panel in self.panels.values():
-            panel.refresh_text()
+            if panel.display:
+                panel.refresh_text()
 
     def waiting_tasks(self) -> int:
-        return len(self.panels)
+        return sum(1 for panel in self.panels.values() if panel.display)
 
     # ------------------------------------------------------------------ the developer's keys
     def oldest(self) -> Question | None:
@@ -132,13 +143,14 @@ class AskDesk:
 
     def _send(self, question: Question, kind: str, scope: str, reason: str = "") -> None:
         screen = self.screen
+        try:
+            screen.live.answer(question.id, kind, scope, reason)  # the agent has it now
+        except CommandError as exc:
+            screen.notify(str(exc), title="Cannot answer", severity="warning", markup=False)
+            return
 
-        async def send() -> None:
-            try:
-                await screen.live.answer(question.id, kind, scope, reason)
-            except CommandError as exc:
-                screen.notify(str(exc), title="Cannot answer", severity="warning", markup=False)
-                return
+        async def shown() -> None:
+            await screen.live.recorded()
             await screen.reload_interventions()
 
-        screen.run_worker(send(), group="answers")
+        screen.run_worker(shown(), group="answers")
