@@ -325,6 +325,11 @@ def _profile(name: str, table: dict[str, Any], known: ProfileSet, where: str) ->
         changes["output"] = _choice(table["output"], FORMATS, f"{where}: output")
     if "follow_up" in table:
         changes["follow_up"] = _choice(table["follow_up"], FOLLOW_UP, f"{where}: follow_up")
+        output = changes.get("output", profile.output)
+        if changes["follow_up"] == "stdin" and output == "claude-stream-json":
+            # claude -p reads its input as the prompt: a message written there later is dropped
+            raise ConfigError(f"{where}: follow_up = \"stdin\" does not work with claude -p, which reads no "
+                              "message once started; the claude profile (Claude Code through its SDK) takes them")
     if "env" in table:
         env = table["env"]
         if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):

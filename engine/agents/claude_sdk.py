@@ -51,6 +51,7 @@ _TOOL_KINDS = {
     "WebFetch": "fetch", "WebSearch": "fetch",
 }
 _PATH_KEYS = ("file_path", "notebook_path", "path")
+CHANGE_KINDS = ("edit", "delete", "move", "execute")  # what changes the worktree
 _OPTIONS = (
     AskOption("allow_once", "allow_once", "Allow once"),
     AskOption("allow_always", "allow_always", "Allow always"),
@@ -79,6 +80,10 @@ class ClaudeSdkAgent:
         self._live: dict[str, tuple[str, Usage]] = {}  # message id -> (model, usage) since the last result
         self._model = self.settings.model or ""
         self._denials = 0
+        self._changes_denied = 0  # requests to edit or run something that were denied
+        self._changes_made = 0  # edits and commands that ran (asked for or not)
+        self._change_calls: set[str] = set()  # tool-use ids of edits and commands
+        self._denied_calls: set[str] = set()  # tool-use ids of those that were denied
         self._reported: Usage | None = None  # the attempt's figures as last reported
         self._result: Any = None
 
@@ -222,6 +227,9 @@ class ClaudeSdkAgent:
             self._emit([f"✓ {request.tool} allowed{_by(answer)}"])
             return PermissionResultAllow()
         self._denials += 1
+        if request.kind in CHANGE_KINDS:
+            self._changes_denied += 1
+            self._denied_calls.add(request.tool_call_id)
         reason = answer.reason or "the developer denied it"
         self._emit([f"✗ {request.tool} denied{_by(answer)}: {reason}"])
         return PermissionResultDeny(message=reason)
@@ -251,6 +259,11 @@ class ClaudeSdkAgent:
                 self._report()
 
     def _assistant(self, message: Any) -> None:
+        from claude_agent_sdk import ToolUseBlock
+
+        for block in message.content:
+            if isinstance(block, ToolUseBlock) and _TOOL_KINDS.get(block.name) in CHANGE_KINDS:
+                self._change_calls.add(block.id)
         nested = "  ↳ " if message.parent_tool_use_id else ""
         lines = [nested + line for block in message.content for line in claude_block_lines(_block(block), "assistant")]
         if message.error:
@@ -263,6 +276,10 @@ class ClaudeSdkAgent:
         nested = "  ↳ " if message.parent_tool_use_id else ""
         from claude_agent_sdk import ToolResultBlock
 
+        for block in message.content:
+            if (isinstance(block, ToolResultBlock) and block.tool_use_id in self._change_calls
+                    and block.tool_use_id not in self._denied_calls):
+                self._changes_made += 1  # it ran (a command that failed ran too)
         self._emit([nested + line for block in message.content if isinstance(block, ToolResultBlock)
                     for line in claude_block_lines(_block(block), "user")])
 
@@ -328,6 +345,11 @@ class ClaudeSdkAgent:
         if result.is_error:
             reason = "; ".join(result.errors or []) or result.subtype
             return AgentExit(1, _join(reason, note), "rate_limit" if result.api_error_status in (429, 529) else None)
+        if self._changes_denied and not self._changes_made:
+            # it wanted to change something, was refused every time, and changed nothing: not a success
+            n = self._changes_denied
+            return AgentExit(1, _join(f"every change it asked for was denied ({n} request{'s' if n != 1 else ''})",
+                                      text.splitlines()[-1] if text else ""))
         return AgentExit(0, _join(text.splitlines()[-1] if text else "", note))
 
     # ------------------------------------------------------------------------ usage

@@ -91,13 +91,14 @@ async def test_a_headless_run_denies_what_it_would_ask_and_the_model_is_told_why
     engine = make_engine(plan_of({"id": "t", "agent": "claude", "prompt": "deploy"}), repo, claude_profiles(),
                          interactive=False)
     states, rec = await runner.run(engine, timeout=60)
-    assert states == {"t": S.SUCCEEDED}
+    # every change it asked for was refused and it changed nothing: not a silent success
+    assert states == {"t": S.FAILED}
+    assert rec.result("t").final_message.startswith("every change it asked for was denied (1 request)")
     assert rec.of(QuestionAsked) == []
     (answered,) = rec.of(QuestionAnswered)
     assert answered.answer.by == "headless" and answered.answer.reason == HEADLESS_REASON
     assert HEADLESS_REASON in str(tool_results(claude_stub.bodies[1])[0]["content"])
     assert engine.asks.denied == {"t": 1}
-    assert "1 request denied" in rec.result("t").final_message
 
 
 async def test_a_bad_key_ends_the_task_at_once_as_an_authentication_failure(repo, runner, claude_stub, monkeypatch):
