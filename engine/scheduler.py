@@ -818,9 +818,8 @@ class Engine:
         run.state = new
         run.reason = reason
         if new is S.RUNNING:
-            run.start_clock(old is not S.PAUSED)
-            if run.waiting:  # resumed while its agent waits for the developer: still not running time
-                run.stop_clock()
+            if not run.waiting:  # resumed while its agent waits for the developer: still not running time
+                run.start_clock(old is not S.PAUSED)
         elif old is S.RUNNING:
             run.stop_clock()
         if new in TERMINAL:

@@ -74,6 +74,8 @@ class ClaudeSdkAgent:
         self._pending: set[str] = set()  # uuids of the messages Claude Code has not taken in yet
         self._outbox: list[str] = []  # follow-ups sent before the conversation was up
         self._connected = asyncio.Event()
+        self._ended = asyncio.Event()  # run() has closed the CLI
+        self._grace = 3.0  # how long the CLI is given to exit when the attempt ends
         self._auth_failure = ""
         self._base = self.ctx.extra.get(TOTALS_KEY) or Usage(cost_usd=0.0)
         self._settled = Usage(cost_usd=0.0)  # the attempt's figures at the last result
@@ -124,6 +126,8 @@ class ClaudeSdkAgent:
                 self._emit([f"✗ {message}"])
                 return AgentExit(1, message, "missing" if "not found" in str(exc).lower() else None)
             self._pid = _cli_pid(client)
+            if self._stopped:  # stop() came while Claude Code was starting
+                return AgentExit(1, "stopped before it began")
             if self._paused:
                 self.pause()
             await self._say(self.ctx.prompt)
@@ -133,7 +137,8 @@ class ClaudeSdkAgent:
             self._outbox.clear()
             return await self._converse(client)
         finally:
-            await self._close()
+            await self._close(self._grace)
+            self._ended.set()
 
     async def _converse(self, client: Any) -> AgentExit:
         from claude_agent_sdk import (
@@ -168,12 +173,21 @@ class ClaudeSdkAgent:
             _signal_tree(self._pid, signal.SIGCONT)
 
     async def stop(self, grace: float) -> None:
+        """Interrupt the turn (Claude Code ends it with a result: the figures so far) and let the attempt
+        end and close the CLI; past ``grace`` (and a margin for the CLI to exit), end its processes."""
         self._stopped = True
+        self._grace = grace
         if self._pid is not None and self._paused:
             self.resume()
         if self._client is not None and self._connected.is_set():
             await self._interrupt(timeout=max(grace, 0.5))
-        await self._close(grace)
+        if self._client is None:
+            return
+        try:
+            await asyncio.wait_for(self._ended.wait(), max(grace, 0.5) + 5.0)
+        except asyncio.TimeoutError:  # it does not end: its processes are ended, which ends the attempt
+            if self._pid is not None:
+                await _end_tree(self._pid, 0.0)
 
     async def send(self, text: str) -> None:
         if self._stopped:

@@ -148,11 +148,15 @@ async def test_a_retry_resumes_the_same_claude_session(repo, runner, claude_stub
     held = text("never finished").held()
     claude_stub.add(text("first answer", input_tokens=100, output_tokens=10), held,
                     text("resumed answer", input_tokens=400, output_tokens=40))
-    engine = make_engine(plan_of({"id": "t", "agent": "claude", "prompt": "step one"}), repo, claude_profiles())
+    # a stop grace long enough for Claude Code to end the interrupted turn with its result (its figures)
+    engine = make_engine(plan_of({"id": "t", "agent": "claude", "prompt": "step one"}), repo, claude_profiles(),
+                         stop_grace=5.0)
     task, rec = runner.start(engine, stay_open=True)
     await rec.wait_line("t", "first answer")
     await engine.send("t", "step two")
     await eventually(held.started.is_set, what="the second response")
+    # the agent saw the second response begin (its input tokens), then the developer cancels
+    await eventually(lambda: rec.usage("t") and rec.usage("t")[-1].usage.tokens_in >= 110, what="its usage")
     engine.cancel("t")
     await rec.wait_state("t", S.CANCELLED)
     held.release()
@@ -170,13 +174,18 @@ async def test_a_retry_resumes_the_same_claude_session(repo, runner, claude_stub
 
 async def test_waiting_for_the_developer_does_not_count_against_the_timeout(repo, runner, claude_stub):
     claude_stub.add(tool_use("Bash", command="make release", description="release"), text("released"))
-    engine = make_engine(plan_of({"id": "t", "agent": "claude", "prompt": "release", "timeout": "2s"}),
+    engine = make_engine(plan_of({"id": "t", "agent": "claude", "prompt": "release", "timeout": "60s"}),
                          repo, claude_profiles())
     task, rec = runner.start(engine)
     await eventually(engine.asks.waiting, what="a question")
-    assert engine.tasks["t"].waiting
-    await asyncio.sleep(2.5)  # longer than the timeout: waiting is not running
-    assert engine.tasks["t"].state is S.RUNNING
+    run = engine.tasks["t"]
+    assert run.waiting
+    before = run.attempt_seconds()
+    await asyncio.sleep(0.3)
+    assert run.attempt_seconds() == before and run.state is S.RUNNING  # the clock stands while it waits
+    engine.pause("t")
+    engine.resume("t")
+    assert run.attempt_seconds() == before  # resumed, still waiting: still standing
     engine.pause("t")
     await answer_next(engine, "allow_once")
     engine.resume("t")
