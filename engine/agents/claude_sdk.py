@@ -16,8 +16,9 @@ one conversation per attempt in the task's worktree:
   from the price table.
 - A retry of the API is shown with its reason (``! retry 3/10: 401 authentication_failed``); an
   authentication failure (401, 403) ends the attempt at once with ``failure_kind`` ``auth``.
-- The CLI runs in a process group of its own (a launcher sets it up, then becomes the CLI), so pause
-  and stop reach it and what it started without touching the cockpit.
+- The CLI runs under a supervisor of its own (:func:`engine.process.write_launcher`, given to the SDK as
+  its ``cli_path``), so pause and stop reach it and every process it starts (its Bash tool starts
+  commands in sessions of their own), and none outlives the task or the cockpit.
 """
 from __future__ import annotations
 
@@ -25,8 +26,6 @@ import asyncio
 import atexit
 import os
 import shutil
-import signal
-import sys
 import tempfile
 import uuid
 from typing import Any
@@ -35,6 +34,7 @@ from engine.agents.base import AgentContext, AgentExit, CannotTakeMessage
 from engine.asks import Answer, AskOption, Request
 from engine.output_formats import claude_block_lines, claude_model_usage, claude_retry_line
 from engine.prices import PriceTable, load_prices
+from engine.process import PAUSE, RESUME, STOP, write_launcher
 from engine.profiles import CLAUDE_SDK_INSTALL, AgentProfile, ClaudeSettings
 from engine.usage import Usage
 
@@ -111,7 +111,7 @@ class ClaudeSdkAgent:
             system_prompt={"type": "preset", "preset": "claude_code",
                            **({"append": self.settings.append_system} if self.settings.append_system else {})},
             resume=resume,
-            cli_path=own_group_launcher(self.settings.cli_path),
+            cli_path=supervised_cli(self.settings.cli_path),
             stderr=self._stderr,
         )
         if resume:
@@ -165,12 +165,12 @@ class ClaudeSdkAgent:
     def pause(self) -> None:
         self._paused = True
         if self._pid is not None:
-            _signal_tree(self._pid, signal.SIGSTOP)
+            _tell(self._pid, PAUSE)  # the supervisor stops the CLI and everything it started
 
     def resume(self) -> None:
         self._paused = False
         if self._pid is not None:
-            _signal_tree(self._pid, signal.SIGCONT)
+            _tell(self._pid, RESUME)
 
     async def stop(self, grace: float) -> None:
         """Interrupt the turn (Claude Code ends it with a result: the figures so far) and let the attempt
@@ -187,7 +187,7 @@ class ClaudeSdkAgent:
             await asyncio.wait_for(self._ended.wait(), max(grace, 0.5) + 5.0)
         except asyncio.TimeoutError:  # it does not end: its processes are ended, which ends the attempt
             if self._pid is not None:
-                await _end_tree(self._pid, 0.0)
+                _tell(self._pid, STOP)
 
     async def send(self, text: str) -> None:
         if self._stopped:
@@ -226,7 +226,7 @@ class ClaudeSdkAgent:
             except Exception:
                 pass
         if self._pid is not None:
-            await _end_tree(self._pid, grace)
+            _tell(self._pid, STOP)  # whatever the CLI left behind (a command still running) ends with it
         if self._reported is not None:
             # what the session had spent when this attempt ended, as the next attempt (a resume) will be told
             # it again: a turn cut before its result is in Claude Code's transcript, not in its last result
@@ -498,10 +498,11 @@ _LAUNCHERS: dict[str, str] = {}
 _LAUNCH_DIR: list[str] = []
 
 
-def own_group_launcher(cli_path: str | None) -> str:
-    """A launcher for the CLI (the SDK's own unless ``cli_path``): it puts itself in a process group of
-    its own, then becomes the CLI (same pid). The SDK starts the CLI in the cockpit's group and has no
-    option to do otherwise; a group of its own lets pause and stop signal the agent alone."""
+def supervised_cli(cli_path: str | None) -> str:
+    """The path the SDK is given as its CLI: a launcher that runs the real one (the SDK's own unless
+    ``cli_path``) under a supervisor of its own (:mod:`engine.process`), so pause and stop reach the CLI
+    and every process it starts, and none outlives the task or the cockpit. The SDK starts the CLI in
+    the cockpit's process group and has no option to do otherwise."""
     real = cli_path or _bundled_cli() or shutil.which("claude") or "claude"
     real = shutil.which(real) or real
     launcher = _LAUNCHERS.get(real)
@@ -511,12 +512,9 @@ def own_group_launcher(cli_path: str | None) -> str:
         path = tempfile.mkdtemp(prefix="cockpit-claude-")
         _LAUNCH_DIR.append(path)
         atexit.register(shutil.rmtree, path, True)
-    launcher = os.path.join(_LAUNCH_DIR[0], f"claude-{len(_LAUNCHERS)}")
-    with open(launcher, "w") as f:
-        f.write(f"#!{sys.executable} -I\nimport os, sys\nos.setpgid(0, 0)\n"
-                f"os.execv({real!r}, [{real!r}, *sys.argv[1:]])\n")
-    os.chmod(launcher, 0o700)
-    _LAUNCHERS[real] = launcher
+    folder = os.path.join(_LAUNCH_DIR[0], str(len(_LAUNCHERS)))
+    os.makedirs(folder, exist_ok=True)
+    launcher = _LAUNCHERS[real] = str(write_launcher(real, folder))
     return launcher
 
 
@@ -530,67 +528,14 @@ def _bundled_cli() -> str | None:
 
 
 def _cli_pid(client: Any) -> int | None:
-    """The CLI's pid (the SDK has no public handle on its process)."""
+    """The pid of the process the SDK started (the supervisor; the SDK has no public handle on it)."""
     process = getattr(getattr(client, "_transport", None), "_process", None)
     pid = getattr(process, "pid", None)
     return pid if isinstance(pid, int) else None
 
 
-def _signal_tree(pid: int, sig: int) -> None:
-    """Signal the CLI's group and every process descended from it (its Bash tool starts commands in
-    sessions of their own)."""
-    for target in [pid, *_descendants(pid)]:
-        try:
-            os.killpg(target, sig) if target == pid else os.kill(target, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-async def _end_tree(pid: int, grace: float) -> None:
-    targets = [pid, *_descendants(pid)]
-    _signal_tree(pid, signal.SIGTERM)
-    _signal_tree(pid, signal.SIGCONT)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + max(grace, 0.0)
-    while loop.time() < deadline and any(_alive(p) for p in targets):
-        await asyncio.sleep(0.02)
-    for p in targets:
-        if _alive(p):
-            try:
-                os.kill(p, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-
-def _alive(pid: int) -> bool:
+def _tell(pid: int, sig: int) -> None:
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2:][:1] != b"Z"
-
-
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if len(fields) > 1:
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    out, stack = [], [pid]
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            out.append(child)
-            stack.append(child)
-    return out
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

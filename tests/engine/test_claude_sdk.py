@@ -12,7 +12,7 @@ from engine.states import TaskState
 from engine.worktrees import default_worktree_root
 from tests.helpers.anthropic_stub import error, text, tool_use
 from tests.helpers.claude_code import (
-    MODEL, answer_next, claude_profiles, claude_stub, sent_text, tool_results, wait_requests,
+    MODEL, answer_next, claude_profiles, claude_stub, sent_text, tool_results,
 )
 from tests.helpers.events import eventually, make_engine, plan_of
 from tests.helpers.repos import git

@@ -21,11 +21,12 @@ while a response is streaming. When the script runs out the stub answers 400 wit
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Iterator
 
 API_KEY = "test-key"
 HOLD_LIMIT = 30.0  # seconds a held turn waits at most, so a broken test cannot hang the server
@@ -97,6 +98,18 @@ def error(status: int, message: str = "", retry_after_ms: int | None = None, **o
         headers["retry-after-ms"] = str(retry_after_ms)
     return Turn(status=status, error_type=kinds.get(status, "api_error"),
                 error_message=message or kinds.get(status, "error").replace("_", " "), headers=headers, **options)
+
+
+@contextmanager
+def served(monkeypatch: Any) -> Iterator["AnthropicStub"]:
+    """A stand-in started for the test, ``ANTHROPIC_BASE_URL`` and ``ANTHROPIC_API_KEY`` pointing at it."""
+    server = AnthropicStub().start()
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+    try:
+        yield server
+    finally:
+        server.close()
 
 
 class AnthropicStub:

@@ -16,7 +16,7 @@ import pytest
 
 from engine.asks import AskPolicy
 from engine.profiles import AgentProfile, ClaudeSettings, ProfileSet
-from tests.helpers.anthropic_stub import API_KEY, AnthropicStub
+from tests.helpers.anthropic_stub import served
 from tests.helpers.events import EVENT_TIMEOUT, eventually
 
 MODEL = "claude-sonnet-4-6"
@@ -34,13 +34,8 @@ def claude_stub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(home / ".claude"))
     for name, value in QUIET.items():
         monkeypatch.setenv(name, value)
-    server = AnthropicStub().start()
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
-    try:
+    with served(monkeypatch) as server:
         yield server
-    finally:
-        server.close()
 
 
 def claude_profiles(policy: AskPolicy | None = None, **settings: Any) -> ProfileSet:
@@ -69,8 +64,3 @@ async def answer_next(engine: Any, kind: str, scope: str = "once", reason: str =
     question = waiting[0]
     engine.answer(question.id, kind, scope, reason)
     return question
-
-
-async def wait_requests(stub: AnthropicStub, count: int) -> None:
-    await eventually(lambda: len(stub.requests) >= count, EVENT_TIMEOUT, f"{count} requests")
-    await asyncio.sleep(0)
