@@ -138,12 +138,12 @@ class CockpitModel:
         for state in self.states.values():
             counts[state] = counts.get(state, 0) + 1
         parts = [f"run {self.run_id}"]
+        if waiting_for_you:  # first: it is what the developer must act on, and it stays on a narrow screen
+            parts.append(f"{waiting_for_you} agent{'s' if waiting_for_you != 1 else ''} WAITING FOR YOU (w)")
         for state in (S.RUNNING, S.PAUSED, S.READY):
             if counts.get(state):
                 parts.append(f"{counts[state]} {state_word(state)}")
         parts.append(f"{self.settled_count()}/{len(self.states)} settled")
-        if waiting_for_you:
-            parts.append(f"{waiting_for_you} agent{'s' if waiting_for_you != 1 else ''} WAITING FOR YOU (w)")
         if self.budget_reached:
             parts.append(self.budget_reached.upper())
         if self.run_finished:

@@ -139,7 +139,7 @@ class AskDesk:
 
         self.screen.app.push_screen(LineDialog(
             f"Deny {question.describe()[:80]}: why? (the agent is told; Enter with nothing denies without a reason)",
-            placeholder="e.g. use git clean instead"), answered)
+            placeholder="e.g. use git clean instead", button="Deny"), answered)
 
     def _send(self, question: Question, kind: str, scope: str, reason: str = "") -> None:
         screen = self.screen
