@@ -35,6 +35,24 @@ built-ins. The file holds agent profiles, roles, routing settings and prices::
     turn_tokens = true                  # count the tokens its prompt responses report (default true)
     install = "npm install -g my-agent" # optional: named when the program is missing
 
+    [agents.claude]                     # Claude Code through its SDK (kind = "claude")
+    model = "claude-sonnet-4-6"         # optional: Claude Code's default otherwise
+    permission_mode = "default"         # Claude Code's own mode: what it asks about at all
+    max_turns = 50                      # optional
+    append_system = "..."               # optional: added to Claude Code's system prompt
+    cli_path = "/usr/local/bin/claude"  # optional: a Claude Code of your own instead of the SDK's
+
+    [agents.claude.permissions]         # what its agents may do without asking you (any kind of profile)
+    read = "allow"                      # reading and searching files inside the worktree
+    edit = "allow"                      # writing, editing, deleting files inside the worktree
+    execute = "ask"                     # commands
+    fetch = "ask"                       # the network
+    other = "ask"
+    outside = "deny"                    # anything that reaches outside the worktree (comes first)
+    headless = "deny"                   # what a headless run answers to what it would ask
+    allow = ["Bash(npm test*)"]         # rules answered yes / no without asking (they come first)
+    deny = ["Bash(git push*)"]
+
     [agents.codex]
     max_parallel = 2                    # at most 2 tasks on this profile at once (on top of the plan's)
     breaker_threshold = 3               # external failures in a row that open its circuit breaker
@@ -69,8 +87,10 @@ from engine.errors import ConfigError
 from engine.paths import config_dir
 from engine.output_formats import FORMATS
 from engine.prices import PriceError, PriceTable, load_prices
+from engine.asks import RULES, AskPolicy
 from engine.profiles import (
-    FOLLOW_UP, KINDS, PROMPT, AcpSettings, AgentProfile, AnthropicSettings, ProfileSet, builtin_profiles,
+    FOLLOW_UP, KINDS, PERMISSION_MODES, PROMPT, AcpSettings, AgentProfile, AnthropicSettings, ClaudeSettings,
+    ProfileSet, builtin_profiles,
 )
 from engine.roles import BUILTIN_ROLES, Role
 from engine.routing import AUTO, DEFAULT_MIN_TASKS
@@ -88,10 +108,12 @@ ANTHROPIC_KEYS = {
 NOT_FOR_ANTHROPIC = ("argv", "output", "follow_up")  # an API agent has no program
 ACP_KEYS = {"mode", "fs_read", "fs_write", "terminals", "turn_tokens"}
 NOT_FOR_ACP = ("output", "follow_up")  # the protocol carries both
+CLAUDE_KEYS = {"model", "permission_mode", "max_turns", "append_system", "cli_path"}
+PERMISSION_KEYS = {"read", "edit", "execute", "fetch", "other", "outside", "headless", "allow", "deny"}
 PROFILE_KEYS = {
     "extends", "kind", "argv", "output", "env", "copy_files", "follow_up", "max_parallel", "description",
-    "budget_usd", "budget_tokens", "breaker_threshold", "breaker_cooldown", "install",
-} | ANTHROPIC_KEYS | ACP_KEYS
+    "budget_usd", "budget_tokens", "breaker_threshold", "breaker_cooldown", "install", "permissions",
+} | ANTHROPIC_KEYS | ACP_KEYS | CLAUDE_KEYS
 
 
 @dataclass(frozen=True)
@@ -252,10 +274,10 @@ def _profile(name: str, table: dict[str, Any], known: ProfileSet, where: str) ->
             raise ConfigError(f"{where}: extends unknown profile {base_name!r} (known: {', '.join(known.names())})")
         profile = known[base_name].with_changes(name=name)
     else:
-        if "argv" not in table and table.get("kind") not in ("shell", "anthropic"):
+        if "argv" not in table and table.get("kind") not in ("shell", "anthropic", "claude"):
             raise ConfigError(
                 f"{where}: a new profile needs 'argv' (or 'extends' of a known profile, "
-                "or kind = \"anthropic\" with a model)"
+                "or kind = \"anthropic\" with a model, or kind = \"claude\")"
             )
         profile = AgentProfile(name)
 
@@ -264,19 +286,30 @@ def _profile(name: str, table: dict[str, Any], known: ProfileSet, where: str) ->
         changes["kind"] = _choice(table["kind"], KINDS, f"{where}: kind")
         if changes["kind"] == "shell" and "argv" not in table:
             changes["argv"] = ("bash", "-c", PROMPT)
+    elif profile.kind == "claude" and "argv" in table:
+        # a program made from the SDK profile: `claude -p ...`, read as the claude-cli profile reads it
+        changes["kind"] = "command"
+        changes["output"] = "claude-stream-json"
     kind = changes.get("kind", profile.kind)
     for key in sorted(ACP_KEYS & set(table)) if kind != "acp" else ():
         raise ConfigError(f"{where}: unknown key {key!r} for a {kind} profile (it belongs to kind = \"acp\")")
+    if "permissions" in table:
+        changes["permissions"] = _permissions(table["permissions"], profile.permissions, f"{where}.permissions")
+    if kind == "claude":
+        changes.update(_claude(table, profile, where))
+    elif profile.kind == "claude":
+        changes["claude"] = None
     if kind == "anthropic":
         changes.update(_anthropic(table, profile, where))
     elif kind == "acp":
         changes.update(_acp(table, profile, where))
-    else:
-        for key in sorted(ANTHROPIC_KEYS & set(table)):
+    elif kind != "claude":
+        for key in sorted((ANTHROPIC_KEYS | CLAUDE_KEYS) & set(table)):
             raise ConfigError(
-                f"{where}: unknown key {key!r} for a {kind} profile (it belongs to kind = \"anthropic\")"
+                f"{where}: unknown key {key!r} for a {kind} profile "
+                f"(it belongs to kind = \"{'claude' if key in CLAUDE_KEYS - ANTHROPIC_KEYS else 'anthropic'}\")"
             )
-        if profile.kind in ("anthropic", "acp"):  # a command or shell profile made from another kind
+        if profile.kind in ("anthropic", "acp", "claude"):  # a command or shell profile made from another kind
             changes["anthropic"] = changes["acp"] = None
             if "argv" not in table and "argv" not in changes:
                 raise ConfigError(f"{where}: a {kind} profile needs 'argv'")
@@ -293,6 +326,11 @@ def _profile(name: str, table: dict[str, Any], known: ProfileSet, where: str) ->
         changes["output"] = _choice(table["output"], FORMATS, f"{where}: output")
     if "follow_up" in table:
         changes["follow_up"] = _choice(table["follow_up"], FOLLOW_UP, f"{where}: follow_up")
+        output = changes.get("output", profile.output)
+        if changes["follow_up"] == "stdin" and output == "claude-stream-json":
+            # claude -p reads its input as the prompt: a message written there later is dropped
+            raise ConfigError(f"{where}: follow_up = \"stdin\" does not work with claude -p, which reads no "
+                              "message once started; the claude profile (Claude Code through its SDK) takes them")
     if "env" in table:
         env = table["env"]
         if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
@@ -329,6 +367,47 @@ def _profile(name: str, table: dict[str, Any], known: ProfileSet, where: str) ->
         except ValueError as exc:
             raise ConfigError(f"{where}: breaker_cooldown: {exc}") from None
     return profile.with_changes(**changes)
+
+
+def _claude(table: dict[str, Any], profile: AgentProfile, where: str) -> dict[str, Any]:
+    """The changes that make ``profile`` a ``claude`` (Claude Code through its SDK) profile."""
+    for key in sorted((set(ANTHROPIC_KEYS) - CLAUDE_KEYS) & set(table)) + [k for k in NOT_FOR_ANTHROPIC if k in table]:
+        raise ConfigError(f"{where}: {key!r} does not apply to kind = \"claude\"")
+    settings: dict[str, Any] = {}
+    for key in ("model", "append_system", "cli_path"):
+        if key in table:
+            value = table[key]
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{where}: {key} must be a non-empty string, not {value!r}")
+            settings[key] = value.strip() if key != "append_system" else value
+    if "permission_mode" in table:
+        settings["permission_mode"] = _choice(table["permission_mode"], PERMISSION_MODES, f"{where}: permission_mode")
+    if "max_turns" in table:
+        settings["max_turns"] = _whole(table["max_turns"], f"{where}: max_turns", 1)
+    base = profile.claude or ClaudeSettings()
+    return {"claude": replace(base, **settings), "argv": (), "output": "text", "follow_up": "none"}
+
+
+def _permissions(table: object, base: AskPolicy | None, where: str) -> AskPolicy:
+    """``[agents.NAME.permissions]``: over the profile's own (or the default) policy."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table, not {type_name(table)}")
+    unknown = sorted(set(table) - PERMISSION_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(PERMISSION_KEYS))})")
+    changes: dict[str, Any] = {}
+    for key in ("read", "edit", "execute", "fetch", "other", "outside"):
+        if key in table:
+            changes[key] = _choice(table[key], RULES, f"{where}: {key}")
+    if "headless" in table:
+        changes["headless"] = _choice(table["headless"], ("allow", "deny"), f"{where}: headless")
+    for key in ("allow", "deny"):
+        if key in table:
+            rules = table[key]
+            if not isinstance(rules, list) or not all(isinstance(r, str) and r.strip() for r in rules):
+                raise ConfigError(f"{where}: {key} must be an array of rules such as \"Bash(npm test*)\" or \"Write\"")
+            changes[key] = tuple(r.strip() for r in rules)
+    return replace(base or AskPolicy(), **changes)
 
 
 def _anthropic(table: dict[str, Any], profile: AgentProfile, where: str) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from engine.events import (
-    BreakerChanged, BudgetReached, CheckFinished, LogLines, PromptSent, RunFinished, RunStarted, TaskResult,
-    TaskRouted, TaskStateChanged, UsageUpdate,
+    BreakerChanged, BudgetReached, CheckFinished, LogLines, PromptSent, QuestionAnswered, QuestionAsked, RunFinished,
+    RunStarted, TaskResult, TaskRouted, TaskStateChanged, UsageUpdate,
 )
 
 # The method a handler defines for each class of event.
@@ -32,6 +32,8 @@ HANDLER_METHODS: dict[type, str] = {
     BreakerChanged: "on_breaker",
     RunStarted: "on_run_started",
     RunFinished: "on_run_finished",
+    QuestionAsked: "on_question",
+    QuestionAnswered: "on_answered",
 }
 
 
@@ -59,6 +61,10 @@ class EventHandler(Protocol):
     def on_result(self, event: TaskResult) -> Any: ...
 
     def on_run_finished(self, event: RunFinished) -> Any: ...
+
+    def on_question(self, event: QuestionAsked) -> Any: ...
+
+    def on_answered(self, event: QuestionAnswered) -> Any: ...
 
 
 def ignore(event: object) -> None:

@@ -41,3 +41,6 @@ class EngineOptions:
     # the circuit breakers' defaults (a profile may set its own)
     breaker_threshold: int = DEFAULT_THRESHOLD
     breaker_cooldown: float = DEFAULT_COOLDOWN
+    # someone can answer the agents' questions (False for a headless run: the ask channel then answers
+    # with the profiles' policies and never waits)
+    interactive: bool = True

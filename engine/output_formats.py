@@ -128,6 +128,8 @@ class ClaudeStreamParser(_JsonLinesParser):
         subtype = _str(event.get("subtype"))
         if subtype == "init":
             return Parsed([_init_line(event)])
+        if subtype == "api_retry":
+            return Parsed([claude_retry_line(event)])
         return Parsed([f"● system: {subtype}"]) if subtype else None
 
     def _assistant(self, event: dict[str, Any]) -> Parsed | None:
@@ -161,18 +163,58 @@ class ClaudeStreamParser(_JsonLinesParser):
     def _result(self, event: dict[str, Any]) -> Parsed:
         cost = _cost(event.get("total_cost_usd"))
         usage = event.get("usage")
-        if isinstance(usage, dict):
+        every_model = claude_model_usage(event.get("modelUsage"))
+        if every_model is not None:  # side calls and subagents too, where result.usage has the main loop only
+            self._total = replace(every_model, cost_usd=cost if cost is not None else every_model.cost_usd)
+            self._by_message.clear()
+        elif isinstance(usage, dict):
             self._total = replace(_claude_usage(usage), cost_usd=cost)
             self._by_message.clear()  # messages after a result add onto it
         elif cost is not None:
             self._total = replace(self._total, cost_usd=cost)
-        changed = isinstance(usage, dict) or cost is not None
+        changed = every_model is not None or isinstance(usage, dict) or cost is not None
         text = event.get("result")
         return Parsed(
             [_result_line(event, cost)],
             usage=replace(self._total) if changed else None,
             final_message=text if isinstance(text, str) else None,
         )
+
+
+def claude_model_usage(by_model: Any) -> Usage | None:
+    """The sum of Claude Code's ``modelUsage`` (one entry per model, camelCase, with ``costUSD``), or
+    None when there is none. The cost is None when some model's cost is missing."""
+    if not isinstance(by_model, dict) or not by_model:
+        return None
+    total = Usage(cost_usd=0.0)
+    for figures in by_model.values():
+        if not isinstance(figures, dict):
+            continue
+        cost = _cost(figures.get("costUSD"))
+        total = Usage(
+            total.tokens_in + _int(figures.get("inputTokens")),
+            total.tokens_out + _int(figures.get("outputTokens")),
+            total.cache_write + _int(figures.get("cacheCreationInputTokens")),
+            total.cache_read + _int(figures.get("cacheReadInputTokens")),
+            None if total.cost_usd is None or cost is None else total.cost_usd + cost,
+        )
+    return total
+
+
+def claude_retry_line(event: dict[str, Any]) -> str:
+    """``! retry 3/10: 401 authentication_failed`` for Claude Code's ``system/api_retry``."""
+    status = event.get("error_status")
+    reason = " ".join(str(part) for part in (status if isinstance(status, int) else "", _str(event.get("error")))
+                      if part != "")
+    attempt, most = event.get("attempt"), event.get("max_retries")
+    count = f"{attempt}/{most}" if isinstance(attempt, int) and isinstance(most, int) else ""
+    return f"! retry {count}: {_shorten(reason or 'API error')}" if count else f"! retry: {_shorten(reason or 'API error')}"
+
+
+def claude_block_lines(block: Any, role: str) -> list[str]:
+    """The pane lines of one content block of a Claude Code message (``role`` ``assistant`` or
+    ``user``), given as the API's JSON (``{"type": "tool_use", ...}``)."""
+    return _assistant_block(block) if role == "assistant" else _user_block(block)
 
 
 def _init_line(event: dict[str, Any]) -> str:

@@ -27,7 +27,9 @@ import shutil
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
-KINDS = ("acp", "anthropic", "command", "shell")
+from engine.asks import AskPolicy
+
+KINDS = ("acp", "anthropic", "claude", "command", "shell")
 FOLLOW_UP = ("none", "stdin")
 PROMPT = "{prompt}"
 API_KEY_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")  # what the Anthropic SDK reads, in order
@@ -45,6 +47,22 @@ class AnthropicSettings:
     command_timeout: float = 120.0  # seconds, for each run_command tool call
     max_retries: int = 3  # the SDK's own retries of a failed request (429, 5xx, 529, connection)
     request_timeout: float = 600.0  # seconds, the SDK's timeout of one request
+
+
+PERMISSION_MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions")
+CLAUDE_SDK = "claude_agent_sdk"
+CLAUDE_SDK_INSTALL = "pip install 'session-cockpit[claude]'"
+
+
+@dataclass(frozen=True)
+class ClaudeSettings:
+    """How a ``claude`` profile runs Claude Code through its SDK (``claude-agent-sdk``)."""
+
+    model: str | None = None  # None: Claude Code's own default
+    permission_mode: str = "default"  # Claude Code's: what it asks about at all (the ask channel answers)
+    max_turns: int | None = None
+    append_system: str | None = None  # added to Claude Code's own system prompt
+    cli_path: str | None = None  # a Claude Code of the user's own; None: the one the SDK brings
 
 
 @dataclass(frozen=True)
@@ -76,10 +94,12 @@ class AgentProfile:
     install: str = ""  # how to install the program, e.g. "npm install -g @openai/codex"
     checked_version: str = ""  # the oldest version of the program the profile was checked with
     leave_out: tuple[str, ...] = ()  # paths (git pathspecs) the program leaves that are not its work
+    claude: ClaudeSettings | None = None  # kind "claude" only
     budget_usd: float | None = None  # spending limits of one task (enforced by the scheduler)
     budget_tokens: int | None = None
     breaker_threshold: int | None = None  # external failures in a row that open its breaker (None: 3)
     breaker_cooldown: float | None = None  # seconds an open breaker waits before a trial (None: 5m)
+    permissions: AskPolicy | None = None  # what its agents may do without asking (None: engine.asks' default)
 
     def command(self, prompt: str) -> list[str]:
         """The argv for ``prompt``: each ``{prompt}`` inside an element is replaced literally."""
@@ -94,6 +114,8 @@ class AgentProfile:
 
         For kind ``anthropic`` the "program" is the API: the message says when no API key is set.
         """
+        if self.kind == "claude":
+            return claude_sdk_missing(self)
         if self.kind == "anthropic":
             if self.anthropic is None:
                 return f"agent profile {self.name!r} of kind anthropic has no model"
@@ -117,6 +139,20 @@ class AgentProfile:
 
     def with_changes(self, **changes: object) -> "AgentProfile":
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def claude_sdk_missing(profile: AgentProfile) -> str | None:
+    """What to install (one line) when a ``claude`` profile cannot run: the SDK is not installed, or the
+    CLI it names is not there; None when all is there."""
+    import importlib.util
+
+    if importlib.util.find_spec(CLAUDE_SDK) is None:
+        return (f"agent profile {profile.name!r} runs Claude Code through the Claude Agent SDK, which is not "
+                f"installed: {CLAUDE_SDK_INSTALL}")
+    cli = profile.claude.cli_path if profile.claude is not None else None
+    if cli and shutil.which(cli) is None:
+        return f"agent profile {profile.name!r}: Claude Code {cli!r} is not installed (not found)"
+    return None
 
 
 def has_api_key(environ: Mapping[str, str] | None = None) -> bool:
@@ -144,10 +180,15 @@ def builtin_profiles() -> dict[str, AgentProfile]:
             description="the prompt is a bash script",
         ),
         AgentProfile(
-            "claude",
-            argv=("claude", "-p", PROMPT, "--output-format", "stream-json", "--verbose"),
+            "claude", kind="claude", claude=ClaudeSettings(),
+            description="Claude Code through its SDK: its permission requests come to you",
+        ),
+        AgentProfile(
+            "claude-cli",
+            argv=("claude", "-p", PROMPT, "--output-format", "stream-json", "--verbose",
+                  "--permission-mode", "acceptEdits"),
             output="claude-stream-json",
-            description="Claude Code in print mode",
+            description="Claude Code in print mode (edits accepted, commands refused: it cannot ask)",
         ),
         AgentProfile(
             "codex", argv=("codex", "exec", "--json", "--sandbox", "workspace-write", PROMPT), output="codex-json",

@@ -33,6 +33,7 @@ from engine.admission import Admission
 from engine.agents.base import Agent, AgentContext, AgentExit, CannotTakeMessage
 from engine.agents.command import CommandAgent
 from engine.agent_text import AgentText
+from engine.asks import Answer, AskChannel, AskError
 from engine.breakers import Breaker
 from engine.budgets import Budgets
 from engine.checks import DEFAULT_CHECK_TIMEOUT, CheckResult, CheckRunner, feedback_text
@@ -68,7 +69,8 @@ def new_run_id() -> str:
 def default_agent_factory(
     spec: TaskSpec, profile: AgentProfile, ctx: AgentContext, prices: PriceTable | None = None
 ) -> Agent:
-    """A program agent, or for kind ``anthropic`` an API agent (``prices``: default the built-in
+    """A program agent, for kind ``claude`` Claude Code through its SDK, or for kind ``anthropic`` an API agent
+    (``prices``: default the built-in
     table; pass ``functools.partial(default_agent_factory, prices=config.price_table())``)."""
     if profile.kind == "anthropic":
         from engine.agents.anthropic_agent import AnthropicAgent  # the SDK loads only when needed
@@ -78,6 +80,11 @@ def default_agent_factory(
         from engine.agents.acp_agent import AcpAgent  # the protocol package loads only when needed
 
         return AcpAgent(profile, ctx)
+
+    if profile.kind == "claude":
+        from engine.agents.claude_sdk import ClaudeSdkAgent  # the Claude Agent SDK loads only when needed
+
+        return ClaudeSdkAgent(profile, ctx, prices=prices)
     return CommandAgent(profile, ctx)
 
 
@@ -120,6 +127,8 @@ class Engine:
         self.backoff_max = o.backoff_max
         self.stop_grace = o.stop_grace
         self.bus = o.bus or EventBus()
+        # the agents' questions and the developer's answers (engine.asks); waiting stops the task's clock
+        self.asks = AskChannel(self.bus.publish, interactive=o.interactive, on_wait=self._on_wait)
         self.base_commit = ""
         self.tasks: dict[str, TaskRun] = {t.id: TaskRun(t) for t in plan.tasks}
         for run in self.tasks.values():
@@ -212,6 +221,7 @@ class Engine:
                 self._cancel_everything("the run was stopped")
                 await asyncio.gather(*list(self._attempts), return_exceptions=True)
             self.admission.close()
+            self.asks.close()
             self._finished = True
             states = {tid: run.state for tid, run in self.tasks.items()}
             self.bus.publish(RunFinished(self.run_id, states))
@@ -326,9 +336,12 @@ class Engine:
                                     run.feedback, run.message)
             # the diffs it reviews and a check's output are agent text: shown and stored made safe
             self.bus.publish(PromptSent(run.id, run.attempts, name, self._text.text(prompt)))
+        if run.memory is None:
+            run.memory = {}
         ctx = AgentContext(
             run.id, prompt, workdir, partial(self._env, run, profile), run.attempts,
-            partial(self._emit, run), partial(self._usage, run),
+            partial(self._emit, run), partial(self._usage, run), run.memory,
+            self.asks.asker(run.id, run.attempts, name, workdir, profile.permissions),
         )
         try:
             agent = self.agent_factory(spec, profile, ctx)
@@ -349,6 +362,8 @@ class Engine:
             if watchdog is not None:
                 watchdog.cancel()
             run.agent = None
+            if run.waiting:  # an agent that ended with a question open: nobody waits for it any more
+                self.asks.stop_task(run.id, "the agent ended")
         run.stop_clock()
         run.usage_done, run.usage_now = run.usage(), NO_USAGE
         state, reason = self._outcome(run, outcome)
@@ -543,6 +558,7 @@ class Engine:
         if run.agent is not None and run.stop_reason is None:
             run.stop_reason = "timeout"
             self._emit(run, "engine", [f"timeout of {limit:g}s reached: stopping the agent"])
+            self.asks.stop_task(run.id, "the task timed out")
             await run.agent.stop(self.stop_grace)
 
     # ------------------------------------------------------------------------------ budgets
@@ -687,7 +703,11 @@ class Engine:
         self._kick()
 
     def _stop_agent(self, run: TaskRun) -> None:
-        """Stop the task's agent in the background (TERM, grace, KILL of its process group)."""
+        """Stop the task's agent in the background (TERM, grace, KILL of its process group); what it waits
+        for the developer to answer is denied first."""
+        if run.waiting:
+            self.asks.stop_task(run.id, "the task was cancelled" if run.stop_reason == "cancel"
+                                else "the task was stopped")
         if run.agent is not None:
             stopper = asyncio.get_running_loop().create_task(run.agent.stop(self.stop_grace))
             self._background.add(stopper)
@@ -770,7 +790,27 @@ class Engine:
             raise CommandError(str(exc)) from None
         self._emit(run, "engine", [f"message sent: {text}"])
 
+    def answer(self, question_id: str, kind: str, scope: str = "once", reason: str = "") -> Answer:
+        """The developer's answer to an agent's question (see :meth:`engine.asks.AskChannel.answer`)."""
+        try:
+            return self.asks.answer(question_id, kind, scope, reason)
+        except AskError as exc:
+            raise CommandError(str(exc)) from None
+
     # ------------------------------------------------------------ bookkeeping
+    def _on_wait(self, task_id: str, waiting: bool) -> None:
+        """The task's agent began or ended waiting for the developer: time spent waiting is not the task's
+        running time (its timeout does not count it)."""
+        run = self.tasks.get(task_id)
+        if run is None:
+            return
+        run.waiting = waiting
+        if run.state is S.RUNNING:
+            if waiting:
+                run.stop_clock()
+            else:
+                run.resume_clock()
+
     def _set(self, run: TaskRun, new: TaskState, reason: str = "") -> None:
         old = run.state
         if new not in TRANSITIONS[old]:
@@ -778,7 +818,8 @@ class Engine:
         run.state = new
         run.reason = reason
         if new is S.RUNNING:
-            run.start_clock(old is not S.PAUSED)
+            if not run.waiting:  # resumed while its agent waits for the developer: still not running time
+                run.start_clock(old is not S.PAUSED)
         elif old is S.RUNNING:
             run.stop_clock()
         if new in TERMINAL:

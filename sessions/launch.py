@@ -12,7 +12,7 @@ from engine.config import load_config
 from engine.errors import UserError
 from engine.options import EngineOptions
 from engine.plan import load_plan
-from engine.profiles import check_api_key
+from engine.profiles import check_api_key, claude_sdk_missing
 from engine.routing import AUTO
 from engine.scheduler import Engine, default_agent_factory
 from engine.worktrees import blocking_branch, repo_root, resolve_commit, stale_worktrees
@@ -45,9 +45,13 @@ def prepare(plan_path: Path, repo: str | None, max_parallel: int | None,
     config = load_config(root, extra_sections=SESSION_SECTIONS)
     session_settings(config)  # [assessment] and [summary] checked now, with the rest of the file
     plan = load_plan(plan_path, config.profiles, config.roles)
-    problem = check_api_key(config.profiles[agent] for agent in {t.agent for t in plan.tasks if not t.agents})
+    fixed = [config.profiles[agent] for agent in sorted({t.agent for t in plan.tasks if not t.agents})]
+    problem = check_api_key(fixed)
     if problem is not None:
         raise UserError(problem)
+    for profile in fixed:  # the Claude Agent SDK is an extra: say what to install before anything starts
+        if profile.kind == "claude" and (problem := claude_sdk_missing(profile)) is not None:
+            raise UserError(problem)
     routed = [t for t in plan.tasks if t.agents]
     auto = config.routing.profiles or tuple(n for n, p in config.profiles.profiles.items() if p.kind != "shell")
     for task in routed:

@@ -7,9 +7,12 @@ recorded as the task's decision.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from pathlib import Path
 
+from engine.asks import Answer, Question
+from engine.durations import format_duration
 from engine.errors import CommandError
 from engine.scheduler import Engine
 from engine.states import TaskState
@@ -19,7 +22,7 @@ from sessions.store.store import Store
 from sessions.store.rows import SessionRow
 
 INTERVENTION_TYPES = ("pause", "resume", "cancel", "retry", "message", "note", "redirect", "fix", "clarify",
-                      "reset_breaker")
+                      "reset_breaker", "permission")
 
 
 class LiveSession:
@@ -29,6 +32,7 @@ class LiveSession:
         self.engine = engine
         self.recorder = RecordedRun(store, session, engine, plan_path)
         self._run: asyncio.Task[dict[str, TaskState]] | None = None
+        self._recording: set[asyncio.Task[None]] = set()  # answers being written as interventions
         self.decisions = Decisions(store, session.row.id, session.repo, session.row.label, fresh=self._fresh,
                                    guard=self._guard)
 
@@ -114,6 +118,29 @@ class LiveSession:
         await self.engine.send(task_id, text)
         await self._record(task_id, "message", text)
 
+    def answer(self, question_id: str, kind: str, scope: str = "once", reason: str = "") -> Answer:
+        """The developer's answer to an agent's question (``kind``: allow_once, allow_always, reject_once,
+        reject_always; ``scope`` of an always: task or session; ``reason`` goes back with a denial).
+
+        The agent has it when this returns (the agent is blocked until then: no await before it). It is
+        recorded as an intervention of type ``permission`` (the tool, the decision, its scope and how long
+        the agent waited) in the background: :meth:`recorded` waits for that. CommandError when the
+        question is no longer waiting."""
+        question = next((q for q in self.engine.asks.waiting() if q.id == question_id), None)
+        answer = self.engine.answer(question_id, kind, scope, reason)
+        if question is not None:
+            waited = max(0.0, time.time() - question.asked_at)
+            record = asyncio.get_running_loop().create_task(
+                self._record(question.task_id, "permission", permission_text(question, answer, waited)))
+            self._recording.add(record)
+            record.add_done_callback(self._recording.discard)
+        return answer
+
+    async def recorded(self) -> None:
+        """Until every answer given so far is in the store."""
+        if self._recording:
+            await asyncio.gather(*list(self._recording))
+
     async def note(self, task_id: str | None, kind: str, text: str) -> None:
         """An intervention the developer writes down by hand."""
         if not text.strip():
@@ -141,5 +168,15 @@ class LiveSession:
             assert self._run is not None
             await self._run
         await self.recorder.wait()
+        await self.recorded()
         states = {tid: run.state for tid, run in self.engine.tasks.items()}
         return await finish_session(self.store, self.session, status or status_for(states, interrupted))
+
+
+_SCOPE = {"once": "once", "task": "always (this task)", "session": "always (this session)"}
+
+
+def permission_text(question: Question, answer: Answer, waited: float) -> str:
+    """``Bash: rm -rf build: denied once after 12.0s (use git clean)``: the intervention's text."""
+    text = f"{question.describe()}: {answer.decision} {_SCOPE.get(answer.scope, answer.scope)} after {format_duration(waited)}"
+    return f"{text} ({answer.reason})" if answer.reason else text

@@ -131,12 +131,15 @@ class CockpitModel:
         tasks = self.tasks
         return sum(1 for tid, s in self.states.items() if s.terminal and not tasks[tid].retry_pending)
 
-    def run_status(self, run_paused: bool) -> str:
-        """The run's status line: what runs, waits and has settled, and the run's own state."""
+    def run_status(self, run_paused: bool, waiting_for_you: int = 0) -> str:
+        """The run's status line: what runs, waits and has settled, the agents waiting for the developer's
+        answer, and the run's own state."""
         counts: dict[TaskState, int] = {}
         for state in self.states.values():
             counts[state] = counts.get(state, 0) + 1
         parts = [f"run {self.run_id}"]
+        if waiting_for_you:  # first: it is what the developer must act on, and it stays on a narrow screen
+            parts.append(f"{waiting_for_you} agent{'s' if waiting_for_you != 1 else ''} WAITING FOR YOU (w)")
         for state in (S.RUNNING, S.PAUSED, S.READY):
             if counts.get(state):
                 parts.append(f"{counts[state]} {state_word(state)}")
@@ -187,6 +190,9 @@ class CockpitModel:
             agent = run.agent
             if agent is not None and not getattr(agent, "accepts_messages", True):
                 profile = run.profile or run.spec.agent
+                if getattr(getattr(agent, "profile", None), "output", "") == "claude-stream-json":
+                    return "none", (f"the agent of {task_id} (profile {profile}) is claude -p, which takes no "
+                                    "message once started: the claude profile takes them")
                 return "none", (f"the agent of {task_id} (profile {profile}) takes no message while it runs "
                                 "(follow_up = \"stdin\" in its profile lets it)")
             return "send", f"to the agent of {task_id}: Enter sends, ↑ earlier messages, Escape leaves"

@@ -105,6 +105,10 @@ class CommandAgent:
 
     async def send(self, text: str) -> None:
         if not self.accepts_messages:
+            if self.profile.output == "claude-stream-json":  # claude -p reads its prompt once, then no input
+                raise CannotTakeMessage(
+                    f"agent profile {self.profile.name!r} runs claude -p, which takes no message once started: "
+                    "the claude profile (Claude Code through its SDK) does")
             raise CannotTakeMessage(
                 f"agent profile {self.profile.name!r} does not take follow-up messages "
                 "(set follow_up = \"stdin\" in its profile if the program reads its input)"

@@ -59,10 +59,11 @@ def keyed(rec, task_id: str) -> list[tuple[str, tuple[str, ...]]]:
     return [(e.key, e.lines) for e in rec.of(LogLines) if e.task_id == task_id and e.key]
 
 
-async def run_one(tmp_path: Path, repo: Path, runner, script: dict[str, Any], prompt: str = "do it", **settings: Any):
+async def run_one(tmp_path: Path, repo: Path, runner, script: dict[str, Any], prompt: str = "do it",
+                  interactive: bool = True, **settings: Any):
     profiles = standin(tmp_path, script, **settings)
     plan = plan_of({"id": "t", "prompt": prompt, "agent": "standin"}, profiles=profiles)
-    engine = make_engine(plan, repo, profiles=profiles)
+    engine = make_engine(plan, repo, profiles=profiles, interactive=interactive)
     states, rec = await runner.run(engine)
     return states["t"], rec, engine
 
@@ -160,9 +161,9 @@ async def test_terminals_run_in_the_worktree_and_end_with_the_task(tmp_path, rep
     assert live_group_members(pid) == []  # the attempt ended: its terminals went with it
 
 
-async def test_permission_requests_without_an_ask_channel_are_refused(tmp_path, repo, runner) -> None:
+async def test_permission_requests_in_a_headless_run_are_refused(tmp_path, repo, runner) -> None:
     script = {"turns": [[{"permission": "c1", "title": "rm -rf build", "kind": "execute"}]]}
-    state, rec, _ = await run_one(tmp_path, repo, runner, script)
+    state, rec, _ = await run_one(tmp_path, repo, runner, script, interactive=False)
     assert state is S.SUCCEEDED
     assert said(rec, "t") == ["permission: no"]
     assert keyed(rec, "t") == [("tool:c1", ("○ rm -rf build [execute]",))]

@@ -414,7 +414,7 @@ async def test_headless_shows_the_session_budget(repo: Path) -> None:
 # ------------------------------------------------------------------------- the command line
 def test_show_json_has_session_totals(repo: Path, db: str, capsys, fake_agents_on_path) -> None:
     (repo / "plan.toml").write_text(
-        '[[task]]\nid = "c"\nagent = "claude"\nprompt = "write a.txt: a"\n\n'
+        '[[task]]\nid = "c"\nagent = "claude-cli"\nprompt = "write a.txt: a"\n\n'
         '[[task]]\nid = "x"\nagent = "codex"\nprompt = "write b.txt: b"\n\n'
         '[[task]]\nid = "s"\nagent = "shell"\nprompt = "echo s"\n'
     )
@@ -441,7 +441,7 @@ def test_show_json_has_session_totals(repo: Path, db: str, capsys, fake_agents_o
     assert f"- **Tokens in:** {every_input}" in out
     assert f"- **Tokens out:** {detail['tokens_out']}" in out
     assert "- **Cost (USD):** 0.0123" in out
-    assert "- `c` (claude): succeeded, 1 attempt, 382 tokens, $0.0123" in detail["work_completed"]
+    assert "- `c` (claude-cli): succeeded, 1 attempt, 382 tokens, $0.0123" in detail["work_completed"]
 
 
 def test_show_json_when_every_cost_is_known_or_none(repo: Path, db: str, capsys) -> None:
@@ -457,7 +457,7 @@ def test_budget_exceeded_via_the_cli_is_stored_as_a_failure(
 ) -> None:
     monkeypatch.setenv("FAKE_AGENT_SLEEP", "60")  # it would wait after its messages: the budget stops it
     (repo / "plan.toml").write_text(
-        '[[task]]\nid = "c"\nagent = "claude"\nprompt = "look"\nbudget_tokens = 100\n\n'
+        '[[task]]\nid = "c"\nagent = "claude-cli"\nprompt = "look"\nbudget_tokens = 100\n\n'
         '[[task]]\nid = "d"\nagent = "shell"\nprompt = "echo d"\ndepends_on = ["c"]\n'
     )
     code, out, err = cli(capsys, "run", str(repo / "plan.toml"), "--headless", "--repo", str(repo), "--db", db)
@@ -478,7 +478,7 @@ def test_budget_exceeded_via_the_cli_is_stored_as_a_failure(
 def test_session_budget_flag(repo: Path, db: str, capsys, fake_agents_on_path) -> None:
     (repo / "plan.toml").write_text(
         'budget_tokens = 1_000_000\n\n'
-        '[[task]]\nid = "c"\nagent = "claude"\nprompt = "look"\n\n'
+        '[[task]]\nid = "c"\nagent = "claude-cli"\nprompt = "look"\n\n'
         '[[task]]\nid = "later"\nagent = "shell"\nprompt = "echo later"\ndepends_on = ["c"]\n'
     )
     code, out, err = cli(capsys, "run", str(repo / "plan.toml"), "--headless", "--repo", str(repo), "--db", db,

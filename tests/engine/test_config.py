@@ -1,6 +1,8 @@
 """cockpit.toml: the repository's file over the user's over the built-ins, and errors naming the file."""
 from __future__ import annotations
 
+import re
+
 import os
 import textwrap
 from pathlib import Path
@@ -48,7 +50,8 @@ def test_builtins_without_any_file(repo_dir: Path) -> None:
     config = load_config(repo_dir)
     assert config.files == []
     assert config.profiles.names() == [
-        "aider", "claude", "claude-acp", "codex", "codex-acp", "gemini", "gemini-acp", "opencode", "shell", "sonnet",
+        "aider", "claude", "claude-acp", "claude-cli", "codex", "codex-acp", "gemini", "gemini-acp", "opencode",
+        "shell", "sonnet",
     ]
     assert config.profiles["claude"] == builtin_profiles()["claude"]
     assert load_config(None).profiles.names() == config.profiles.names()
@@ -112,16 +115,63 @@ def test_extends(repo_dir: Path) -> None:
 
         [agents.faster]
         extends = "fast"
-        follow_up = "stdin"
+        max_parallel = 2
     """)
     profiles = load_config(repo_dir).profiles
     fast, faster = profiles["fast"], profiles["faster"]
     assert fast.name == "fast" and faster.name == "faster"
-    assert fast.output == "claude-stream-json"  # from claude
+    assert fast.kind == "command" and fast.output == "claude-stream-json"  # claude -p, read as claude-cli reads it
     assert "haiku" in fast.argv
     assert faster.argv == fast.argv and faster.environment() == {"A": "1"}
-    assert faster.follow_up == "stdin"
+    assert faster.max_parallel == 2
     assert profiles["claude"] == builtin_profiles()["claude"]  # the base is not changed
+
+
+def test_claude_p_cannot_take_messages_on_its_input(repo_dir: Path) -> None:
+    # claude -p reads its input as the prompt: a message written there later would be dropped silently
+    write(repo_dir / "cockpit.toml", '[agents.cli]\nextends = "claude-cli"\nfollow_up = "stdin"\n')
+    with pytest.raises(ConfigError, match="does not work with claude -p"):
+        load_config(repo_dir)
+
+
+def test_claude_profile_settings_and_permissions(repo_dir: Path) -> None:
+    write(repo_dir / "cockpit.toml", """
+        [agents.claude]
+        model = "claude-sonnet-4-6"
+        max_turns = 40
+
+        [agents.claude.permissions]
+        execute = "allow"
+        outside = "ask"
+        allow = ["Read"]
+        deny = ["Bash(git push*)"]
+
+        [agents.reviewer]
+        extends = "claude"
+        permission_mode = "plan"
+    """)
+    profiles = load_config(repo_dir).profiles
+    claude, reviewer = profiles["claude"], profiles["reviewer"]
+    assert claude.kind == "claude" and claude.claude.model == "claude-sonnet-4-6" and claude.claude.max_turns == 40
+    policy = claude.permissions
+    assert (policy.execute, policy.outside, policy.edit, policy.headless) == ("allow", "ask", "allow", "deny")
+    assert policy.allow == ("Read",) and policy.deny == ("Bash(git push*)",)
+    assert reviewer.claude.permission_mode == "plan" and reviewer.permissions == policy
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[agents.claude.permissions]\nexecute = "maybe"\n', "execute must be one of allow, ask, deny"),
+    ('[agents.claude.permissions]\nheadless = "ask"\n', "headless must be one of allow, deny"),
+    ('[agents.claude.permissions]\nallow = "Bash"\n', "allow must be an array of rules"),
+    ('[agents.claude.permissions]\nnetwork = "allow"\n', "unknown key 'network'"),
+    ('[agents.claude]\npermission_mode = "yolo"\n', "permission_mode must be one of"),
+    ('[agents.claude]\nmax_tokens = 5\n', "'max_tokens' does not apply to kind = \"claude\""),
+    ('[agents.sh]\nkind = "shell"\nappend_system = "x"\n', "belongs to kind = \"claude\""),
+])
+def test_claude_settings_errors(repo_dir: Path, text: str, message: str) -> None:
+    write(repo_dir / "cockpit.toml", text)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(repo_dir)
 
 
 def test_shell_kind_without_argv_gets_bash(repo_dir: Path) -> None:

@@ -632,7 +632,7 @@ async def test_a_plain_program_is_shown_as_it_is_and_its_last_non_blank_line_is_
 
 # -------------------------------------------------------------------------------- fake agents
 async def test_claude_fake_agent(repo: Path, runner, fake_agents_on_path) -> None:
-    plan = plan_of({"id": "c", "agent": "claude", "prompt": "Please write hello.txt: hi from claude"})
+    plan = plan_of({"id": "c", "agent": "claude-cli", "prompt": "Please write hello.txt: hi from claude"})
     states, rec = await runner.run(make_engine(plan, repo))
     assert states == {"c": S.SUCCEEDED}
     shown = rec.lines("c", "agent")
@@ -668,7 +668,7 @@ async def test_codex_fake_agent(repo: Path, runner, fake_agents_on_path) -> None
 
 async def test_usage_adds_up_over_attempts(repo: Path, runner, fake_agents_on_path) -> None:
     profiles = ProfileSet()
-    profiles.profiles["failing"] = profiles["claude"].with_changes(name="failing", env=(("FAKE_AGENT_EXIT", "1"),))
+    profiles.profiles["failing"] = profiles["claude-cli"].with_changes(name="failing", env=(("FAKE_AGENT_EXIT", "1"),))
     plan = plan_of({"id": "c", "agent": "failing", "retries": 1, "prompt": "nothing"}, profiles=profiles)
     states, rec = await runner.run(make_engine(plan, repo, profiles))
     assert states == {"c": S.FAILED}

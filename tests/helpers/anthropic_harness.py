@@ -14,7 +14,7 @@ from engine.agents.anthropic_agent import AnthropicAgent
 from engine.agents.base import AgentContext
 from engine.profiles import AgentProfile, AnthropicSettings
 from engine.usage import Usage
-from tests.helpers.anthropic_stub import API_KEY, AnthropicStub
+from tests.helpers.anthropic_stub import served
 from tests.helpers.events import EVENT_TIMEOUT
 
 SDK_ENV = ("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_PROFILE", "ANTHROPIC_CUSTOM_HEADERS", "ANTHROPIC_CONFIG_DIR")
@@ -25,13 +25,8 @@ def stub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     for name in SDK_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ANTHROPIC_CONFIG_DIR", str(tmp_path / "_anthropic"))  # no credentials on disk
-    server = AnthropicStub().start()
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
-    try:
+    with served(monkeypatch) as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture

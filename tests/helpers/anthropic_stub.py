@@ -12,7 +12,8 @@ in order::
         ...
     stub.bodies[1]["messages"][-1]  # the tool results the agent sent back
 
-A :class:`Turn` can instead answer with an HTTP error (``error(529, retry_after_ms=1)``), and can
+A turn with ``for_model`` answers only a request for a model whose id holds that text (a subagent on
+another model); the others are played in order to whatever asks. A :class:`Turn` can instead answer with an HTTP error (``error(529, retry_after_ms=1)``), and can
 ``hold`` after ``message_start`` until the test releases it (``turn.release()``), so a test can act
 while a response is streaming. When the script runs out the stub answers 400 with
 ``x-should-retry: false``, so a test that expected fewer turns fails at once and plainly. Requests
@@ -23,11 +24,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import itertools
+from contextlib import contextmanager
 import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Iterator
 
 API_KEY = "test-key"
 HOLD_LIMIT = 30.0  # seconds a held turn waits at most, so a broken test cannot hang the server
@@ -52,6 +54,7 @@ class Turn:
     cache_write: int = 0
     cache_read: int = 0
     model: str | None = None  # default: the model the request asked for
+    for_model: str | None = None  # only a request for a model whose id holds this text takes the turn
     status: int | None = None  # an HTTP error instead of a message
     error_type: str = ""
     error_message: str = ""
@@ -74,10 +77,16 @@ def text(*parts: str, **options: Any) -> Turn:
     return Turn([Block("text", text=p) for p in parts], **options)
 
 
+_TURN_OPTIONS = ("input_tokens", "output_tokens", "cache_write", "cache_read", "for_model")
+
+
 def tool_use(name: str, _text: str = "", **tool_input: Any) -> Turn:
-    """A turn with one tool call (after an optional text block)."""
+    """A turn with one tool call (after an optional text block). The turn's own figures
+    (``input_tokens``, ``output_tokens``, ``cache_write``, ``cache_read``, ``for_model``)
+    are taken out of the keywords; the rest is the tool's input."""
+    options = {key: tool_input.pop(key) for key in _TURN_OPTIONS if key in tool_input}
     blocks = [Block("text", text=_text)] if _text else []
-    return Turn(blocks + [call(name, **tool_input)])
+    return Turn(blocks + [call(name, **tool_input)], **options)
 
 
 def call(name: str, **tool_input: Any) -> Block:
@@ -94,6 +103,18 @@ def error(status: int, message: str = "", retry_after_ms: int | None = None, **o
                 error_message=message or kinds.get(status, "error").replace("_", " "), headers=headers, **options)
 
 
+@contextmanager
+def served(monkeypatch: Any) -> Iterator["AnthropicStub"]:
+    """A stand-in started for the test, ``ANTHROPIC_BASE_URL`` and ``ANTHROPIC_API_KEY`` pointing at it."""
+    server = AnthropicStub().start()
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
 class AnthropicStub:
     def __init__(self, turns: list[Turn] | None = None, api_key: str = API_KEY) -> None:
         self.turns: list[Turn] = list(turns or [])
@@ -101,7 +122,7 @@ class AnthropicStub:
         self.asides: list[tuple[Callable[[str, dict[str, Any]], bool], Turn]] = []  # see answer_aside
         self.requests: list[dict[str, Any]] = []  # {"path", "headers", "body"} in arrival order
         self._lock = threading.Lock()
-        self._next = 0
+        self._taken: set[int] = set()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -161,13 +182,25 @@ class AnthropicStub:
         return len(self.turns) - self._next
 
     # ------------------------------------------------------------------ serving
-    def _take_turn(self) -> Turn | None:
+    def _take_turn(self, model: str = "") -> Turn | None:
         with self._lock:
-            if self._next >= len(self.turns):
-                return None
-            turn = self.turns[self._next]
-            self._next += 1
-            return turn
+            for index, turn in enumerate(self.turns):
+                if index in self._taken:
+                    continue
+                if turn.for_model is not None and turn.for_model not in model:
+                    continue
+                if turn.for_model is None and any(
+                        t.for_model is not None and t.for_model in model and i not in self._taken
+                        for i, t in enumerate(self.turns)):
+                    continue  # a turn waits for this very model further on
+                self._taken.add(index)
+                return turn
+            return None
+
+    @property
+    def left(self) -> int:
+        """Scripted turns not played yet."""
+        return len(self.turns) - len(self._taken)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -194,7 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, "not_found_error", f"stub: no route {self.path}", {"x-should-retry": "false"})
         if not self._authorized():
             return self._error(401, "authentication_error", "invalid x-api-key", {})
-        turn = stub._take_turn()
+        turn = stub._take_turn(str(body.get("model") or ""))
         if turn is None:
             return self._error(400, "invalid_request_error", "stub: no scripted turn left", {"x-should-retry": "false"})
         if turn.status is not None:

@@ -2,7 +2,7 @@
 
 Four sessions are recorded by real headless runs (``cockpit run --headless``) of plans in a real
 repository, with the fake ``claude`` and ``codex`` of tests/helpers/fake_agents and two agent profiles of the
-user's config (``careful`` and ``hasty``, both made from ``claude``: $0.0123 and 382 tokens a task);
+user's config (``careful`` and ``hasty``, both made from ``claude-cli``: $0.0123 and 382 tokens a task);
 then the developer decides on the tasks, records interventions, assesses, rates, and two summary
 files of tests/data/summaries are imported. Survival results are saved through the store, as
 ``cockpit stuck`` saves them (history never measures).
@@ -41,10 +41,10 @@ from tests.helpers.paths import DATA
 
 CONFIG = """
 [agents.careful]
-extends = "claude"
+extends = "claude-cli"
 
 [agents.hasty]
-extends = "claude"
+extends = "claude-cli"
 """
 
 

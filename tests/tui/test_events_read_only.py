@@ -51,7 +51,7 @@ def every_kind_of_task(tmp_path: Path) -> list[dict[str, Any]]:
         {"id": "flaky", "retries": 1, "prompt": f'if [ ! -e "{once}" ]; then touch "{once}"; exit 3; fi\necho ok'},
         {"id": "broken", "prompt": "exit 4"},
         {"id": "after", "depends_on": ["broken"], "prompt": "echo never"},
-        {"id": "priced", "agent": "claude", "prompt": "write notes.txt: hello"},
+        {"id": "priced", "agent": "claude-cli", "prompt": "write notes.txt: hello"},
     ]
 
 

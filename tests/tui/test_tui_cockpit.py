@@ -305,7 +305,7 @@ async def test_long_lines_wrap_to_the_pane_and_again_when_it_is_enlarged(cockpit
 
 async def test_pane_counts_every_token_as_budgets_do(cockpit, fake_agents_on_path: Path) -> None:
     # the fake claude reports in=130 out=42 cache_write=50 cache_read=160 and $0.0123
-    app = await cockpit([{"id": "priced", "agent": "claude", "prompt": "write notes.txt: hello"}])
+    app = await cockpit([{"id": "priced", "agent": "claude-cli", "prompt": "write notes.txt: hello"}])
     async with app.run_test(size=SIZE) as pilot:
         screen = cockpit_of(app)
         usage = screen.panes["priced"].query_one(".pane-usage", Label)

@@ -14,8 +14,8 @@ from engine.durations import format_duration
 from engine.event_dispatch import handler_table
 from engine.formatting import STATE_MARK, cost_text, plural, tokens_text, usd
 from engine.events import (
-    BreakerChanged, BudgetReached, CheckFinished, EventBus, LogLines, RunStarted, TaskResult, TaskRouted,
-    TaskStateChanged,
+    BreakerChanged, BudgetReached, CheckFinished, EventBus, LogLines, QuestionAnswered, RunStarted, TaskResult,
+    TaskRouted, TaskStateChanged,
 )
 from engine.checks import CheckResult
 from engine.scheduler import Engine
@@ -84,6 +84,11 @@ class ProgressPrinter:
     def on_breaker(self, event: BreakerChanged) -> None:
         self._print(f"⚡ {event.describe()}", at=event.at)
 
+    def on_answered(self, event: QuestionAnswered) -> None:
+        if not event.answer.allow:  # what an agent was refused, and why (its policy answered for you)
+            self._print(f"✗ {event.task_id:<{self.width}} denied    {event.question.describe()}: "
+                        f"{event.answer.reason}", at=event.at)
+
     def on_lines(self, event: LogLines) -> None:
         if event.stream == "engine" or (self.show_logs and event.stream != "engine"):
             for line in event.lines:
@@ -118,12 +123,14 @@ def check_text(check: CheckResult | None) -> str:
 
 def final_table(engine: Engine, results: dict[str, TaskResult], checks: dict[str, CheckResult] | None = None) -> str:
     """One row per task. An ``agent`` column (the profile that ran it) when the engine chose some
-    profiles, a ``check`` column (its last check's counts) when some task has a check."""
+    profiles, a ``check`` column (its last check's counts) when some task has a check, a ``denied``
+    column (its agent's requests refused) when some were."""
     routed = any(run.spec.agents for run in engine.tasks.values())
     checked = any(run.spec.check for run in engine.tasks.values())
+    denied = engine.asks.denied  # requests of the agents that were refused, by task
     rows = [("task", "state") + (("agent",) if routed else ()) + (("check",) if checked else ())
-            + ("time", "attempts", "added", "removed", "tokens", "cost")]
-    left = len(rows[0]) - 6  # the columns aligned left
+            + ("time", "attempts", "added", "removed") + (("denied",) if denied else ()) + ("tokens", "cost")]
+    left = 2 + routed + checked  # the columns aligned left
     for tid, run in engine.tasks.items():
         result = results.get(tid)
         usage = run.usage()
@@ -131,8 +138,9 @@ def final_table(engine: Engine, results: dict[str, TaskResult], checks: dict[str
             (tid, run.state.value) + ((run.profile or "-",) if routed else ())
             + ((check_text((checks or {}).get(tid)),) if checked else ())
             + (format_duration(run.elapsed()) if run.attempts else "-",
-               str(run.attempts), str(result.added) if result else "-", str(result.removed) if result else "-",
-               tokens_text(usage.total, usage.tokens_known, usage.approximate), cost_text(usage.cost_usd, "-"))
+               str(run.attempts), str(result.added) if result else "-", str(result.removed) if result else "-")
+            + ((str(denied.get(tid, 0)),) if denied else ())
+            + (tokens_text(usage.total, usage.tokens_known, usage.approximate), cost_text(usage.cost_usd, "-"))
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []

@@ -202,7 +202,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             budgets = {"budget_usd": args.budget_usd, "budget_tokens": args.budget_tokens}
         if not args.headless:
             return asyncio.run(run_cockpit(plan_path, repo, args.db, objective, max_parallel, **budgets))
-        engine = prepare(plan_path, repo, max_parallel, db=args.db, **budgets)
+        # headless: no one answers the agents' questions; their profiles' policies do
+        engine = prepare(plan_path, repo, max_parallel, db=args.db, interactive=False, **budgets)
         return asyncio.run(run_recorded(engine, plan_path, args.db, objective, args.logs))
 
     from tui.cli import session_commands as sc

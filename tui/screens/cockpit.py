@@ -24,8 +24,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar
 
 from engine.events import (
-    BreakerChanged, BudgetReached, CheckFinished, LogLines, PromptSent, RunFinished, RunStarted, TaskResult,
-    TaskRouted, TaskStateChanged, UsageUpdate,
+    BreakerChanged, BudgetReached, CheckFinished, LogLines, PromptSent, QuestionAnswered, QuestionAsked, RunFinished,
+    RunStarted, TaskResult, TaskRouted, TaskStateChanged, UsageUpdate,
 )
 from engine.errors import CommandError
 from engine.states import TaskState
@@ -42,6 +42,7 @@ from tui.widgets.interventions_panel import InterventionsPanel
 from tui.widgets.message_line import MessageLine
 from tui.widgets.pane_grid import PaneGrid
 from tui.widgets.task_table import TaskTable
+from tui.screens.cockpit_asks import AskDesk
 
 S = TaskState
 TaskClock = Callable[[str], float]  # a task's running time in seconds
@@ -80,6 +81,7 @@ class CockpitScreen(Screen[None]):
         self._dirty: dict[AgentPane, None] = {}
         self._line_modes: dict[str, str] = {}  # task -> what its open input line does (send, retry)
         self._last_task: str | None = specs[0].id if specs else None
+        self.asks = AskDesk(self)  # the agents' questions on show, and the keys that answer them
 
     @property
     def states(self) -> dict[str, TaskState]:
@@ -242,6 +244,12 @@ class CockpitScreen(Screen[None]):
         else:
             self.notify(f"profile {event.profile}: circuit breaker {event.state}", timeout=4, markup=False)
 
+    def on_question(self, event: QuestionAsked) -> None:
+        self.asks.asked(event)  # drawn now, not at the next flush: the agent waits for it
+
+    def on_answered(self, event: QuestionAnswered) -> None:
+        self.asks.answered(event)
+
     def on_run_finished(self, event: RunFinished) -> None:
         self.model.on_run_finished()
 
@@ -255,6 +263,7 @@ class CockpitScreen(Screen[None]):
         pane = self.panes[task_id]
         pane.set_state(state, attempts)
         self.table.set_state(task_id, state, attempts)
+        self.asks.mark_row(task_id)
         self._show_elapsed(task_id)
         if pane is self.maximized or pane.has_class("-talking"):
             self._say_line(task_id)
@@ -321,6 +330,7 @@ class CockpitScreen(Screen[None]):
         """Once a second: every elapsed time (one timer for the whole screen)."""
         for task_id in self.panes:
             self._show_elapsed(task_id)
+        self.asks.tick()
 
     def _show_elapsed(self, task_id: str) -> None:
         text = elapsed_text(self.clock(task_id), self.model.attempts[task_id])
@@ -331,7 +341,8 @@ class CockpitScreen(Screen[None]):
         self.progress.update(progress=self.model.settled_count())
 
     def _update_run_status(self) -> None:
-        self.query_one("#run-status", Label).update(self.model.run_status(self.engine.run_paused), layout=False)
+        self.query_one("#run-status", Label).update(
+            self.model.run_status(self.engine.run_paused, self.asks.waiting_tasks()), layout=False)
 
     # ---------------------------------------------------------------- focus
     def on_descendant_focus(self, event: DescendantFocus) -> None:
@@ -390,6 +401,12 @@ class CockpitScreen(Screen[None]):
         if self.maximized is not None:
             self.maximize(target, container=False)
         target.focus()
+
+    def action_next_question(self) -> None:
+        self.asks.jump()
+
+    def action_answer(self, kind: str, scope: str = "once") -> None:
+        self.asks.answer(kind, scope)
 
     def action_focus_tasks(self) -> None:
         self.table.focus()

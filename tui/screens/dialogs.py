@@ -66,18 +66,19 @@ class LineDialog(ModalScreen[str | None]):
     CSS_PATH = "dialogs.tcss"
     BINDINGS = DIALOG_BINDINGS
 
-    def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
+    def __init__(self, title: str, value: str = "", placeholder: str = "", button: str = "Keep") -> None:
         super().__init__(classes="dialog-screen")
         self.heading = title
         self.value = value
         self.placeholder = placeholder
+        self.button = button  # what the primary button says (Enter does the same)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(escape(self.heading), classes="dialog-title")
             yield Input(self.value, placeholder=self.placeholder, id="line")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Keep", variant="primary", id="keep")
+                yield Button(self.button, variant="primary", id="keep")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:

@@ -145,7 +145,8 @@ class AgentPane(Vertical, can_focus=True):
         self._shown: dict[str, str] = {}
         self._result = ""  # exit code and size of the work, once an attempt ended
         self._decision = ""  # accepted / discarded, once reviewed
-        self.border_title = escape(f"{task_id} · {title}" if title and title != task_id else task_id)
+        self._title_text = escape(f"{task_id} · {title}" if title and title != task_id else task_id)
+        self.border_title = self._title_text
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="pane-header"):
@@ -251,6 +252,11 @@ class AgentPane(Vertical, can_focus=True):
         self.attempts = max(self.attempts, attempts)
         self._set("pane-state", state_word(state))
         self._set("pane-attempts", attempts_text(self.attempts))
+
+    def set_waiting(self, waiting: bool) -> None:
+        """Its agent waits for the developer's answer: the title says so, the border is the warning's."""
+        self.set_class(waiting, "-asking")
+        self.border_title = self._title_text + (" · [b]waiting for you[/b]" if waiting else "")
 
     def set_elapsed(self, text: str) -> None:
         self._set("pane-elapsed", text)
