@@ -196,6 +196,8 @@ class Engine:
             raise
         self._base_env = {**os.environ, **(self._worktrees.env if self._worktrees else {})}
         self._text = AgentText(self._base_env)
+        # questions quote agents' commands and paths: the run's own secrets are redacted there too
+        self.asks.text = self._text
         self._workdir = str(self.repo or os.getcwd())
         self._started = True
         self.bus.publish(RunStarted(

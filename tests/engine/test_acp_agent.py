@@ -482,8 +482,9 @@ async def record(tmp_path: Path, repo: Path, store, script: dict[str, Any]):
     from tests.helpers.events import Recorder
 
     profiles = standin(tmp_path, script)
+    # no one answers here: a question gets the headless answer (a denial), whose text is checked too
     engine = make_engine(plan_of({"id": "t", "prompt": "go", "agent": "standin"}, profiles=profiles), repo,
-                         profiles=profiles)
+                         profiles=profiles, interactive=False)
     row = await store.create_session(str(repo), "Be loud.", head_commit(repo))
     lock = SessionLock(store.path, row.id)
     assert lock.acquire()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.claude_code import quiet_claude_code
 from tests.helpers import anthropic_stub, gemini_stub, openai_stub
 from tests.helpers.events import eventually, make_engine, plan_of
 from tests.helpers.real_programs import TOOLS, program
@@ -246,15 +247,9 @@ async def test_codex_acp_writes_a_file_its_tokens_unknown(tmp_path, repo, runner
 # -------------------------------------------------------------------------------- claude-code-acp
 def claude_env(monkeypatch: pytest.MonkeyPatch, home: Path, stub: anthropic_stub.AnthropicStub) -> None:
     """Claude Code on the stand-in alone: its key and URL, a config folder of its own, no other traffic."""
-    (home / ".claude").mkdir(exist_ok=True)
-    for name in ("ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDECODE",
-                 "IS_SANDBOX"):
-        monkeypatch.delenv(name, raising=False)
-    env = {"ANTHROPIC_BASE_URL": stub.url, "ANTHROPIC_API_KEY": stub.api_key, "CLAUDE_CONFIG_DIR": str(home / ".claude"),
-           "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_TELEMETRY": "1",
-           "DISABLE_ERROR_REPORTING": "1"}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    quiet_claude_code(monkeypatch, home)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", stub.url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", stub.api_key)
     # its side calls go to a small model (which files matter in git's history; a token count when the
     # count endpoint is missing): answered apart, so they never take the scripted turns of the task
     stub.answer_aside(lambda path, body: "haiku" in str(body.get("model")), anthropic_stub.text("ok"))

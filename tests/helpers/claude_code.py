@@ -24,16 +24,23 @@ QUIET = {"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC":
          "DISABLE_ERROR_REPORTING": "1"}
 
 
-@pytest.fixture
-def claude_stub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    home = tmp_path / "_claude_home"
-    (home / ".claude").mkdir(parents=True)
-    for name in ("ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDECODE"):
+def quiet_claude_code(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """Claude Code with a config folder of its own under ``home`` and no traffic but the API's: no login,
+    no settings of the machine's, no auto-update or telemetry (the key and URL are the stand-in's)."""
+    (home / ".claude").mkdir(parents=True, exist_ok=True)
+    for name in ("ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDECODE",
+                 "IS_SANDBOX"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(home / ".claude"))
     for name, value in QUIET.items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def claude_stub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    home = tmp_path / "_claude_home"
+    monkeypatch.setenv("HOME", str(home))
+    quiet_claude_code(monkeypatch, home)
     with served(monkeypatch) as server:
         yield server
 
