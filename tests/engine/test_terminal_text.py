@@ -22,7 +22,7 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
     ("8-bit \x9b31mCSI", "8-bit 31mCSI"),  # the introducer goes; what is left is plain text
     ("bell\x07 and \x08backspace\rreturn", "bell and backspacereturn"),
     ("\x1bP+q544e\x1b\\dcs", "dcs"),
-    ("link \x1b]8;;http://evil\x1b\\text\x1b]8;;\x1b\\", "link text"),
+    ("link \x1b]8;;https://example.com/evil\x1b\\text\x1b]8;;\x1b\\", "link text"),
     ("cut at the end \x1b[", "cut at the end "),
     ("unterminated \x1b]0;title", "unterminated "),
     ("tab\tand\nnewline", "tab\tand\nnewline"),
