@@ -377,9 +377,11 @@ class AskChannel:
             self._on_wait(task_id, True)
         self._publish(QuestionAsked(question))
         try:
-            answer = await asyncio.shield(waiting.future)
+            # awaited directly, not through asyncio.shield: the agent wakes one turn of the event loop
+            # after the answer instead of two, and under a flood of output a turn is long
+            answer = await waiting.future
         except asyncio.CancelledError:  # the agent gave up (it was stopped): the question goes
-            if not waiting.future.done():
+            if self._waiting.get(question.id) is waiting:
                 self._close(waiting, Answer(False, _pick(request.options, "reject_once"),
                                             reason="the agent stopped waiting", by="stopped"))
             raise

@@ -33,6 +33,14 @@ class AskDesk:
         if task_id not in self.screen.panes:
             return
         self.show(task_id)
+        # the notification (a toast to mount and lay out) and the bell come in the frame after the
+        # panel's: the question itself is on screen one layout sooner
+        self.screen.call_after_refresh(self._announce, event)
+
+    def _announce(self, event: QuestionAsked) -> None:
+        task_id = event.task_id
+        if not self.screen.engine.asks.waiting_for(task_id):
+            return  # answered already (by a rule, or at once): nothing to call the developer for
         q = event.question
         self.screen.notify(f"{task_id} asks: {q.describe()[:200]} (w goes there)", title="Waiting for you",
                            severity="warning", timeout=8, markup=False)
