@@ -4,7 +4,6 @@ This module imports Textual: the command line imports it only for ``cockpit revi
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 from textual.app import App
 

@@ -31,7 +31,7 @@ import uuid
 from typing import Any
 
 from engine.agents.base import AgentContext, AgentExit, CannotTakeMessage
-from engine.asks import Answer, AskOption, Request
+from engine.asks import AskOption, Request
 from engine.output_formats import claude_block_lines, claude_model_usage, claude_retry_line
 from engine.prices import PriceTable, load_prices
 from engine.process import PAUSE, RESUME, STOP, write_launcher

@@ -3,7 +3,6 @@ unified diff. Blocks (runs ``git``).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import git

@@ -44,7 +44,6 @@ import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from itertools import repeat
 from pathlib import Path
 from typing import Any, TypeVar
