@@ -4,13 +4,14 @@ the model is told, ``a`` allows the same for the task; every answer is an interv
 snapshot of a pane with a question."""
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
 from textual.app import App, ComposeResult
 from textual.widgets import Label
 
-from engine.asks import AskOption, Question, Request
+from engine.asks import DEFAULT_POLICY, AskOption, Question, Request
 from engine.states import TaskState
 from tests.helpers.anthropic_stub import text, tool_use
 from tests.helpers.claude_code import MODEL, claude_stub, tool_results
@@ -105,7 +106,9 @@ class PaneWithQuestion(App[None]):
             options=(AskOption("a", "allow_once"), AskOption("b", "allow_always"), AskOption("c", "reject_once")))
         question = Question("q1", "deploy", 1, "claude", request, ("/srv/previews",), self.ASKED)
         pane.set_waiting(True)
-        pane.mount(QuestionPanel(question, more=1, clock=lambda: self.ASKED + 83))
+        panel = pane.question_panel
+        panel.clock = lambda: self.ASKED + 83
+        panel.show(question, 1)
 
 
 def test_snapshot_of_a_pane_with_a_question(snap_compare) -> None:
@@ -117,3 +120,35 @@ def test_the_panel_shows_no_control_sequence_of_the_agent() -> None:
     panel = QuestionPanel(Question("q1", "t", 1, "claude", request, (), time.time()))
     shown = panel.render_question(time.time()).plain
     assert "\x1b" not in shown and "\x07" not in shown and "\x9b" not in shown and "\ufffd" in shown
+
+
+async def test_a_question_is_laid_out_and_drawn_in_the_turn_its_event_arrives(
+        cockpit, repo: Path, gates: Path) -> None:
+    """The agent waits for the developer: its question does not wait for the screen's next frame."""
+    app = await cockpit([{"id": "work", "prompt": wait_for_file(gates / "end")}])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = cockpit_of(app)
+        pane = screen.panes["work"]
+        await until(pilot, lambda: screen.engine.tasks["work"].state is S.RUNNING, "the task running")
+        frames: list[bool] = []  # per frame handed to the terminal: did it hold the question?
+        screen.screen_layout_refresh_signal.subscribe(
+            pane, lambda _screen: frames.append(bool(pane.question_panel.region)), immediate=True)
+        seen_in_turn: list[list[bool]] = []
+        asked = screen.asks.asked
+
+        def watched(event) -> None:  # type: ignore[no-untyped-def]
+            asked(event)
+            seen_in_turn.append(list(frames))  # the frames drawn before the handler returned
+
+        screen.asks.asked = watched  # type: ignore[method-assign]
+        channel = screen.engine.asks
+        asking = asyncio.ensure_future(channel.ask(
+            "work", 1, "shell", str(repo), DEFAULT_POLICY, Request("Bash", "execute", command="make deploy")))
+        await until(pilot, lambda: bool(seen_in_turn), "the question's event")
+        assert seen_in_turn[0] and seen_in_turn[0][-1], "the question was not on the screen when its handler returned"
+        assert "make deploy" in str(pane.question_panel.render())
+        pane.focus()
+        await pilot.press("y")
+        assert (await asyncio.wait_for(asking, 10)).allow
+        await until(pilot, lambda: not pane.question_panel.display, "the panel hidden")
+        (gates / "end").touch()

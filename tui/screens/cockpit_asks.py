@@ -1,12 +1,12 @@
 """The cockpit's side of the ask channel: which agents wait for the developer, and the keys that answer.
 
-A question is drawn as soon as its event arrives (not at the next flush of the panes): the agent is
-blocked until someone answers. Its pane gets a :class:`~tui.widgets.question_panel.QuestionPanel` at
-its foot and says "waiting for you" in its title, the task list marks the task, the run bar counts
-the agents waiting, and a notification rings the bell. ``w`` goes to the agent that has waited
-longest; ``y`` allows once, ``a`` / ``s`` allow always for the task / the session, ``d`` denies (with
-a reason for the agent, optional). Each answer goes through the
-:class:`~sessions.live_session.LiveSession`, which records it as an intervention.
+A question is drawn as soon as its event arrives, in the same loop turn (not at the next flush of the
+panes, nor at the screen's next frame): the agent is blocked until someone answers. Its pane shows
+its :class:`~tui.widgets.question_panel.QuestionPanel` at its foot and says "waiting for you" in its
+title, the task list marks the task, the run bar counts the agents waiting, and a notification rings
+the bell. ``w`` goes to the agent that has waited longest; ``y`` allows once, ``a`` / ``s`` allow
+always for the task / the session, ``d`` denies (with a reason for the agent, optional). Each answer
+goes through the :class:`~sessions.live_session.LiveSession`, which records it as an intervention.
 """
 from __future__ import annotations
 
@@ -14,31 +14,44 @@ from typing import Any
 
 from engine.asks import Question, QuestionAnswered, QuestionAsked
 from engine.errors import CommandError
-from tui.widgets.question_panel import QuestionPanel
 
 WAITING_CELL = "? waiting"  # the task list's state cell of a task whose agent waits for you
 
 
+def draw_now(screen: Any) -> None:
+    """Lay the screen out and hand the frame to the terminal now, not at its next frame.
+
+    Textual draws on a 60 Hz clock once the screen's queue of messages is empty; under a flood of
+    lines that wait is several frames long, each busy with the other panes. Textual has no public
+    call for this; its own Pilot calls the screen's private frame methods, and so does this one. If
+    a Textual release renames it, the question is drawn at the next frame as any change is.
+    """
+    refresh_layout = getattr(screen, "_refresh_layout", None)
+    if refresh_layout is not None and screen.is_current and not screen.app._batch_count:
+        refresh_layout()
+
+
 class AskDesk:
-    """Held by the cockpit screen (composition): the panels of the questions on show, and the answers.
+    """Held by the cockpit screen (composition): the questions on show in the panes, and the answers.
     ``screen`` is the :class:`~tui.screens.cockpit.CockpitScreen` (not imported: it imports this)."""
 
     def __init__(self, screen: Any) -> None:
         self.screen = screen
-        self.panels: dict[str, QuestionPanel] = {}  # task id -> the panel in its pane
 
     # ------------------------------------------------------------------ what the engine says
     def asked(self, event: QuestionAsked) -> None:
         task_id = event.task_id
         if task_id not in self.screen.panes:
             return
-        self.show(task_id)
-        # the notification (a toast to mount and lay out) and the bell come in the frame after the
-        # panel's: the question itself is on screen one layout sooner
+        if self.show(task_id, elsewhere=False):
+            draw_now(self.screen)
+        # The task list's mark, the run bar's count, the notification (a toast to mount and lay out)
+        # and the bell come in the frame after the question's, which draws its pane alone.
         self.screen.call_after_refresh(self._announce, event)
 
     def _announce(self, event: QuestionAsked) -> None:
         task_id = event.task_id
+        self.show(task_id)
         if not self.screen.engine.asks.waiting_for(task_id):
             return  # answered already (by a rule, or at once): nothing to call the developer for
         q = event.question
@@ -50,36 +63,32 @@ class AskDesk:
         if event.asked and event.task_id in self.screen.panes:
             self.show(event.task_id)
 
-    def show(self, task_id: str) -> None:
-        """Bring the task's pane, its row and the run bar in line with the questions waiting now.
-
-        A pane's panel, once made, stays (hidden between questions): an agent that asked once is likely
-        to ask again, and showing a panel costs less than mounting one."""
+    def show(self, task_id: str, elsewhere: bool = True) -> bool:
+        """Bring the task's pane (and, with ``elsewhere``, its row in the task list and the run bar) in
+        line with the questions waiting now; whether its pane shows a question now."""
         screen = self.screen
         waiting = screen.engine.asks.waiting_for(task_id)
         pane = screen.panes[task_id]
-        panel = self.panels.get(task_id)
+        panel = pane.question_panel
         if not waiting:
-            if panel is not None and panel.display:
+            if panel.display:
                 panel.display = False
                 pane.set_waiting(False)
-                screen.table.set_state(task_id, screen.states[task_id], screen.model.attempts[task_id])
         else:
-            if panel is None:
-                panel = self.panels[task_id] = QuestionPanel(waiting[0], len(waiting) - 1)
-                pane.mount(panel)
-            else:
-                panel.show(waiting[0], len(waiting) - 1)
-            if not panel.display:
-                panel.display = True
-            if not pane.has_class("-asking"):
-                pane.set_waiting(True)
+            panel.show(waiting[0], len(waiting) - 1)
+            pane.set_waiting(True)
+        if elsewhere:
+            marked = screen.table.get_cell(task_id, "state") == WAITING_CELL
+            if waiting and not marked:
                 screen.table.update_cell(task_id, "state", WAITING_CELL)
-        screen._update_run_status()
+            elif marked and not waiting:
+                screen.table.set_state(task_id, screen.states[task_id], screen.model.attempts[task_id])
+            screen._update_run_status()
+        return bool(waiting)
 
     def asking(self, task_id: str) -> bool:
-        panel = self.panels.get(task_id)
-        return panel is not None and panel.display
+        pane = self.screen.panes.get(task_id)
+        return pane is not None and pane.question_panel.display
 
     def mark_row(self, task_id: str) -> None:
         """After the task list redrew the task's state: keep it marked while its agent waits."""
@@ -88,12 +97,12 @@ class AskDesk:
 
     def tick(self) -> None:
         """Once a second: the time each question on show has waited."""
-        for panel in self.panels.values():
-            if panel.display:
-                panel.refresh_text()
+        for pane in self.screen.panes.values():
+            if pane.question_panel.display:
+                pane.question_panel.refresh_text()
 
     def waiting_tasks(self) -> int:
-        return sum(1 for panel in self.panels.values() if panel.display)
+        return sum(1 for pane in self.screen.panes.values() if pane.question_panel.display)
 
     # ------------------------------------------------------------------ the developer's keys
     def oldest(self) -> Question | None:

@@ -27,6 +27,7 @@ from engine.formatting import state_word
 from tui.display import STREAM_PREFIX, attempts_text
 from tui.line_wrap import wrap_lines
 from tui.widgets.message_line import MessageLine
+from tui.widgets.question_panel import QuestionPanel
 
 DEFAULT_MAX_LINES = 1000
 
@@ -159,6 +160,7 @@ class AgentPane(Vertical, can_focus=True):
         yield PaneLog(max_lines=self.max_lines, classes="pane-log")
         yield Static("", classes="pane-plan", markup=False)
         yield MessageLine(self.task_id)
+        yield QuestionPanel()  # hidden until the agent asks
 
     @property
     def log_widget(self) -> PaneLog:
@@ -167,6 +169,10 @@ class AgentPane(Vertical, can_focus=True):
     @property
     def message_line(self) -> MessageLine:
         return self.query_one(MessageLine)
+
+    @property
+    def question_panel(self) -> QuestionPanel:
+        return self.query_one(QuestionPanel)
 
     def open_line(self, hint: str) -> None:
         """Show the input line with ``hint`` (what Enter will do) and give it the focus."""
@@ -255,7 +261,12 @@ class AgentPane(Vertical, can_focus=True):
 
     def set_waiting(self, waiting: bool) -> None:
         """Its agent waits for the developer's answer: the title says so, the border is the warning's."""
-        self.set_class(waiting, "-asking")
+        if waiting == self.has_class("-asking"):
+            return
+        # the class styles the pane's border alone (cockpit.tcss): restyle the pane, not its subtree,
+        # whose widgets (the log above all) would all be drawn again for nothing
+        self.set_class(waiting, "-asking", update=False)
+        self.app.stylesheet.update_nodes([self], animate=False)
         self.border_title = self._title_text + (" · [b]waiting for you[/b]" if waiting else "")
 
     def set_elapsed(self, text: str) -> None:

@@ -43,13 +43,19 @@ def answer_keys(question: Question) -> str:
 
 
 class QuestionPanel(Static):
-    """One question of the pane's task (the oldest, when it asks several: ``more`` says how many)."""
+    """One question of the pane's task (the oldest, when it asks several: ``more`` says how many).
 
-    def __init__(self, question: Question, more: int = 0, clock: Callable[[], float] = time.time) -> None:
+    Every pane holds one from the start, hidden (made without a question) until its agent asks: a
+    question is then shown at once, in the same loop turn as it arrives, with nothing to mount first.
+    """
+
+    def __init__(self, question: Question | None = None, more: int = 0,
+                 clock: Callable[[], float] = time.time) -> None:
         super().__init__(classes="question-panel")
         self.question = question
         self.more = more
         self.clock = clock  # wall time, for how long the agent has waited
+        self.display = question is not None
 
     def on_mount(self) -> None:
         self.refresh_text()
@@ -57,13 +63,16 @@ class QuestionPanel(Static):
     def show(self, question: Question, more: int) -> None:
         self.question, self.more = question, more
         self.refresh_text()
+        self.display = True
 
     def refresh_text(self) -> None:
         """Draw the panel (again: the time waited changes every second)."""
-        self.update(self.render_question(self.clock()))
+        if self.question is not None:
+            self.update(self.render_question(self.clock()))
 
     def render_question(self, now: float) -> Text:
         q = self.question
+        assert q is not None
         r = q.request
         text = Text()
         text.append("? waiting for you", style="bold reverse")
