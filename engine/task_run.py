@@ -23,7 +23,7 @@ class TaskRun:
         "agent", "stop_reason", "reason", "started_at", "finished_at", "run_seconds", "_resumed_at",
         "_attempt_carry", "retry_handle", "retry_pending", "usage_done", "usage_now", "last_result",
         "budget_base", "budget_hit", "cost_noted", "tokens_noted", "profile", "route_problem", "in_flight", "counted",
-        "held", "trial", "feedback", "message", "reviews", "memory", "waiting",
+        "held", "trial", "feedback", "message", "follow_up", "reviews", "memory", "waiting",
     )
 
     def __init__(self, spec: TaskSpec) -> None:
@@ -61,6 +61,7 @@ class TaskRun:
         self.trial = False  # its attempt is the trial of a half-open breaker
         self.feedback: str | None = None  # the failed check's output, for the next attempt's prompt
         self.message: str | None = None  # the developer's message given with a retry, for its attempts
+        self.follow_up: str | None = None  # the prompt of the next attempt: a follow-up after the task ended
         self.reviews: str | None = None  # the dependencies' diffs of a reviewer, made at its first start
         # what the task's agents keep from one attempt to the next (a Claude session to resume), made at
         # the first start
