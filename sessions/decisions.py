@@ -188,6 +188,11 @@ class Decisions:
         if task.decision:
             raise CommandError(f"task {task.key!r} was already {task.decision}")
 
+    @property
+    def busy(self) -> bool:
+        """A task is being accepted or discarded now."""
+        return self._busy
+
     def _claim(self) -> None:
         if self._busy:
             raise CommandError("another task is being accepted or discarded; try again in a moment")

@@ -114,7 +114,19 @@ class LiveSession:
         await self._record(None, "reset_breaker", f"reset the circuit breaker of profile {profile}")
 
     async def send(self, task_id: str, text: str) -> None:
-        """A follow-up message; CommandError (with the reason) when the agent cannot take one."""
+        """A follow-up message; to a task that has ended, it continues its agent's conversation in a new
+        attempt, unless the developer decided on its work already. CommandError (with the reason) when it
+        cannot go."""
+        run = self.engine.tasks.get(task_id)
+        if run is not None and run.state.terminal and not run.retry_pending:
+            decision = (await self.decisions.task(task_id)).decision
+            if decision:
+                where = ("is in your branch" if decision == "accepted"
+                         else "was deleted with its worktree and branch")
+                raise CommandError(f"task {task_id!r} was already {decision}: its work {where}, so its "
+                                   "conversation does not go on; what remains needs a task of its own")
+            if self.decisions.busy:  # checked after the await: nothing awaits between here and the engine
+                raise CommandError("a task is being accepted or discarded; try again in a moment")
         await self.engine.send(task_id, text)
         await self._record(task_id, "message", text)
 
