@@ -853,7 +853,9 @@ class Engine:
         """The attempt's agent told its own session (kept in the task's memory by the agent itself)."""
         session_id = plain_session_id(session_id)
         if session_id:
-            self.bus.publish(AgentSession(run.id, run.attempts, session_id, self._text.text(resume)))
+            event = AgentSession(run.id, run.attempts, session_id, self._text.text(resume))
+            run.agent_session = (event.session_id, event.resume)
+            self.bus.publish(event)
 
     def _on_wait(self, task_id: str, waiting: bool) -> None:
         """The task's agent began or ended waiting for the developer: time spent waiting is not the task's

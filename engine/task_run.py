@@ -23,7 +23,7 @@ class TaskRun:
         "agent", "stop_reason", "reason", "started_at", "finished_at", "run_seconds", "_resumed_at",
         "_attempt_carry", "retry_handle", "retry_pending", "usage_done", "usage_now", "last_result",
         "budget_base", "budget_hit", "cost_noted", "tokens_noted", "profile", "route_problem", "in_flight", "counted",
-        "held", "trial", "feedback", "message", "follow_up", "reviews", "memory", "waiting",
+        "held", "trial", "feedback", "message", "follow_up", "reviews", "memory", "waiting", "agent_session",
     )
 
     def __init__(self, spec: TaskSpec) -> None:
@@ -67,6 +67,8 @@ class TaskRun:
         # the first start
         self.memory: dict[str, object] | None = None
         self.waiting = False  # its agent waits for the developer's answer to a question
+        # its agent's own session, newest (engine.events.AgentSession): (id, the command that continues it)
+        self.agent_session: tuple[str, str] | None = None
 
     def __repr__(self) -> str:
         return f"TaskRun({self.id!r}, {self.state.value}, attempts={self.attempts})"

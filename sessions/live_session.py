@@ -47,6 +47,8 @@ class LiveSession:
             facts, state="pending" if run.retry_pending else run.state.value, title=run.spec.title,
             depends_on=tuple(run.spec.depends_on), agent=run.profile or run.spec.agent, attempts=run.attempts,
             tokens=usage.total, cost_usd=usage.cost_usd, run_id=self.engine.run_id,
+            **({} if run.agent_session is None else dict(
+                agent_session=run.agent_session[0], resume_command=run.agent_session[1])),
             **({} if result is None else dict(
                 branch=result.branch, worktree=result.worktree, start_commit=result.start_commit,
                 head_commit=result.head_commit, final_message=result.final_message,
