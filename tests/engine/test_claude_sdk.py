@@ -7,6 +7,9 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
+from engine.errors import CommandError
 from engine.asks import HEADLESS_REASON, AskPolicy, QuestionAnswered, QuestionAsked
 from engine.events import AgentSession, BreakerChanged, BudgetReached, PromptSent, TaskStateChanged
 from engine.states import TaskState
@@ -15,7 +18,7 @@ from tests.helpers.anthropic_stub import error, text, tool_use
 from tests.helpers.claude_code import (
     MODEL, answer_next, claude_profiles, claude_stub, sent_text, tool_results,
 )
-from tests.helpers.events import eventually, make_engine, plan_of
+from tests.helpers.events import eventually, make_engine, plan_of, wait_for_file
 from tests.helpers.repos import git
 
 S = TaskState
@@ -178,6 +181,34 @@ async def test_a_follow_up_after_the_task_ended_continues_its_claude_session(rep
     assert final.tokens_out == 40 + 20 + 30 + 10
     main = (1000 + 1100 + 1200 + 1300) * 3e-6 + (40 + 20 + 30 + 10) * 15e-6
     assert final.cost_usd is not None and abs(final.cost_usd - main) < 1e-9
+
+
+async def test_a_dependent_waiting_for_other_work_waits_again_for_the_follow_up(repo, runner, claude_stub, tmp_path):
+    gate = tmp_path / "gate"
+    wt = worktree_of(repo, "r1")
+    held = text("wrote b.txt").held()
+    claude_stub.add(tool_use("Write", file_path=str(wt / "a.txt"), content="a\n"), text("wrote a.txt"),
+                    tool_use("Write", file_path=str(wt / "b.txt"), content="b\n"), held)
+    plan = plan_of({"id": "t", "agent": "claude", "prompt": "write a.txt"},
+                   {"id": "slow", "prompt": wait_for_file(gate)},
+                   {"id": "after", "prompt": "cat a.txt b.txt > both.txt", "depends_on": ["t", "slow"]})
+    engine = make_engine(plan, repo, claude_profiles(), run_id="r1")
+    task, rec = runner.start(engine, stay_open=True)
+    await rec.wait_state("t", S.SUCCEEDED)
+    await engine.send("t", "and b.txt")
+    await eventually(held.started.is_set, what="the follow-up's answer")
+    gate.touch()
+    await rec.wait_state("slow", S.SUCCEEDED)
+    assert engine.tasks["after"].state is S.PENDING  # t is running again: its new work is not there yet
+    held.release()
+    await rec.wait_state("after", S.SUCCEEDED)  # it started from both of t's changes (cat found b.txt)
+    assert [e.attempt for e in rec.transitions("t") if e.new is S.SUCCEEDED] == [1, 2]
+    after = rec.result("after")
+    assert [f.path for f in after.files] == ["both.txt"] and git(repo, "show", f"{after.branch}:both.txt") == "a\nb"
+    with pytest.raises(CommandError, match="task 'after' started \\(or is starting\\) from its work"):
+        await engine.send("t", "and c.txt")
+    engine.close()
+    assert await asyncio.wait_for(task, 30) == {"t": S.SUCCEEDED, "slow": S.SUCCEEDED, "after": S.SUCCEEDED}
 
 
 async def test_a_token_budget_interrupts_claude_code_mid_run(repo, runner, claude_stub):

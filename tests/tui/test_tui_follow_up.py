@@ -15,8 +15,13 @@ from engine.worktrees import default_worktree_root
 from tests.helpers.anthropic_stub import text, tool_use
 from tests.helpers.claude_code import MODEL, claude_stub, sent_text
 from tests.helpers.cockpit_app import SIZE, cockpit, cockpit_of, intervention_types, wait_intervention
+from tests.helpers.events import eventually
+from tests.helpers.session_runs import start_live, write_plan
 from tests.helpers.tui_pilot import Notices, until
+from tui.history_app import HistoryApp
+from tui.screens.history import HistoryScreen
 from tui.screens.review import ReviewScreen
+from tui.screens.session_detail import SessionDetailScreen
 
 __all__ = ["claude_stub", "cockpit"]  # fixtures, used by name
 S = TaskState
@@ -80,3 +85,26 @@ async def test_m_on_a_succeeded_claude_task_continues_its_session_and_the_review
         assert shown == f"Continue by hand: claude --resume {session[0]}   (in {wt})"
         await pilot.press("escape")
         assert await intervention_types(app) == ["message"]
+
+
+async def test_the_session_detail_shows_how_to_continue_each_claude_session_by_hand(
+        store, claude_stub, repo: Path, tmp_path: Path) -> None:
+    (repo / "cockpit.toml").write_text(f'[agents.claude]\nmodel = "{MODEL}"\n')
+    claude_stub.add(text("nothing to change"))
+    live = await start_live(store, repo, write_plan(tmp_path / "plans", [
+        {"id": "look", "agent": "claude", "prompt": "look around"}, {"id": "sh", "prompt": "true"}]), "look")
+    await live.start()
+    await eventually(lambda: all(r.state is S.SUCCEEDED for r in live.engine.tasks.values()), what="both done")
+    row = await live.end()
+    session = live.engine.tasks["look"].agent_session
+    assert session is not None
+    wt = default_worktree_root(repo) / live.engine.run_id / "look"
+
+    app = HistoryApp(str(store.path), str(repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.loaded, "the history")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, SessionDetailScreen) and app.screen.loaded, "the detail")
+        shown = app.screen.query_one("#detail-resume", Static)
+        assert shown.display and str(shown.render()) == f"look  claude --resume {session[0]}   (in {wt})"
+    assert row.status == "complete"
