@@ -6,8 +6,8 @@ O(1) per task and per dependency edge, so the cost of a task does not grow with 
 
 :class:`Engine` holds the run: its construction (:class:`~engine.options.EngineOptions`), the
 scheduling loop, the attempts, the bookkeeping and the developer's commands (pause, resume, cancel,
-retry, send, reset a breaker: an impossible one raises :class:`~engine.errors.CommandError` with a
-sentence for the user). It holds two parts, each in a module of its own: :class:`~engine.admission.Admission`
+retry, send (to an ended task: continue its agent's conversation, :mod:`engine.continuation`), reset a
+breaker: an impossible one raises :class:`~engine.errors.CommandError` with a sentence for the user). It holds two parts, each in a module of its own: :class:`~engine.admission.Admission`
 (routing, per-profile slots, circuit breakers) and :class:`~engine.budgets.Budgets` (spending and
 limits). The live state of a task, its clock included, is a :class:`~engine.task_run.TaskRun`.
 

@@ -11,6 +11,7 @@ import pytest
 from engine.errors import CommandError
 from engine.states import TaskState
 from engine.worktrees import default_worktree_root
+from sessions.reports.views import task_item
 from tests.helpers.anthropic_stub import text, tool_use
 from tests.helpers.claude_code import MODEL, claude_stub
 from tests.helpers.events import EVENT_TIMEOUT, eventually
@@ -44,6 +45,8 @@ async def test_the_store_keeps_the_claude_session_and_a_decided_task_takes_no_fo
     row = await eventually_async(stored)
     session = row.agent_session
     assert session and row.resume_command == f"claude --resume {session}"
+    shown = task_item(row)  # as cockpit show --json gives it
+    assert (shown["agent_session"], shown["resume_command"]) == (session, f"claude --resume {session}")
     attempts = await store.attempts(row.id)
     assert [(a.number, a.agent_session, a.state) for a in attempts] == [(1, session, "succeeded"),
                                                                         (2, session, "succeeded")]
