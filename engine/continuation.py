@@ -1,7 +1,8 @@
 """A follow-up message to a task that has ended: whether its agent's conversation can go on, and why not.
 
 The developer reads a task's work and writes to it again ("also handle the empty case"). When the task's
-agent keeps a conversation beyond its attempt (Claude Code's session, resumed by id), the engine starts a
+agent keeps a conversation beyond its attempt (Claude Code's session, resumed by id; an ACP agent's
+session, reopened with ``session/resume`` or ``session/load`` when the agent offers it), the engine starts a
 new attempt in the same worktree whose prompt is the message (:meth:`engine.scheduler.Engine.send`).
 Otherwise, or when continuing would change work something else already took, it refuses with one line
 that says why and what to do instead. (What only the sessions wing knows, an accept or a discard of the
@@ -61,7 +62,12 @@ def _agent_refusal(profile: AgentProfile | None, memory: dict[str, object]) -> s
     if kind == "shell":
         return f"its agent ({name}) runs a script once: there is no conversation to continue"
     if kind == "acp":
-        return f"its ACP agent ({name}) ended its session with its process, and the cockpit cannot reopen one"
+        from engine.agents.acp_agent import can_reopen
+
+        if can_reopen(memory):
+            return None
+        return (f"its ACP agent ({name}) offers no way to reopen its session (session/resume or session/load), "
+                "and that session ended with its process")
     if kind == "anthropic":
         return f"its API conversation ({name}) lived in its attempt and ended with it"
     return f"its agent ({name}) ran once as a program: there is no conversation to continue"

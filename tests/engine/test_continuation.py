@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from acp.schema import AgentCapabilities
+
+from engine.agents.acp_agent import REOPEN_KEY as REOPEN, SESSION_KEY as ACP_SESSION, reopening
 from engine.agents.base import plain_session_id
 from engine.agents.claude_sdk import SESSION_KEY
 from engine.continuation import refusal
@@ -62,14 +65,31 @@ def test_what_never_ran_or_has_no_conversation_refuses(tmp_path: Path) -> None:
         "Claude Code never told it a session id (it ended before its conversation began); "
         "review its work (v); what remains needs a task of its own")
     run, _ = ended(tmp_path, S.FAILED)
-    assert refusal(run, PROFILES["claude-acp"]).endswith(  # type: ignore[union-attr]
-        "the cockpit cannot reopen one; retry it with your message instead (r)")
+    assert refusal(run, PROFILES["claude-acp"]) == (
+        "its ACP agent (profile 'claude-acp') offers no way to reopen its session (session/resume or session/load), "
+        "and that session ended with its process; retry it with your message instead (r)")
     assert "ran once as a program" in (refusal(run, PROFILES["codex"]) or "")
     assert "lived in its attempt" in (refusal(run, PROFILES["sonnet"]) or "")
     run.state, run.attempts = S.PENDING, 0
     assert refusal(run, PROFILES["claude"]) == "it has not run yet: a message goes to a running agent"
     run.state, run.attempts, run.retry_pending = S.FAILED, 1, True
     assert refusal(run, PROFILES["claude"]) == "it waits for an automatic retry: r starts it now, with your message"
+
+
+def test_an_acp_task_goes_on_when_its_agent_offered_to_reopen_its_session(tmp_path: Path) -> None:
+    run, _ = ended(tmp_path, session=None)
+    run.memory = {ACP_SESSION: "sess-1", REOPEN: "load"}
+    assert refusal(run, PROFILES["claude-acp"]) is None
+    run.memory = {ACP_SESSION: "sess 1", REOPEN: "load"}  # not a plain id: never given back to the agent
+    assert refusal(run, PROFILES["claude-acp"]) is not None
+
+
+def test_how_an_agent_offers_to_reopen_a_session_is_read_from_its_capabilities() -> None:
+    assert reopening(AgentCapabilities.model_validate(
+        {"loadSession": True, "sessionCapabilities": {"resume": {}}})) == "resume"
+    assert reopening(AgentCapabilities.model_validate({"loadSession": True})) == "load"
+    assert reopening(AgentCapabilities.model_validate({})) == ""
+    assert reopening(None) == ""
 
 
 @pytest.mark.parametrize("value, kept", [
