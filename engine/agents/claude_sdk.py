@@ -141,6 +141,12 @@ class ClaudeSdkAgent:
             return await self._converse(client)
         finally:
             await self._close(self._grace)
+            if resume and not self._session and not self._stopped:
+                # Claude Code never took the session up (gone from its folder, say): forgotten, so that the
+                # next attempt starts a new one instead of failing the same way
+                self.ctx.extra.pop(SESSION_KEY, None)
+                self.ctx.extra.pop(TOTALS_KEY, None)
+                self._emit([f"✗ the Claude session {resume} could not be resumed: the next attempt starts a new one"])
             self._ended.set()
 
     async def _converse(self, client: Any) -> AgentExit:

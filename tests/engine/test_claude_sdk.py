@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import CommandError
+from engine.agents.claude_sdk import SESSION_KEY
 from engine.asks import HEADLESS_REASON, AskPolicy, QuestionAnswered, QuestionAsked
 from engine.events import AgentSession, BreakerChanged, BudgetReached, PromptSent, TaskStateChanged
 from engine.states import TaskState
@@ -284,3 +285,18 @@ async def test_cancelling_a_task_that_waits_takes_its_question_away(repo, runner
     assert states == {"t": S.CANCELLED}
     assert engine.asks.waiting() == []
     assert rec.of(QuestionAnswered)[-1].answer.by == "stopped"
+
+
+async def test_a_session_claude_code_cannot_resume_is_forgotten(repo, runner, claude_stub):
+    claude_stub.add(text("a fresh start", input_tokens=100, output_tokens=10))
+    engine = make_engine(plan_of({"id": "t", "agent": "claude", "prompt": "go"}), repo, claude_profiles())
+    engine.tasks["t"].memory = {SESSION_KEY: "0b0e6a43-5b1a-4f0e-9d7c-000000000000"}  # not in Claude Code's folder
+    task, rec = runner.start(engine, stay_open=True)
+    await rec.wait_state("t", S.FAILED)
+    assert any("could not be resumed: the next attempt starts a new one" in line for line in rec.lines("t", "agent"))
+    assert SESSION_KEY not in (engine.tasks["t"].memory or {})
+    engine.retry("t")
+    await rec.wait_state("t", S.SUCCEEDED)
+    engine.close()
+    await asyncio.wait_for(task, 30)
+    assert rec.result("t").final_message == "a fresh start" and len(claude_stub.requests) == 1
