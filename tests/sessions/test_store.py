@@ -101,12 +101,18 @@ async def test_migration_from_v1_keeps_data(db: Path) -> None:
     assert raw(db).execute("PRAGMA user_version").fetchone()[0] == LATEST
 
 
-async def test_migration_to_v7_keeps_decisions_and_records_how_work_came_in(db: Path) -> None:
+def run_at_version(db: Path, version: int) -> sqlite3.Connection:
+    """The database at schema ``version`` with one session (id 1) and its run ``run-1``."""
     conn = raw(db)
-    assert migrate(conn, target=6) == 6
+    assert migrate(conn, target=version) == version
     conn.execute("INSERT INTO repos (id, path) VALUES (1, '/repo')")
     conn.execute("INSERT INTO sessions (id, repo_id, date, day_number, started_at) VALUES (1, 1, '2026-03-04', 1, 1.0)")
     conn.execute("INSERT INTO runs (id, session_id) VALUES ('run-1', 1)")
+    return conn
+
+
+async def test_migration_to_v7_keeps_decisions_and_records_how_work_came_in(db: Path) -> None:
+    conn = run_at_version(db, 6)
     for i, (key, decision) in enumerate((("a", "accepted"), ("b", None), ("c", None)), start=1):
         conn.execute("INSERT INTO tasks (id, session_id, run_id, task_key, state, decision) VALUES (?, 1, 'run-1', ?,"
                      " 'succeeded', ?)", (i, key, decision))
@@ -135,11 +141,7 @@ async def test_migration_to_v7_keeps_decisions_and_records_how_work_came_in(db: 
 
 
 async def test_migration_to_v8_adds_the_agent_session_of_tasks_and_attempts(db: Path) -> None:
-    conn = raw(db)
-    assert migrate(conn, target=7) == 7
-    conn.execute("INSERT INTO repos (id, path) VALUES (1, '/repo')")
-    conn.execute("INSERT INTO sessions (id, repo_id, date, day_number, started_at) VALUES (1, 1, '2026-03-04', 1, 1.0)")
-    conn.execute("INSERT INTO runs (id, session_id) VALUES ('run-1', 1)")
+    conn = run_at_version(db, 7)
     conn.execute("INSERT INTO tasks (id, session_id, run_id, task_key, state, attempts) VALUES (1, 1, 'run-1', 't',"
                  " 'succeeded', 1)")
     conn.execute("INSERT INTO attempts (task_id, number, state) VALUES (1, 1, 'succeeded')")
