@@ -13,6 +13,7 @@ from engine.formatting import state_word
 from engine.plan import TaskSpec
 from engine.states import TaskState
 from engine.task_run import TaskRun
+from engine.worktrees import Worktree
 from tests.helpers.paths import ROOT
 from tui.cockpit_model import CockpitModel
 
@@ -127,6 +128,10 @@ def test_task_facts_show_the_prompt_as_sent_its_route_and_its_check() -> None:
     assert dict(facts)["Last check"] == "failed: exit 1"
     assert dict(facts)["Prompt"] == "as sent to attempt 2"
     assert prompt.endswith("The check failed: ...")
+    m.tasks["t"].agent_session = ("5b1d", "claude --resume 5b1d")
+    assert dict(m.task_facts("t")[0])["Continue by hand"] == "claude --resume 5b1d"
+    m.tasks["t"].worktree = Worktree("t", "/wt/t", "cockpit/run1/t", "c0")
+    assert dict(m.task_facts("t")[0])["Continue by hand"] == "claude --resume 5b1d   (in /wt/t)"
 
 
 def test_the_model_imports_no_textual() -> None:
