@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from engine.events import (
-    BreakerChanged, BudgetReached, CheckFinished, LogLines, PromptSent, QuestionAnswered, QuestionAsked, RunFinished,
+    AgentSession, BreakerChanged, BudgetReached, CheckFinished, LogLines, PromptSent, QuestionAnswered, QuestionAsked, RunFinished,
     RunStarted, TaskResult, TaskRouted, TaskStateChanged, UsageUpdate,
 )
 
@@ -34,6 +34,7 @@ HANDLER_METHODS: dict[type, str] = {
     RunFinished: "on_run_finished",
     QuestionAsked: "on_question",
     QuestionAnswered: "on_answered",
+    AgentSession: "on_agent_session",
 }
 
 
@@ -65,6 +66,8 @@ class EventHandler(Protocol):
     def on_question(self, event: QuestionAsked) -> Any: ...
 
     def on_answered(self, event: QuestionAnswered) -> Any: ...
+
+    def on_agent_session(self, event: AgentSession) -> Any: ...
 
 
 def ignore(event: object) -> None:

@@ -247,6 +247,20 @@ class TaskResult:
 
 
 @dataclass(slots=True)
+class AgentSession:
+    """The attempt's agent opened (or resumed) a conversation of its own that outlives the attempt: a
+    Claude Code session. A follow-up message after the task ended, or a retry, continues it; ``resume`` is
+    the command that continues it by hand, run in the task's worktree (``claude --resume ID``). The id is
+    checked to be plain (see :func:`engine.agents.base.plain_session_id`) before it is published."""
+
+    task_id: str
+    attempt: int
+    session_id: str
+    resume: str
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(slots=True)
 class RunFinished:
     run_id: str
     states: dict[str, TaskState]
@@ -254,7 +268,7 @@ class RunFinished:
 
 
 Event = (RunStarted | TaskStateChanged | LogLines | UsageUpdate | BudgetReached | TaskResult | RunFinished
-         | TaskRouted | PromptSent | CheckFinished | BreakerChanged | QuestionAsked | QuestionAnswered)
+         | TaskRouted | PromptSent | CheckFinished | BreakerChanged | QuestionAsked | QuestionAnswered | AgentSession)
 
 
 class Subscription:

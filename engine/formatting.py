@@ -107,3 +107,9 @@ def usage_text(tokens: int, cost_usd: float | None, known: bool = True, approxim
 def diff_size_text(added: int, removed: int, files: int) -> str:
     """``+12 −3 in 2 files`` (a true minus sign, as diff tools show it)."""
     return f"+{added} \u2212{removed} in {plural(files, 'file')}"
+
+
+def resume_text(command: str, workdir: str = "") -> str:
+    """How to continue an agent's own session by hand: ``claude --resume ID   (in /its/worktree)``: the
+    command, and the folder it is run in (Claude Code keeps a session with the folder it ran in)."""
+    return f"{command}   (in {workdir})" if workdir else command

@@ -6,8 +6,8 @@ O(1) per task and per dependency edge, so the cost of a task does not grow with 
 
 :class:`Engine` holds the run: its construction (:class:`~engine.options.EngineOptions`), the
 scheduling loop, the attempts, the bookkeeping and the developer's commands (pause, resume, cancel,
-retry, send, reset a breaker: an impossible one raises :class:`~engine.errors.CommandError` with a
-sentence for the user). It holds two parts, each in a module of its own: :class:`~engine.admission.Admission`
+retry, send (to an ended task: continue its agent's conversation, :mod:`engine.continuation`), reset a
+breaker: an impossible one raises :class:`~engine.errors.CommandError` with a sentence for the user). It holds two parts, each in a module of its own: :class:`~engine.admission.Admission`
 (routing, per-profile slots, circuit breakers) and :class:`~engine.budgets.Budgets` (spending and
 limits). The live state of a task, its clock included, is a :class:`~engine.task_run.TaskRun`.
 
@@ -30,17 +30,19 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.admission import Admission
-from engine.agents.base import Agent, AgentContext, AgentExit, CannotTakeMessage
+from engine.agents.base import Agent, AgentContext, AgentExit, CannotTakeMessage, plain_session_id
 from engine.agents.command import CommandAgent
 from engine.agent_text import AgentText
 from engine.asks import Answer, AskChannel, AskError
 from engine.breakers import Breaker
 from engine.budgets import Budgets
 from engine.checks import DEFAULT_CHECK_TIMEOUT, CheckResult, CheckRunner, feedback_text
+from engine import continuation
 from engine.durations import format_duration
+from engine.formatting import state_word
 from engine.errors import CommandError
 from engine.events import (
-    BudgetReached, CheckFinished, EventBus, LogLines, PromptSent, RunFinished, RunStarted, TaskInfo, TaskOptions,
+    AgentSession, BudgetReached, CheckFinished, EventBus, LogLines, PromptSent, RunFinished, RunStarted, TaskInfo, TaskOptions,
     TaskResult, TaskStateChanged,
 )
 from engine.options import EngineOptions
@@ -333,7 +335,11 @@ class Engine:
             run.started_at = time.time()
         workdir = run.worktree.path if run.worktree else self._workdir
         prompt = spec.prompt
-        if spec.role is not None or run.feedback is not None or run.message is not None:
+        follow_up, run.follow_up = run.follow_up, None
+        if follow_up is not None:  # the conversation goes on: the message is the whole prompt
+            prompt = follow_up
+            self.bus.publish(PromptSent(run.id, run.attempts, name, self._text.text(prompt)))
+        elif spec.role is not None or run.feedback is not None or run.message is not None:
             prompt = compose_prompt(prompt, profile.kind, self.roles.get(spec.role or ""), run.reviews,
                                     run.feedback, run.message)
             # the diffs it reviews and a check's output are agent text: shown and stored made safe
@@ -344,6 +350,7 @@ class Engine:
             run.id, prompt, workdir, partial(self._env, run, profile), run.attempts,
             partial(self._emit, run), partial(self._usage, run), run.memory,
             self.asks.asker(run.id, run.attempts, name, workdir, profile.permissions),
+            partial(self._agent_session, run),
         )
         try:
             agent = self.agent_factory(spec, profile, ctx)
@@ -748,6 +755,7 @@ class Engine:
         self._unsettled += 1
         run.auto_retries_used = 0
         run.message = message
+        run.follow_up = None  # a follow-up cancelled before it started is not the retry's prompt
         if message is not None:
             self._emit(run, "engine", [f"retried with your message: {message}"])
         if run.spec.agents:  # routed again as it starts
@@ -782,8 +790,12 @@ class Engine:
         return run.state is S.SUCCEEDED or not run.state.terminal or run.retry_pending
 
     async def send(self, task_id: str, text: str) -> None:
-        """Give a running agent a follow-up message."""
+        """Give a running agent a follow-up message; to a task that has ended, the message continues its
+        agent's conversation in a new attempt (:meth:`continue_refusal` says when it cannot)."""
         run = self._get(task_id)
+        if run.state.terminal and not run.retry_pending:
+            self._continue(run, text)
+            return
         if run.state not in (S.RUNNING, S.PAUSED) or run.agent is None:
             raise CommandError(f"task {task_id!r} is {run.state}: a message goes to a running agent")
         try:
@@ -791,6 +803,43 @@ class Engine:
         except CannotTakeMessage as exc:
             raise CommandError(str(exc)) from None
         self._emit(run, "engine", [f"message sent: {text}"])
+
+    def continue_refusal(self, task_id: str) -> str | None:
+        """Why a message cannot continue the conversation of the task, which has ended, in this run (one
+        line for the developer), or None when it can."""
+        run = self._get(task_id)
+        if self._finished or self._closing:
+            return "the run has ended: a conversation goes on only while its run is open"
+        if self.budgets.session_hit is not None:
+            return f"the {self.budgets.session_hit.describe()}: no new attempt starts in this run"
+        return continuation.refusal(run, self._profiles.get(run.profile or run.spec.agent))
+
+    def _continue(self, run: TaskRun, text: str) -> None:
+        """A new attempt of an ended task whose prompt is ``text``, resuming its agent's conversation in
+        the same worktree. As a retry by hand does: the task's budget counts afresh from here, its timeout
+        counts the new attempt alone, its automatic retries are whole again (they follow with the task's
+        prompt and this message), and dependents it skipped come back; one that waited for it waits again."""
+        if not text.strip():
+            raise CommandError("a follow-up message needs some text")
+        why = self.continue_refusal(run.id)
+        if why is not None:
+            raise CommandError(f"task {run.id!r} {state_word(run.state)}, and its conversation cannot go on: {why}")
+        was = run.state
+        self._unsettled += 1
+        run.auto_retries_used = 0
+        run.follow_up = run.message = text
+        Budgets.count_afresh(run)
+        if was is S.SUCCEEDED:
+            for child in run.dependents:
+                if child.state is S.PENDING:  # it had counted this dependency as done
+                    child.waiting_deps += 1
+        self._emit(run, "engine", [f"follow-up after it {state_word(was)}: the conversation goes on with your message"])
+        self._set(run, S.READY, continuation.FOLLOW_UP)
+        self._ready.append(run)
+        self._revive_dependents(run)
+        if self._run_paused and not any(r.state in (S.RUNNING, S.PAUSED) for r in self.tasks.values()):
+            self._run_paused = False  # as a retry after "cancel all": go on
+        self._kick()
 
     def answer(self, question_id: str, kind: str, scope: str = "once", reason: str = "") -> Answer:
         """The developer's answer to an agent's question (see :meth:`engine.asks.AskChannel.answer`)."""
@@ -800,6 +849,14 @@ class Engine:
             raise CommandError(str(exc)) from None
 
     # ------------------------------------------------------------ bookkeeping
+    def _agent_session(self, run: TaskRun, session_id: str, resume: str) -> None:
+        """The attempt's agent told its own session (kept in the task's memory by the agent itself)."""
+        session_id = plain_session_id(session_id)
+        if session_id:
+            event = AgentSession(run.id, run.attempts, session_id, self._text.text(resume))
+            run.agent_session = (event.session_id, event.resume)
+            self.bus.publish(event)
+
     def _on_wait(self, task_id: str, waiting: bool) -> None:
         """The task's agent began or ended waiting for the developer: time spent waiting is not the task's
         running time (its timeout does not count it)."""

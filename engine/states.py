@@ -44,7 +44,9 @@ TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     _S.READY: frozenset({_S.RUNNING, _S.FAILED, _S.CANCELLED, _S.SKIPPED}),
     _S.RUNNING: frozenset({_S.PAUSED, _S.SUCCEEDED, _S.FAILED, _S.TIMED_OUT, _S.CANCELLED, _S.BUDGET_EXCEEDED}),
     _S.PAUSED: frozenset({_S.RUNNING, _S.FAILED, _S.TIMED_OUT, _S.CANCELLED, _S.BUDGET_EXCEEDED}),
-    _S.SUCCEEDED: frozenset(),
+    # a follow-up message after it ended continues its agent's conversation in a new attempt (the developer's
+    # act only: engine.scheduler.Engine.send)
+    _S.SUCCEEDED: frozenset({_S.READY}),
     # automatic retry goes straight back to running; a retry asked for by the developer goes to ready.
     _S.FAILED: frozenset({_S.RUNNING, _S.READY}),
     _S.TIMED_OUT: frozenset({_S.RUNNING, _S.READY}),

@@ -23,7 +23,7 @@ class TaskRun:
         "agent", "stop_reason", "reason", "started_at", "finished_at", "run_seconds", "_resumed_at",
         "_attempt_carry", "retry_handle", "retry_pending", "usage_done", "usage_now", "last_result",
         "budget_base", "budget_hit", "cost_noted", "tokens_noted", "profile", "route_problem", "in_flight", "counted",
-        "held", "trial", "feedback", "message", "reviews", "memory", "waiting",
+        "held", "trial", "feedback", "message", "follow_up", "reviews", "memory", "waiting", "agent_session",
     )
 
     def __init__(self, spec: TaskSpec) -> None:
@@ -61,11 +61,14 @@ class TaskRun:
         self.trial = False  # its attempt is the trial of a half-open breaker
         self.feedback: str | None = None  # the failed check's output, for the next attempt's prompt
         self.message: str | None = None  # the developer's message given with a retry, for its attempts
+        self.follow_up: str | None = None  # the prompt of the next attempt: a follow-up after the task ended
         self.reviews: str | None = None  # the dependencies' diffs of a reviewer, made at its first start
         # what the task's agents keep from one attempt to the next (a Claude session to resume), made at
         # the first start
         self.memory: dict[str, object] | None = None
         self.waiting = False  # its agent waits for the developer's answer to a question
+        # its agent's own session, newest (engine.events.AgentSession): (id, the command that continues it)
+        self.agent_session: tuple[str, str] | None = None
 
     def __repr__(self) -> str:
         return f"TaskRun({self.id!r}, {self.state.value}, attempts={self.attempts})"

@@ -56,6 +56,8 @@ class TaskFacts:
     final_message: str = ""
     tokens_known: bool = True  # False: the agent reported no billed tokens (``tokens`` is not a count)
     tokens_approximate: bool = False
+    agent_session: str = ""  # its agent's own session (a Claude Code session id), newest
+    resume_command: str = ""  # the command that continues it by hand, in its worktree
 
     @property
     def own(self) -> OwnRange:
@@ -67,7 +69,8 @@ class TaskFacts:
                    row.start_commit or "", row.head_commit or "", row.decision, row.run_id,
                    row.decision_reason or "", row.agent, row.attempts,
                    row.tokens_in + row.tokens_out + row.cache_write + row.cache_read, row.cost_usd,
-                   row.final_message or "", row.tokens_known, row.tokens_approximate)
+                   row.final_message or "", row.tokens_known, row.tokens_approximate, row.agent_session or "",
+                   row.resume_command or "")
 
 
 def status_word(task: TaskFacts) -> str:
@@ -187,6 +190,11 @@ class Decisions:
     def _undecided(self, task: TaskFacts) -> None:
         if task.decision:
             raise CommandError(f"task {task.key!r} was already {task.decision}")
+
+    @property
+    def busy(self) -> bool:
+        """A task is being accepted or discarded now."""
+        return self._busy
 
     def _claim(self) -> None:
         if self._busy:

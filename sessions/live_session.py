@@ -47,6 +47,8 @@ class LiveSession:
             facts, state="pending" if run.retry_pending else run.state.value, title=run.spec.title,
             depends_on=tuple(run.spec.depends_on), agent=run.profile or run.spec.agent, attempts=run.attempts,
             tokens=usage.total, cost_usd=usage.cost_usd, run_id=self.engine.run_id,
+            **({} if run.agent_session is None else dict(
+                agent_session=run.agent_session[0], resume_command=run.agent_session[1])),
             **({} if result is None else dict(
                 branch=result.branch, worktree=result.worktree, start_commit=result.start_commit,
                 head_commit=result.head_commit, final_message=result.final_message,
@@ -114,7 +116,19 @@ class LiveSession:
         await self._record(None, "reset_breaker", f"reset the circuit breaker of profile {profile}")
 
     async def send(self, task_id: str, text: str) -> None:
-        """A follow-up message; CommandError (with the reason) when the agent cannot take one."""
+        """A follow-up message; to a task that has ended, it continues its agent's conversation in a new
+        attempt, unless the developer decided on its work already. CommandError (with the reason) when it
+        cannot go."""
+        run = self.engine.tasks.get(task_id)
+        if run is not None and run.state.terminal and not run.retry_pending:
+            decision = (await self.decisions.task(task_id)).decision
+            if decision:
+                where = ("is in your branch" if decision == "accepted"
+                         else "was deleted with its worktree and branch")
+                raise CommandError(f"task {task_id!r} was already {decision}: its work {where}, so its "
+                                   "conversation does not go on; what remains needs a task of its own")
+            if self.decisions.busy:  # checked after the await: nothing awaits between here and the engine
+                raise CommandError("a task is being accepted or discarded; try again in a moment")
         await self.engine.send(task_id, text)
         await self._record(task_id, "message", text)
 

@@ -48,7 +48,8 @@ COCKPIT_BINDINGS: list[Binding] = [
     Binding("z", "enlarge", "Zoom", priority=True, id="cockpit.enlarge",
             tooltip="Enlarge the focused pane to the whole screen, or restore the grid"),
     Binding("m", "send_message", "Message", priority=True, id="cockpit.send_message",
-            tooltip="Write to the focused task's agent in its pane (an ended task: retry it with the message)"),
+            tooltip="Write to the focused task's agent in its pane (an ended task: its conversation goes on "
+                    "with the message where its agent can, else it is retried with it)"),
     Binding("p", "pause_task", "Pause", priority=True, id="cockpit.pause_task",
             tooltip="Pause the focused task's agent, or resume it if it is paused"),
     Binding("c", "cancel_task", "Cancel", priority=True, id="cockpit.cancel_task",

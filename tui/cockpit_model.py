@@ -10,12 +10,13 @@ screen and the end dialog say. Being plain, it is driven by tests as it is, with
 from __future__ import annotations
 
 import shlex
-from typing import Collection, Mapping
+from typing import Callable, Collection, Mapping
 
+from engine.continuation import FOLLOW_UP
 from engine.events import BudgetReached, CheckFinished, PromptSent, TaskRouted, TaskStateChanged
 from engine.states import TaskState
 from engine.task_run import TaskRun
-from engine.formatting import plural, state_word
+from engine.formatting import plural, resume_text, state_word
 
 S = TaskState
 
@@ -43,11 +44,16 @@ class CockpitModel:
 
     ``tasks`` is the engine's live view of the tasks (``Engine.tasks``): the model reads from it only
     what no event carries (whether an automatic retry is on its way, the work of the last attempt).
+    ``continue_refusal`` is the engine's :meth:`~engine.scheduler.Engine.continue_refusal`: why a message
+    cannot continue the conversation of a task that has ended (None: it can).
     """
 
-    def __init__(self, run_id: str, tasks: Mapping[str, TaskRun]) -> None:
+    def __init__(self, run_id: str, tasks: Mapping[str, TaskRun],
+                 continue_refusal: Callable[[str], str | None] | None = None) -> None:
         self.run_id = run_id
         self.tasks = tasks
+        self.continue_refusal = continue_refusal or (lambda task_id: "the run cannot continue a conversation")
+        self.decisions: dict[str, str] = {}  # the developer's decision on each task's work, once made
         self.states: dict[str, TaskState] = {task_id: S.PENDING for task_id in tasks}
         self.attempts: dict[str, int] = {task_id: 0 for task_id in tasks}
         self.prompts: dict[str, PromptSent] = {}  # the newest effective prompt of each task, when changed
@@ -62,6 +68,7 @@ class CockpitModel:
         self._notices: dict[TaskState, list[tuple[str, str]]] = {}  # state -> [(task, reason)]
         self._end_offered = False
         self._ended_why: dict[str, str] = {}  # how each task's last attempt ended, for the next one's rule
+        self._follow_ups: set[str] = set()  # tasks made ready again by the developer's follow-up
 
     # --------------------------------------------------------------- events
     def on_state(self, event: TaskStateChanged) -> str:
@@ -77,9 +84,15 @@ class CockpitModel:
             self._notices.setdefault(event.new, []).append((task_id, event.reason or state_word(event.new)))
         if event.new.terminal:
             self._ended_why[task_id] = event.reason or state_word(event.new)
+        elif event.new is S.READY:
+            if event.reason == FOLLOW_UP:
+                self._follow_ups.add(task_id)
+            else:
+                self._follow_ups.discard(task_id)
         elif event.new is S.RUNNING and event.old is not S.PAUSED and event.attempt > 1:
             ended = self._ended_why.get(task_id, "")
-            why = "retried by you" if event.old is S.READY else "automatic retry"
+            why = ("automatic retry" if event.old is not S.READY
+                   else "your follow-up" if task_id in self._follow_ups else "retried by you")
             return f"──── attempt {event.attempt} · {why}" + (f" after: {ended}" if ended else "") + " ────"
         return ""
 
@@ -182,8 +195,9 @@ class CockpitModel:
 
     def message_mode(self, task_id: str) -> tuple[str, str]:
         """What a message typed to the task's agent would do, said before it is typed: ("send", hint)
-        when its agent takes one now, ("retry", hint) when the task ended and a retry can carry it, else
-        ("none", why not)."""
+        when its agent takes one now, ("continue", hint) when the task ended and its agent's conversation
+        can go on with it, ("retry", hint) when the task ended and a retry can carry it, else ("none", why
+        not)."""
         run = self.tasks[task_id]
         state = run.state
         if state in (S.RUNNING, S.PAUSED):
@@ -196,11 +210,18 @@ class CockpitModel:
                 return "none", (f"the agent of {task_id} (profile {profile}) takes no message while it runs "
                                 "(follow_up = \"stdin\" in its profile lets it)")
             return "send", f"to the agent of {task_id}: Enter sends, ↑ earlier messages, Escape leaves"
+        decision = self.decisions.get(task_id)
+        why = None if run.retry_pending or not state.terminal else self.continue_refusal(task_id)
+        if state.terminal and not run.retry_pending and why is None and not decision:
+            return "continue", (f"{task_id} {state_word(state)}: Enter continues its conversation with your message "
+                                "(a new attempt in its worktree), Escape leaves")
         if run.retry_pending or state in (S.FAILED, S.TIMED_OUT, S.CANCELLED, S.BUDGET_EXCEEDED):
             return "retry", (f"{task_id} {state_word(state)}: Enter retries it with your message as feedback, "
                              "Escape leaves")
         if state is S.SUCCEEDED:
-            return "none", f"{task_id} succeeded: its agent has finished (v reviews its work)"
+            if decision:
+                return "none", f"{task_id} was {decision}: its conversation does not go on"
+            return "none", f"{task_id} succeeded and its conversation cannot go on: {why}"
         if state is S.SKIPPED:
             return "none", f"{task_id} was skipped: it runs again once what it depends on is retried"
         return "none", f"{task_id} has not started yet: a message goes to a running agent"
@@ -221,6 +242,8 @@ class CockpitModel:
             ("Depends on", ", ".join(run.spec.depends_on)),
             ("Worktree", run.worktree.path if run.worktree else ""),
             ("Branch", run.worktree.branch if run.worktree else ""),
+            ("Continue by hand", resume_text(run.agent_session[1], run.worktree.path if run.worktree else "")
+             if run.agent_session else ""),
             ("Prompt", f"as sent to attempt {sent.attempt}" if sent else "as written in the plan"),
         ]
         return [f for f in facts if f[1]], sent.prompt if sent else run.spec.prompt

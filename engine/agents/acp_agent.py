@@ -7,6 +7,12 @@ the worktree (in the profile's mode, if it names one), then the prompt. What the
 by :mod:`engine.agents.acp_transcript`, what it asks of us is served by :mod:`engine.agents.acp_client`.
 
 - Follow-up messages are new prompt turns in the same session, sent once the turn under way has ended.
+- The session's id is kept in the task's memory (``AgentContext.extra``) with how the agent offers to
+  reopen a session (``session/resume``, else ``session/load``, whose replay of the history is not shown
+  again): the next attempt (a retry, or a follow-up message after the task ended) reopens it, so the
+  conversation goes on. A session that cannot be reopened fails the attempt with the reason and is
+  forgotten (the next attempt starts a new one). An agent that offers neither starts anew every attempt.
+  Such an agent gets a moment (:data:`SETTLE`) after its last turn to write its session down.
 - Stopping (cancel, timeout, budget) sends ``session/cancel``, gives the agent a moment to end its turn,
   then ends its process group (some adapters do not exit when their input closes).
 - Every line the agent writes on its output must be a JSON object: the package skips a line that is
@@ -33,7 +39,7 @@ from engine.agents.acp_client import AcpClient
 from engine.agents.acp_transcript import Transcript
 from engine.terminal_text import plain
 from engine.agents.acp_usage import AcpUsage
-from engine.agents.base import AgentContext, AgentExit, CannotTakeMessage
+from engine.agents.base import AgentContext, AgentExit, CannotTakeMessage, plain_session_id
 from engine.agents.failures import TAIL, failure_in
 from engine.agents.program_version import refused_flag
 from engine.process import GroupProcess
@@ -42,6 +48,12 @@ from engine.profiles import AcpSettings, AgentProfile
 CANCEL_GRACE = 2.0  # seconds an agent gets to end its turn after session/cancel, before its group ends
 READ_LIMIT = 64 * 1024 * 1024  # bytes the connection's reader holds at most
 CLIENT_INFO = Implementation(name="session-cockpit", title="Session Cockpit", version="0.1.0")
+SESSION_KEY = "acp_session_id"  # in the task's memory: the ACP session the next attempt reopens
+REOPEN_KEY = "acp_reopen"  # ... and how the agent offers to reopen it: "resume" or "load"
+# Seconds an agent whose session may be reopened gets, after its last turn, before its processes end (it
+# does not exit by itself): claude-code-acp's Claude Code writes the turn's last message to its transcript
+# a moment after the turn's answer; ended at once, the reopened session lacked it (or failed to resume).
+SETTLE = 1.0
 
 
 class _QuietProtocolLog(logging.Handler):
@@ -85,6 +97,7 @@ class AcpAgent:
         self._stopped = False
         self._paused = False
         self._finished = False
+        self._reopenable = False  # its session is kept for the next attempt: it gets SETTLE to write it down
         self.transcript = Transcript(self._emit, ctx.workdir)
         self.usage = AcpUsage(turn_tokens=self.settings.turn_tokens)
         self.client = AcpClient(ctx.workdir, ctx.env, self.transcript, self.usage, ctx.ask,
@@ -129,16 +142,34 @@ class AcpAgent:
         info = getattr(init, "agent_info", None)
         name = " ".join(str(x) for x in (getattr(info, "title", None) or getattr(info, "name", None),
                                           getattr(info, "version", None)) if x)
+        reopen = reopening(getattr(init, "agent_capabilities", None))
+        memory = self.ctx.extra
+        earlier = plain_session_id(memory.get(SESSION_KEY))
         try:
-            session = await self._call(self._conn.new_session(cwd=self.ctx.workdir, mcp_servers=[]), "session/new")
+            if earlier and reopen and memory.get(REOPEN_KEY) == reopen:
+                session = await self._reopen(earlier, reopen)
+                if session is None:
+                    return self._failed(f"the agent could not reopen its session {earlier}: the next attempt starts "
+                                        "a new one")
+                self.ctx.emit_lines("engine", [f"ACP session {earlier} reopened ({reopen}) with "
+                                               f"{name or self.profile.program}"])
+            else:
+                session = await self._call(self._conn.new_session(cwd=self.ctx.workdir, mcp_servers=[]),
+                                           "session/new")
+                self._session = self.client.session_id = session.session_id
+                self.ctx.emit_lines("engine", [f"ACP session {session.session_id} with {name or self.profile.program}"])
         except acp.RequestError as exc:
             if exc.code == -32000:  # authentication required
                 methods = ", ".join(str(getattr(m, "name", "") or getattr(m, "id", "")) for m in init.auth_methods or [])
                 return self._failed(f"the agent needs to be logged in ({methods or 'see its documentation'}): "
                                     f"{_request_error(exc)}", "auth")
             raise
-        self._session = self.client.session_id = session.session_id
-        self.ctx.emit_lines("engine", [f"ACP session {session.session_id} with {name or self.profile.program}"])
+        kept = plain_session_id(self._session)
+        memory.pop(SESSION_KEY, None)
+        if kept and reopen:
+            memory[SESSION_KEY], memory[REOPEN_KEY] = kept, reopen
+            self._reopenable = True
+            self.ctx.note_session(kept, "")
         if settings.mode:
             await self._set_mode(session, settings.mode)
         self._follow_ups.appendleft(self.ctx.prompt)
@@ -156,13 +187,32 @@ class AcpAgent:
             self.ctx.emit_lines("engine", [f"the agent ended its turn: {stop.replace('_', ' ')}"])
         return AgentExit(0, self.transcript.final_message)
 
+    async def _reopen(self, session_id: str, how: str) -> Any:
+        """Reopen the earlier attempt's session (the response, with its modes), or None when the agent
+        refused: said in the task's log, and the session is forgotten."""
+        try:
+            if how == "resume":
+                response = await self._call(self._conn.resume_session(session_id=session_id, cwd=self.ctx.workdir,
+                                                                      mcp_servers=[]), "session/resume")
+            else:  # the history it replays meanwhile is not ours to show again: updates of no session we know
+                response = await self._call(self._conn.load_session(cwd=self.ctx.workdir, session_id=session_id,
+                                                                    mcp_servers=[]), "session/load")
+        except acp.RequestError as exc:
+            if exc.code == -32000:
+                raise
+            self.ctx.extra.pop(SESSION_KEY, None)
+            self.ctx.emit_lines("engine", [f"session/{how} of {session_id} refused: {_request_error(exc)}"])
+            return None
+        self._session = self.client.session_id = session_id
+        return response
+
     async def _set_mode(self, session: Any, mode: str) -> None:
         modes = getattr(session, "modes", None)
         known = [str(m.id) for m in getattr(modes, "available_modes", None) or []]
         if known and mode not in known:
             self.ctx.emit_lines("engine", [f"mode {mode!r} is not one of the agent's ({', '.join(known)}): not set"])
             return
-        await self._call(self._conn.set_session_mode(session_id=session.session_id, mode_id=mode), "session/set_mode")
+        await self._call(self._conn.set_session_mode(session_id=self._session, mode_id=mode), "session/set_mode")
 
     async def _turn(self, text: str) -> str:
         self.transcript.start_turn()
@@ -209,6 +259,8 @@ class AcpAgent:
             except (asyncio.TimeoutError, Exception):  # closing a broken connection may fail: it is over anyway
                 pass
         if self._proc is not None:
+            if self._reopenable and not self._stopped and not self._broken.done():
+                await asyncio.sleep(SETTLE)  # see SETTLE
             await self._proc.terminate(0.5)
             await self._proc.wait()
 
@@ -306,6 +358,19 @@ class AcpAgent:
         self._follow_ups.append(text)
         if self._in_turn:
             self.ctx.emit_lines("engine", ["message queued: it is sent when the agent's turn ends"])
+
+
+def reopening(capabilities: Any) -> str:
+    """How an agent offers to reopen a session, from its capabilities: "resume" (``session/resume``: no
+    replay), "load" (``session/load``: the history replayed first), or "" (it cannot)."""
+    if getattr(getattr(capabilities, "session_capabilities", None), "resume", None) is not None:
+        return "resume"
+    return "load" if getattr(capabilities, "load_session", False) is True else ""
+
+
+def can_reopen(memory: dict[str, object]) -> bool:
+    """Whether an attempt made with the task's ``memory`` reopens an ACP session."""
+    return bool(plain_session_id(memory.get(SESSION_KEY))) and memory.get(REOPEN_KEY) in ("resume", "load")
 
 
 def _json_object(text: str) -> bool:

@@ -7,6 +7,7 @@ decision (a permission) with ``await ctx.ask(Request(...))`` (:mod:`engine.asks`
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -22,7 +23,8 @@ class AgentContext:
     """What an agent gets to work with. ``env`` may be given as a function: it is called once, the
     first time an agent reads it (an in-process agent never pays for a copy of the environment)."""
 
-    __slots__ = ("task_id", "prompt", "workdir", "_env", "attempt", "emit_lines", "report_usage", "extra", "ask")
+    __slots__ = ("task_id", "prompt", "workdir", "_env", "attempt", "emit_lines", "report_usage", "extra", "ask",
+                 "note_session")
 
     def __init__(
         self,
@@ -35,6 +37,9 @@ class AgentContext:
         report_usage: Callable[[Usage], None],  # the attempt's cumulative usage so far
         extra: dict[str, object] | None = None,
         ask: Asker | None = None,  # where the agent asks for a decision (engine.asks); None: nobody answers
+        # (session id, command that continues it by hand): the agent's own conversation, which outlives the
+        # attempt (a Claude Code session); the engine publishes it (engine.events.AgentSession)
+        note_session: Callable[[str, str], None] | None = None,
     ) -> None:
         self.task_id = task_id
         self.prompt = prompt
@@ -45,12 +50,28 @@ class AgentContext:
         self.report_usage = report_usage
         self.extra = extra if extra is not None else {}
         self.ask: Asker = ask if ask is not None else _nobody_to_ask
+        self.note_session: Callable[[str, str], None] = note_session or _nowhere
 
     @property
     def env(self) -> dict[str, str]:
         if callable(self._env):
             self._env = self._env()
         return self._env
+
+
+def _nowhere(session_id: str, resume: str) -> None:
+    """Where a context made without an engine notes the agent's session: nowhere."""
+
+
+_PLAIN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def plain_session_id(value: object) -> str:
+    """``value`` when it is a plain session id (letters, digits, ``.``, ``_``, ``-``; at most 128), else "".
+
+    A session id comes from the agent, whose output is untrusted: it is shown as text, stored, put in a
+    command line to copy and given back to the agent as an argument, so anything else is not kept."""
+    return value if isinstance(value, str) and _PLAIN_ID.fullmatch(value) else ""
 
 
 async def _nobody_to_ask(request: Request) -> Answer:

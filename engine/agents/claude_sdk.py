@@ -8,7 +8,9 @@ one conversation per attempt in the task's worktree:
   back to the model as the tool's result.
 - Follow-up messages (:meth:`send`) go into the running conversation; the attempt ends when Claude Code
   has answered every message it was given. The Claude session's id is kept in the task's memory
-  (``AgentContext.extra``), so the next attempt (a retry) resumes the same conversation.
+  (``AgentContext.extra``) and noted (``AgentContext.note_session``: stored, shown with its ``claude
+  --resume`` command), so the next attempt (a retry, or a follow-up message after the task ended)
+  resumes the same conversation.
 - Usage: live from the streamed API events of the main loop, then the figures of each result, which
   cover every model the session used (side calls and subagents: ``modelUsage``). Claude Code reports
   them cumulated over the whole Claude session, across resumes: the figures of the attempt are what
@@ -30,7 +32,7 @@ import tempfile
 import uuid
 from typing import Any
 
-from engine.agents.base import AgentContext, AgentExit, CannotTakeMessage
+from engine.agents.base import AgentContext, AgentExit, CannotTakeMessage, plain_session_id
 from engine.asks import AskOption, Request
 from engine.output_formats import claude_block_lines, claude_model_usage, claude_retry_line
 from engine.prices import PriceTable, load_prices
@@ -88,6 +90,7 @@ class ClaudeSdkAgent:
         self._denied_calls: set[str] = set()  # tool-use ids of those that were denied
         self._reported: Usage | None = None  # the attempt's figures as last reported
         self._result: Any = None
+        self._session = ""  # the Claude session of this attempt, once Claude Code said it
 
     # ------------------------------------------------------------------------ protocol
     async def run(self) -> AgentExit:
@@ -138,6 +141,12 @@ class ClaudeSdkAgent:
             return await self._converse(client)
         finally:
             await self._close(self._grace)
+            if resume and not self._session and not self._stopped:
+                # Claude Code never took the session up (gone from its folder, say): forgotten, so that the
+                # next attempt starts a new one instead of failing the same way
+                self.ctx.extra.pop(SESSION_KEY, None)
+                self.ctx.extra.pop(TOTALS_KEY, None)
+                self._emit([f"✗ the Claude session {resume} could not be resumed: the next attempt starts a new one"])
             self._ended.set()
 
     async def _converse(self, client: Any) -> AgentExit:
@@ -303,9 +312,8 @@ class ClaudeSdkAgent:
         subtype = message.subtype
         if subtype == "init":
             self._model = str(data.get("model") or self._model)
-            session = str(data.get("session_id") or "")
-            if session:
-                self.ctx.extra[SESSION_KEY] = session
+            session = plain_session_id(data.get("session_id"))
+            self._keep_session(session)
             self._emit([f"● Claude Code {data.get('claude_code_version', '?')}, model {self._model or '?'}, "
                         f"session {session or '?'}"])
         elif subtype == "api_retry":
@@ -329,8 +337,7 @@ class ClaudeSdkAgent:
             self._pending.discard(uid)
         if message.user_message_uuids is None and message.user_message_uuid is None and not message.is_error:
             self._pending.clear()  # an older CLI that does not say what it took in: the turn answered all
-        if message.session_id:
-            self.ctx.extra[SESSION_KEY] = message.session_id
+        self._keep_session(plain_session_id(message.session_id))
         totals = _session_totals(message)
         if totals is not None:
             self.ctx.extra[TOTALS_KEY] = totals
@@ -345,6 +352,12 @@ class ClaudeSdkAgent:
         if denials:
             line += f", {denials} request{'s' if denials != 1 else ''} denied"
         self._emit([line])
+
+    def _keep_session(self, session: str) -> None:
+        """The Claude session the next attempt resumes (a retry, a follow-up after the end), told once."""
+        if session and session != self._session:
+            self._session = self.ctx.extra[SESSION_KEY] = session
+            self.ctx.note_session(session, resume_command(session))
 
     # ------------------------------------------------------------------------ the end
     def _exit(self) -> AgentExit:
@@ -386,6 +399,17 @@ class ClaudeSdkAgent:
     def _stderr(self, line: str) -> None:
         if line.strip():
             self.ctx.emit_lines("stderr", [line.rstrip("\n")])
+
+
+def resume_command(session: str) -> str:
+    """How the developer continues the Claude session by hand (in the task's worktree: Claude Code keeps a
+    session with the folder it ran in)."""
+    return f"claude --resume {session}"
+
+
+def can_resume(memory: dict[str, object]) -> bool:
+    """Whether an attempt made with the task's ``memory`` resumes a Claude session."""
+    return bool(memory.get(SESSION_KEY))
 
 
 # ---------------------------------------------------------------------------- requests

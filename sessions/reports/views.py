@@ -65,6 +65,9 @@ def task_item(task: TaskRow) -> dict[str, Any]:
         "added": task.added,
         "removed": task.removed,
         "check": task.check,  # the last check: command, ok, exit_code, timed_out, counts; None without one
+        # its agent's own session (a Claude Code session id) and the command that continues it by hand
+        "agent_session": task.agent_session,
+        "resume_command": task.resume_command,
     }
 
 

@@ -50,7 +50,7 @@ from typing import Any, TypeVar
 
 from engine.event_dispatch import handler_table
 from engine.events import (
-    CheckFinished, Event, LogLines, PromptSent, RunFinished, RunStarted, Subscription, TaskResult, TaskRouted,
+    AgentSession, CheckFinished, Event, LogLines, PromptSent, RunFinished, RunStarted, Subscription, TaskResult, TaskRouted,
     TaskStateChanged, UsageUpdate,
 )
 from engine.states import TaskState
@@ -90,6 +90,11 @@ _UPDATE_RESULT = (
 _UPDATE_ROUTE = "UPDATE tasks SET agent = ?, route = ? WHERE id = ?"
 _UPDATE_PROMPT = "UPDATE tasks SET effective_prompt = ? WHERE id = ?"
 _UPDATE_CHECK = "UPDATE tasks SET check_json = ? WHERE id = ?"
+_UPDATE_SESSION = "UPDATE tasks SET agent_session = ?, resume_command = ? WHERE id = ?"
+_UPSERT_ATTEMPT_SESSION = (
+    "INSERT INTO attempts (task_id, number, agent_session) VALUES (?, ?, ?)"
+    " ON CONFLICT (task_id, number) DO UPDATE SET agent_session = excluded.agent_session"
+)
 _UPSERT_TASK = (
     "INSERT INTO tasks (session_id, run_id, task_key, title, agent, prompt, depends_on, timeout, retries, role)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, task_key) DO UPDATE SET title = excluded.title,"
@@ -110,6 +115,8 @@ class _Batch:
         self.routes: dict[int, tuple[str, str, int]] = {}  # the profile a routed task got, and why
         self.prompts: dict[int, tuple[str, int]] = {}  # the effective prompt of its last attempt
         self.checks: dict[int, tuple[str, int]] = {}  # its last check
+        self.sessions: dict[int, tuple[str, str, int]] = {}  # its agent's own session, and how to resume it
+        self.attempt_sessions: dict[tuple[int, int], str] = {}  # the same, per attempt
         self.finished_at: float | None = None
         self.count = 0
         self.line_count = 0
@@ -310,6 +317,14 @@ class EventWriter:
         check = ev.result.as_dict()
         check["command"] = redact(check["command"])  # redacted like the prompt it belongs to
         batch.checks[task_id] = (json.dumps(check), task_id)
+        batch.count += 1
+
+    async def on_agent_session(self, ev: AgentSession) -> None:
+        task_id = self._ids.get(ev.task_id) or await self._ensure_task(ev.task_id)
+        batch = self._batch
+        batch.sessions[task_id] = (ev.session_id, redact(ev.resume), task_id)
+        if ev.attempt >= 1:
+            batch.attempt_sessions[(task_id, ev.attempt)] = ev.session_id
         batch.count += 1
 
     async def on_run_started(self, ev: RunStarted) -> None:
@@ -513,6 +528,9 @@ class EventWriter:
                 db.executemany(_UPDATE_PROMPT, batch.prompts.values())
             if batch.checks:
                 db.executemany(_UPDATE_CHECK, batch.checks.values())
+            if batch.sessions:
+                db.executemany(_UPDATE_SESSION, batch.sessions.values())
+                db.executemany(_UPSERT_ATTEMPT_SESSION, [(t, n, sid) for (t, n), sid in batch.attempt_sessions.items()])
             if batch.lines:
                 db.executemany(_INSERT_LINES, batch.lines)
             if batch.finished_at is not None:

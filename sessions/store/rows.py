@@ -104,6 +104,9 @@ class TaskRow:
     accepted_into: str | None = None
     accept_commit: str | None = None
     picked: tuple[tuple[str, str | None], ...] = ()
+    # its agent's own session, newest (a Claude Code session id), and how to continue it by hand
+    agent_session: str | None = None
+    resume_command: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,7 @@ class AttemptRow:
     ended_at: float | None
     state: str | None
     exit_code: int | None
+    agent_session: str | None = None  # the agent's own session in this attempt (a Claude Code session id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +173,7 @@ TASK_COLUMNS = (
     "tokens_out, cache_write, cache_read, cost_usd, branch, worktree, start_commit, head_commit, added, "
     "removed, files_json, final_message, decision, decision_reason, decided_at, timeout, retries, role, route, "
     "effective_prompt, check_json, tokens_known, tokens_approximate, accepted_as, accepted_via, accepted_into, "
-    "accept_commit, picked_json"
+    "accept_commit, picked_json, agent_session, resume_command"
 )
 
 

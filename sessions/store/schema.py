@@ -249,7 +249,15 @@ ALTER TABLE tasks ADD COLUMN accept_commit TEXT;
 ALTER TABLE tasks ADD COLUMN picked_json TEXT;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
+# Version 8: the agent's own session of each task and attempt (a Claude Code session id), which a follow-up or
+# a retry resumes, and the command that continues it by hand in the task's worktree (``claude --resume ID``).
+_V8 = """
+ALTER TABLE tasks ADD COLUMN agent_session TEXT;
+ALTER TABLE tasks ADD COLUMN resume_command TEXT;
+ALTER TABLE attempts ADD COLUMN agent_session TEXT;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
 LATEST = len(MIGRATIONS)
 
 

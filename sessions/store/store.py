@@ -258,7 +258,8 @@ class Store:
 
     async def attempts(self, task_id: int) -> list[AttemptRow]:
         rows = await self._read(
-            "SELECT task_id, number, started_at, ended_at, state, exit_code FROM attempts WHERE task_id = ?"
+            "SELECT task_id, number, started_at, ended_at, state, exit_code, agent_session FROM attempts"
+            " WHERE task_id = ?"
             " ORDER BY number", (task_id,),
         )
         return [AttemptRow(*r) for r in rows]

@@ -4,17 +4,22 @@ channel. Figures are checked against what the stand-in returned."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
+import pytest
+
+from engine.errors import CommandError
+from engine.agents.claude_sdk import SESSION_KEY
 from engine.asks import HEADLESS_REASON, AskPolicy, QuestionAnswered, QuestionAsked
-from engine.events import BreakerChanged, BudgetReached
+from engine.events import AgentSession, BreakerChanged, BudgetReached, PromptSent, TaskStateChanged
 from engine.states import TaskState
 from engine.worktrees import default_worktree_root
 from tests.helpers.anthropic_stub import error, text, tool_use
 from tests.helpers.claude_code import (
     MODEL, answer_next, claude_profiles, claude_stub, sent_text, tool_results,
 )
-from tests.helpers.events import eventually, make_engine, plan_of
+from tests.helpers.events import eventually, make_engine, plan_of, wait_for_file
 from tests.helpers.repos import git
 
 S = TaskState
@@ -130,6 +135,83 @@ async def test_a_follow_up_goes_into_the_running_conversation(repo, runner, clau
     assert rec.result("t").final_message == "done, and X too"
 
 
+async def test_a_follow_up_after_the_task_ended_continues_its_claude_session(repo, runner, claude_stub):
+    wt = worktree_of(repo, "r1")
+    claude_stub.add(
+        tool_use("Write", file_path=str(wt / "a.txt"), content="one\n", input_tokens=1000, output_tokens=40),
+        text("wrote a.txt", input_tokens=1100, output_tokens=20),
+        tool_use("Write", file_path=str(wt / "b.txt"), content="two\n", input_tokens=1200, output_tokens=30),
+        text("wrote b.txt too", input_tokens=1300, output_tokens=10),
+    )
+    engine = make_engine(plan_of({"id": "t", "agent": "claude", "prompt": "write a.txt"}), repo, claude_profiles(),
+                         run_id="r1")
+    task, rec = runner.start(engine, stay_open=True)
+    await rec.wait_state("t", S.SUCCEEDED)
+    assert engine.continue_refusal("t") is None
+    await engine.send("t", "also write b.txt")
+    await rec.wait_for(lambda e: isinstance(e, TaskStateChanged) and e.task_id == "t" and e.new is S.SUCCEEDED
+                       and e.attempt == 2, what="the second attempt's success")
+    engine.close()
+    assert await asyncio.wait_for(task, 30) == {"t": S.SUCCEEDED}
+    assert rec.states("t") == [S.READY, S.RUNNING, S.SUCCEEDED, S.READY, S.RUNNING, S.SUCCEEDED]
+
+    # the stand-in was asked with the earlier conversation, then the message, as the last user turn
+    assert len(claude_stub.requests) == 4
+    resumed = claude_stub.bodies[2]
+    assert "write a.txt" in sent_text(resumed) and "wrote a.txt" in sent_text(resumed)
+    last = resumed["messages"][-1]
+    assert last["role"] == "user" and "also write b.txt" in json.dumps(last["content"])
+    assert "also write b.txt" not in sent_text(claude_stub.bodies[1])
+    (sent,) = [p for p in rec.of(PromptSent) if p.attempt == 2]
+    assert sent.prompt == "also write b.txt"
+    sessions = rec.of(AgentSession)
+    assert [s.attempt for s in sessions] == [1, 2] and sessions[0].session_id == sessions[1].session_id
+    assert sessions[0].resume == f"claude --resume {sessions[0].session_id}"
+    assert any("resuming Claude session" in line for line in rec.lines("t", "agent"))
+
+    # both changes are in the task's worktree and on its branch, from the one start commit
+    result = rec.result("t")
+    assert result.attempt == 2 and result.start_commit == rec.results("t")[0].start_commit
+    assert sorted(f.path for f in result.files) == ["a.txt", "b.txt"]
+    assert (wt / "a.txt").read_text() == "one\n" and (wt / "b.txt").read_text() == "two\n"
+    assert git(repo, "show", f"{result.branch}:b.txt") == "two"
+
+    # the resumed session's result repeats the first attempt's figures: each request is counted once
+    final = rec.usage("t")[-1].usage
+    assert final.tokens_in == 1000 + 1100 + 1200 + 1300
+    assert final.tokens_out == 40 + 20 + 30 + 10
+    main = (1000 + 1100 + 1200 + 1300) * 3e-6 + (40 + 20 + 30 + 10) * 15e-6
+    assert final.cost_usd is not None and abs(final.cost_usd - main) < 1e-9
+
+
+async def test_a_dependent_waiting_for_other_work_waits_again_for_the_follow_up(repo, runner, claude_stub, tmp_path):
+    gate = tmp_path / "gate"
+    wt = worktree_of(repo, "r1")
+    held = text("wrote b.txt").held()
+    claude_stub.add(tool_use("Write", file_path=str(wt / "a.txt"), content="a\n"), text("wrote a.txt"),
+                    tool_use("Write", file_path=str(wt / "b.txt"), content="b\n"), held)
+    plan = plan_of({"id": "t", "agent": "claude", "prompt": "write a.txt"},
+                   {"id": "slow", "prompt": wait_for_file(gate)},
+                   {"id": "after", "prompt": "cat a.txt b.txt > both.txt", "depends_on": ["t", "slow"]})
+    engine = make_engine(plan, repo, claude_profiles(), run_id="r1")
+    task, rec = runner.start(engine, stay_open=True)
+    await rec.wait_state("t", S.SUCCEEDED)
+    await engine.send("t", "and b.txt")
+    await eventually(held.started.is_set, what="the follow-up's answer")
+    gate.touch()
+    await rec.wait_state("slow", S.SUCCEEDED)
+    assert engine.tasks["after"].state is S.PENDING  # t is running again: its new work is not there yet
+    held.release()
+    await rec.wait_state("after", S.SUCCEEDED)  # it started from both of t's changes (cat found b.txt)
+    assert [e.attempt for e in rec.transitions("t") if e.new is S.SUCCEEDED] == [1, 2]
+    after = rec.result("after")
+    assert [f.path for f in after.files] == ["both.txt"] and git(repo, "show", f"{after.branch}:both.txt") == "a\nb"
+    with pytest.raises(CommandError, match="task 'after' started \\(or is starting\\) from its work"):
+        await engine.send("t", "and c.txt")
+    engine.close()
+    assert await asyncio.wait_for(task, 30) == {"t": S.SUCCEEDED, "slow": S.SUCCEEDED, "after": S.SUCCEEDED}
+
+
 async def test_a_token_budget_interrupts_claude_code_mid_run(repo, runner, claude_stub):
     held = text("a long answer", input_tokens=5000).held()
     claude_stub.add(tool_use("Read", file_path="README.md", input_tokens=600, output_tokens=50), held)
@@ -203,3 +285,18 @@ async def test_cancelling_a_task_that_waits_takes_its_question_away(repo, runner
     assert states == {"t": S.CANCELLED}
     assert engine.asks.waiting() == []
     assert rec.of(QuestionAnswered)[-1].answer.by == "stopped"
+
+
+async def test_a_session_claude_code_cannot_resume_is_forgotten(repo, runner, claude_stub):
+    claude_stub.add(text("a fresh start", input_tokens=100, output_tokens=10))
+    engine = make_engine(plan_of({"id": "t", "agent": "claude", "prompt": "go"}), repo, claude_profiles())
+    engine.tasks["t"].memory = {SESSION_KEY: "0b0e6a43-5b1a-4f0e-9d7c-000000000000"}  # not in Claude Code's folder
+    task, rec = runner.start(engine, stay_open=True)
+    await rec.wait_state("t", S.FAILED)
+    assert any("could not be resumed: the next attempt starts a new one" in line for line in rec.lines("t", "agent"))
+    assert SESSION_KEY not in (engine.tasks["t"].memory or {})
+    engine.retry("t")
+    await rec.wait_state("t", S.SUCCEEDED)
+    engine.close()
+    await asyncio.wait_for(task, 30)
+    assert rec.result("t").final_message == "a fresh start" and len(claude_stub.requests) == 1

@@ -527,8 +527,34 @@ async def test_send_a_follow_up_message(repo: Path, runner) -> None:
     assert await asyncio.wait_for(run, 60) == {"talk": S.SUCCEEDED}
     assert rec.lines("talk", "stdout") == ["ready", "got hello 'there' $(nothing)"]
     assert "message sent: hello 'there' $(nothing)" in rec.lines("talk", "engine")
-    with pytest.raises(CommandError, match="a message goes to a running agent"):
+    with pytest.raises(CommandError, match="the run has ended: a conversation goes on only while its run is open"):
         await engine.send("talk", "too late")
+
+
+async def test_a_follow_up_to_an_ended_shell_task_is_refused_with_what_to_do_instead(repo: Path, runner) -> None:
+    plan = plan_of({"id": "ok", "prompt": "echo done > ok.txt"}, {"id": "bad", "prompt": "exit 3"},
+                   {"id": "after", "prompt": "true", "depends_on": ["bad"]})
+    engine = make_engine(plan, repo)
+    run, rec = runner.start(engine, stay_open=True)
+    await rec.wait_state("ok", S.SUCCEEDED)
+    await rec.wait_state("bad", S.FAILED)
+    with pytest.raises(CommandError) as refused:
+        await engine.send("ok", "also handle the empty case")
+    assert str(refused.value) == (
+        "task 'ok' succeeded, and its conversation cannot go on: its agent (profile 'shell') runs a script once: "
+        "there is no conversation to continue; review its work (v); what remains needs a task of its own")
+    with pytest.raises(CommandError, match=r"^task 'bad' failed, and .* runs a script once: .*; "
+                                           r"retry it with your message instead \(r\)$"):
+        await engine.send("bad", "try harder")
+    with pytest.raises(CommandError, match="it was skipped and never ran"):
+        await engine.send("after", "hi")
+    with pytest.raises(CommandError, match="needs some text"):
+        await engine.send("ok", "  ")
+    # nothing moved: no new attempt, no line of a follow-up
+    assert [(t.state, t.attempts) for t in engine.tasks.values()] == [(S.SUCCEEDED, 1), (S.FAILED, 1), (S.SKIPPED, 0)]
+    assert not any("follow-up" in line for line in rec.lines("ok"))
+    engine.close()
+    assert await asyncio.wait_for(run, 60) == {"ok": S.SUCCEEDED, "bad": S.FAILED, "after": S.SKIPPED}
 
 
 async def test_send_to_a_profile_without_follow_up(repo: Path, tmp_path: Path, runner) -> None:

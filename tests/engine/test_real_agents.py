@@ -21,7 +21,7 @@ from tests.helpers.repos import git
 from engine.agents.acp_agent import AcpAgent
 from engine.agents.base import AgentContext
 from engine.asks import AskChannel, QuestionAnswered
-from engine.events import BreakerChanged, LogLines
+from engine.events import AgentSession, BreakerChanged, LogLines, TaskStateChanged
 from engine.profiles import ProfileSet
 from engine.states import TaskState
 
@@ -284,6 +284,43 @@ async def test_claude_code_acp_writes_a_file_as_root_too(tmp_path, repo, runner,
     assert rec.result("t").final_message == "Wrote hello.txt."
     if os.geteuid() == 0:
         assert ProfileSet()["claude-acp"].environment() == {"IS_SANDBOX": "1"}
+
+
+async def test_claude_code_acp_goes_on_with_its_session_after_the_task_ended(
+        tmp_path, repo, runner, on_path, monkeypatch) -> None:
+    """claude-code-acp offers session/resume: a follow-up after the task ended reopens the same session in
+    the same worktree, and the model is asked with the earlier conversation, then the message."""
+    home = on_path("claude-code-acp")
+    worktree = tmp_path / "worktrees" / "r1" / "t"
+    turns = [anthropic_stub.tool_use("mcp__acp__Write", file_path=str(worktree / "hello.txt"), content="hello\n"),
+             anthropic_stub.text("Wrote hello.txt."),
+             anthropic_stub.tool_use("mcp__acp__Write", file_path=str(worktree / "more.txt"), content="more\n"),
+             anthropic_stub.text("Wrote more.txt.")]
+    with anthropic_stub.AnthropicStub(turns) as stub:
+        claude_env(monkeypatch, home, stub)
+        profiles = ProfileSet()
+        base = profiles["claude-acp"]
+        profiles.profiles["claude-acp"] = base.with_changes(acp=base.acp.__class__(mode="acceptEdits"))
+        plan = plan_of({"id": "t", "prompt": "write hello.txt", "agent": "claude-acp"}, profiles=profiles)
+        engine = make_engine(plan, repo, profiles=profiles, run_id="r1", worktree_root=tmp_path / "worktrees")
+        task, rec = runner.start(engine, stay_open=True)
+        await rec.wait_state("t", S.SUCCEEDED, timeout=180)
+        await engine.send("t", "also write more.txt")
+        await rec.wait_for(lambda e: isinstance(e, TaskStateChanged) and e.task_id == "t" and e.attempt == 2
+                           and e.new.terminal, 180, "the follow-up's attempt")
+        engine.close()
+        states = await asyncio.wait_for(task, 60)
+    assert states["t"] is S.SUCCEEDED, "\n".join(rec.lines("t", "stderr"))
+    main_calls = [r["body"] for r in stub.requests
+                  if r["path"].split("?")[0] == "/v1/messages" and "haiku" not in str(r["body"].get("model"))]
+    assert len(main_calls) == 4 and not stub.left
+    earlier = json.dumps(main_calls[2]["messages"])
+    assert "write hello.txt" in earlier and "Wrote hello.txt." in earlier
+    assert "also write more.txt" in json.dumps(main_calls[2]["messages"][-1])
+    (first, second) = rec.of(AgentSession)
+    assert (first.attempt, second.attempt) == (1, 2) and first.session_id == second.session_id
+    assert any(f"ACP session {first.session_id} reopened (resume)" in line for line in rec.lines("t", "engine"))
+    assert landed(repo, rec, "hello.txt") == "hello" and landed(repo, rec, "more.txt") == "more"
 
 
 async def test_claude_code_acp_asks_on_the_ask_channel(tmp_path, on_path, monkeypatch) -> None:

@@ -22,6 +22,7 @@ ALLOWED = {
     (S.CANCELLED, S.READY),
     (S.SKIPPED, S.PENDING),
     (S.BUDGET_EXCEEDED, S.READY),  # a developer's retry only: never automatic
+    (S.SUCCEEDED, S.READY),  # the developer's follow-up continues its conversation: never automatic
 }
 ALL_PAIRS = list(itertools.product(TaskState, TaskState))
 
@@ -58,7 +59,7 @@ def test_terminal_states() -> None:
     assert TERMINAL == {S.SUCCEEDED, S.FAILED, S.TIMED_OUT, S.CANCELLED, S.SKIPPED, S.BUDGET_EXCEEDED}
     assert [s for s in TaskState if s.terminal] == [s for s in TaskState if s in TERMINAL]
     assert not S.RUNNING.terminal and not S.PAUSED.terminal and not S.PENDING.terminal
-    assert TRANSITIONS[S.SUCCEEDED] == frozenset()  # success is final
+    assert TRANSITIONS[S.SUCCEEDED] == frozenset({S.READY})  # only the developer's follow-up reopens it
 
 
 def test_state_shows_as_its_value() -> None:

@@ -101,12 +101,18 @@ async def test_migration_from_v1_keeps_data(db: Path) -> None:
     assert raw(db).execute("PRAGMA user_version").fetchone()[0] == LATEST
 
 
-async def test_migration_to_v7_keeps_decisions_and_records_how_work_came_in(db: Path) -> None:
+def run_at_version(db: Path, version: int) -> sqlite3.Connection:
+    """The database at schema ``version`` with one session (id 1) and its run ``run-1``."""
     conn = raw(db)
-    assert migrate(conn, target=6) == 6
+    assert migrate(conn, target=version) == version
     conn.execute("INSERT INTO repos (id, path) VALUES (1, '/repo')")
     conn.execute("INSERT INTO sessions (id, repo_id, date, day_number, started_at) VALUES (1, 1, '2026-03-04', 1, 1.0)")
     conn.execute("INSERT INTO runs (id, session_id) VALUES ('run-1', 1)")
+    return conn
+
+
+async def test_migration_to_v7_keeps_decisions_and_records_how_work_came_in(db: Path) -> None:
+    conn = run_at_version(db, 6)
     for i, (key, decision) in enumerate((("a", "accepted"), ("b", None), ("c", None)), start=1):
         conn.execute("INSERT INTO tasks (id, session_id, run_id, task_key, state, decision) VALUES (?, 1, 'run-1', ?,"
                      " 'succeeded', ?)", (i, key, decision))
@@ -134,21 +140,35 @@ async def test_migration_to_v7_keeps_decisions_and_records_how_work_came_in(db: 
             conn.execute("UPDATE tasks SET accepted_as = 'squash' WHERE id = 1")
 
 
+async def test_migration_to_v8_adds_the_agent_session_of_tasks_and_attempts(db: Path) -> None:
+    conn = run_at_version(db, 7)
+    conn.execute("INSERT INTO tasks (id, session_id, run_id, task_key, state, attempts) VALUES (1, 1, 'run-1', 't',"
+                 " 'succeeded', 1)")
+    conn.execute("INSERT INTO attempts (task_id, number, state) VALUES (1, 1, 'succeeded')")
+    conn.close()
+    async with await Store.open(db) as store:
+        (task,) = await store.tasks(1)
+        assert (task.key, task.agent_session, task.resume_command) == ("t", None, None)
+        (attempt,) = await store.attempts(task.id)
+        assert (attempt.number, attempt.state, attempt.agent_session) == (1, "succeeded", None)
+    assert raw(db).execute("PRAGMA user_version").fetchone()[0] == LATEST == 8
+
+
 async def test_newer_schema_is_refused_and_not_touched(db: Path) -> None:
     conn = raw(db)
     migrate(conn)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("INSERT INTO repos (path) VALUES ('/repo')")
-    conn.execute("PRAGMA user_version = 8")
+    conn.execute(f"PRAGMA user_version = {LATEST + 1}")
     conn.close()
     before = file_state(db)
     with pytest.raises(StoreError) as err:
         await Store.open(db)
     assert str(err.value) == (
-        f"{db} was written by a newer Session Cockpit (schema 8, this one knows {LATEST}); upgrade it"
+        f"{db} was written by a newer Session Cockpit (schema {LATEST + 1}, this one knows {LATEST}); upgrade it"
     )
     assert file_state(db) == before
-    assert raw(db).execute("PRAGMA user_version").fetchone()[0] == 8
+    assert raw(db).execute("PRAGMA user_version").fetchone()[0] == LATEST + 1
 
 
 async def test_newer_schema_still_in_the_write_ahead_log_is_refused(db: Path) -> None:
@@ -156,11 +176,11 @@ async def test_newer_schema_still_in_the_write_ahead_log_is_refused(db: Path) ->
     migrate(other)
     other.execute("PRAGMA journal_mode = WAL")
     other.execute("PRAGMA wal_autocheckpoint = 0")
-    other.execute("PRAGMA user_version = 9")
+    other.execute(f"PRAGMA user_version = {LATEST + 2}")
     try:
-        with pytest.raises(StoreError, match=r"newer Session Cockpit \(schema 9, this one knows"):
+        with pytest.raises(StoreError, match=rf"newer Session Cockpit \(schema {LATEST + 2}, this one knows"):
             await Store.open(db)
-        assert other.execute("PRAGMA user_version").fetchone()[0] == 9
+        assert other.execute("PRAGMA user_version").fetchone()[0] == LATEST + 2
     finally:
         other.close()
 

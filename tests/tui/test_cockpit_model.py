@@ -8,9 +8,12 @@ from engine.checks import CheckResult
 from engine.events import (
     BudgetReached, CheckFinished, FileStat, PromptSent, TaskResult, TaskRouted, TaskStateChanged,
 )
+from engine.continuation import FOLLOW_UP
+from engine.formatting import state_word
 from engine.plan import TaskSpec
 from engine.states import TaskState
 from engine.task_run import TaskRun
+from engine.worktrees import Worktree
 from tests.helpers.paths import ROOT
 from tui.cockpit_model import CockpitModel
 
@@ -125,6 +128,10 @@ def test_task_facts_show_the_prompt_as_sent_its_route_and_its_check() -> None:
     assert dict(facts)["Last check"] == "failed: exit 1"
     assert dict(facts)["Prompt"] == "as sent to attempt 2"
     assert prompt.endswith("The check failed: ...")
+    m.tasks["t"].agent_session = ("5b1d", "claude --resume 5b1d")
+    assert dict(m.task_facts("t")[0])["Continue by hand"] == "claude --resume 5b1d"
+    m.tasks["t"].worktree = Worktree("t", "/wt/t", "cockpit/run1/t", "c0")
+    assert dict(m.task_facts("t")[0])["Continue by hand"] == "claude --resume 5b1d   (in /wt/t)"
 
 
 def test_the_model_imports_no_textual() -> None:
@@ -148,7 +155,29 @@ def test_what_a_message_would_do_is_known_before_it_is_typed() -> None:
     run.state, run.agent = S.FAILED, None
     assert m.message_mode("a") == ("retry", "a failed: Enter retries it with your message as feedback, Escape leaves")
     run.state = S.SUCCEEDED
-    assert m.message_mode("a") == ("none", "a succeeded: its agent has finished (v reviews its work)")
+    assert m.message_mode("a") == ("none", "a succeeded and its conversation cannot go on: "
+                                           "the run cannot continue a conversation")
+
+
+def test_an_ended_task_whose_conversation_can_go_on_is_offered_a_follow_up_until_its_work_is_decided() -> None:
+    refusals: dict[str, str | None] = {"a": None, "b": "its agent (profile 'shell') runs a script once"}
+    m = CockpitModel("run1", model().tasks, refusals.get)
+    a, b = m.tasks["a"], m.tasks["b"]
+    for state in (S.SUCCEEDED, S.FAILED, S.TIMED_OUT, S.CANCELLED, S.BUDGET_EXCEEDED):
+        a.state = b.state = state
+        assert m.message_mode("a") == ("continue", f"a {state_word(state)}: Enter continues its conversation with "
+                                                   "your message (a new attempt in its worktree), Escape leaves")
+        assert m.message_mode("b")[0] == ("none" if state is S.SUCCEEDED else "retry")
+    assert m.message_mode("b")[1] == "b over budget: Enter retries it with your message as feedback, Escape leaves"
+    a.retry_pending = True  # on its way back already: the message goes with the retry
+    assert m.message_mode("a")[0] == "retry"
+    a.retry_pending, a.state = False, S.SUCCEEDED
+    m.decisions["a"] = "accepted"
+    assert m.message_mode("a") == ("none", "a was accepted: its conversation does not go on")
+    a.state, b.state = S.SKIPPED, S.SUCCEEDED
+    assert m.message_mode("a")[0] == "none"
+    assert m.message_mode("b") == ("none", "b succeeded and its conversation cannot go on: its agent (profile "
+                                           "'shell') runs a script once")
 
 
 def test_a_new_attempt_gets_a_rule_with_its_number_and_why() -> None:
@@ -161,3 +190,9 @@ def test_a_new_attempt_gets_a_rule_with_its_number_and_why() -> None:
     m.on_state(TaskStateChanged("a", S.RUNNING, S.CANCELLED, 2, "cancelled"))
     m.on_state(TaskStateChanged("a", S.CANCELLED, S.READY, 2))
     assert m.on_state(TaskStateChanged("a", S.READY, S.RUNNING, 3)) == "──── attempt 3 · retried by you after: cancelled ────"
+    m.on_state(TaskStateChanged("a", S.RUNNING, S.SUCCEEDED, 3, "exit 0"))
+    m.on_state(TaskStateChanged("a", S.SUCCEEDED, S.READY, 3, FOLLOW_UP))
+    assert m.on_state(TaskStateChanged("a", S.READY, S.RUNNING, 4)) == "──── attempt 4 · your follow-up after: exit 0 ────"
+    m.on_state(TaskStateChanged("a", S.RUNNING, S.FAILED, 4, "exit 1"))
+    m.on_state(TaskStateChanged("a", S.FAILED, S.READY, 4))
+    assert m.on_state(TaskStateChanged("a", S.READY, S.RUNNING, 5)) == "──── attempt 5 · retried by you after: exit 1 ────"

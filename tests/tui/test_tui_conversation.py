@@ -49,7 +49,8 @@ async def test_a_conversation_in_the_enlarged_pane(cockpit, size: tuple[int, int
         await pilot.press("escape")  # back to the pane
         assert screen.focused is pane
         await pilot.press("m")  # the agent has finished: said at once, nothing to type into
-        await until(pilot, lambda: notices.find("talk succeeded: its agent has finished"), "why no message")
+        await until(pilot, lambda: notices.find("talk succeeded and its conversation cannot go on: its agent "
+                                                "(profile 'shell') runs a script once"), "why no message")
         assert screen.focused is pane
 
 
@@ -102,4 +103,6 @@ async def test_the_enlarged_panes_line_says_why_no_message_can_go(cockpit) -> No
         screen.panes["done"].focus()
         await pilot.press("z")
         line = screen.panes["done"].message_line
-        assert line.display and line.placeholder == "done succeeded: its agent has finished (v reviews its work)"
+        assert line.display and line.placeholder == (
+            "done succeeded and its conversation cannot go on: its agent (profile 'shell') runs a script once: "
+            "there is no conversation to continue; review its work (v); what remains needs a task of its own")

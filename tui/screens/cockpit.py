@@ -74,12 +74,12 @@ class CockpitScreen(Screen[None]):
         self.clock: TaskClock = clock or (lambda task_id: self.engine.tasks[task_id].elapsed())
         specs = self.engine.plan.tasks
         self.panes: dict[str, AgentPane] = {t.id: AgentPane(t.id, t.title, t.agent, max_lines) for t in specs}
-        self.model = CockpitModel(self.engine.run_id, self.engine.tasks)
+        self.model = CockpitModel(self.engine.run_id, self.engine.tasks, self.engine.continue_refusal)
         self.pump: EventPump | None = None
         self._started = False
         # panes with lines not drawn yet, oldest first (an ordered set: dict keys)
         self._dirty: dict[AgentPane, None] = {}
-        self._line_modes: dict[str, str] = {}  # task -> what its open input line does (send, retry)
+        self._line_modes: dict[str, str] = {}  # task -> what its open input line does (send, continue, retry)
         self._last_task: str | None = specs[0].id if specs else None
         self.asks = AskDesk(self)  # the agents' questions on show, and the keys that answer them
 
@@ -539,6 +539,8 @@ class CockpitScreen(Screen[None]):
             return
         if mode == "send":
             what, call = "send the message", lambda: self.live.send(task_id, text)
+        elif mode == "continue":
+            what, call = "continue its conversation", lambda: self.live.send(task_id, text)
         else:
             what, call = "retry", lambda: self.live.retry(task_id, text)
 
@@ -587,6 +589,7 @@ class CockpitScreen(Screen[None]):
 
     def set_decision(self, task_id: str, decision: str) -> None:
         """The developer accepted or discarded the task's work (in the review screen): its pane says so."""
+        self.model.decisions[task_id] = decision
         pane = self.panes.get(task_id)
         if pane is not None:
             pane.set_decision(decision)

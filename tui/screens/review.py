@@ -29,7 +29,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
 from engine.errors import CommandError
-from engine.formatting import diff_size_text, plural, tokens_text, usd_short
+from engine.formatting import diff_size_text, plural, resume_text, tokens_text, usd_short
 from sessions.decisions import Decisions, TaskFacts, status_word
 from sessions.git.diff import FileDiff
 from sessions.git.incoming import Incoming
@@ -85,6 +85,7 @@ class ReviewScreen(Screen[str | None]):
             yield Static(id="review-numstat")
             yield Static(id="review-conflicts")
             yield Static(id="review-message")
+            yield Static(id="review-session")
         with Horizontal(id="review-body"):
             yield DataTable(id="review-files", cursor_type="row", zebra_stripes=False)
             yield DiffView(id="review-diff")
@@ -120,6 +121,11 @@ class ReviewScreen(Screen[str | None]):
             Content.from_markup("[b]Final message:[/b] $message", message=message) if message
             else Content("No final message.")
         )
+        session = self.query_one("#review-session", Static)
+        session.display = bool(task.resume_command)
+        if task.resume_command:  # plain text: the id was checked, the path is the cockpit's own
+            session.update(Content.assemble(("Continue by hand: ", "bold"),
+                                            resume_text(task.resume_command, task.worktree)))
 
     def source_text(self, key: str) -> str:
         """"this task", or "from docs, discarded" for a dependency's work."""

@@ -24,7 +24,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Markdown, Static
 
-from engine.formatting import plural, tokens_sum_text, usd_short
+from engine.formatting import plural, resume_text, tokens_sum_text, usd_short
 from sessions.reports.assessment import OUTCOME_LABELS
 from sessions.reports.history import disagrees
 from sessions.store.store import Store
@@ -132,6 +132,7 @@ class SessionDetailScreen(Screen[tuple[int, str] | None]):
                 yield Static(id="detail-outcome")
                 yield Static(id="detail-survival")
                 yield DataTable(id="detail-tasks", cursor_type="row", zebra_stripes=True)
+                yield Static(id="detail-resume")
                 yield DataTable(id="detail-interventions", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -139,7 +140,7 @@ class SessionDetailScreen(Screen[tuple[int, str] | None]):
         self.title = "Session Cockpit · session"
         for name, border in (("#detail-summary", "Summary"), ("#detail-survival", "Survival of its lines"),
                              ("#detail-tasks", "Tasks"), ("#detail-interventions", "Interventions"),
-                             ("#detail-outcome", "Outcome")):
+                             ("#detail-outcome", "Outcome"), ("#detail-resume", "Continue by hand")):
             self.query_one(name).border_title = border
         tasks = self.query_one("#detail-tasks", DataTable)
         for label, key, justify in (("task", "task", "left"), ("agent", "agent", "left"), ("state", "state", "left"),
@@ -262,6 +263,11 @@ class SessionDetailScreen(Screen[tuple[int, str] | None]):
              Text(usd_short(t.cost_usd), justify="right"))
             for t in self.tasks
         )
+        sessions = [Text.assemble((f"{t.key}  ", "bold"), resume_text(t.resume_command, t.worktree or ""))
+                    for t in self.tasks if t.resume_command]
+        resume = self.query_one("#detail-resume", Static)
+        resume.display = bool(sessions)
+        resume.update(Text("\n").join(sessions))
 
     def _fill_interventions(self) -> None:
         table = self.query_one("#detail-interventions", DataTable)
