@@ -58,6 +58,11 @@ class CockpitScreen(Screen[None]):
     ALLOW_IN_MAXIMIZED_VIEW = "Header, Footer, #runbar"
     FLUSH_INTERVAL = 0.08
     FLUSH_BUDGET = 2000  # lines written into panes per flush (at least one pane's whole tail)
+    # The collector's thresholds while a run streams. With Python's (700, 10, 10) a flood of lines
+    # (every line a few containers: events, lists, strips) brings a full collection every couple of
+    # seconds, each 50-95 ms during which no key and no question is handled; young collections
+    # stay a few milliseconds with these, and full ones come about ten times less often.
+    GC_THRESHOLDS = (2000, 10, 50)
 
     class SessionEnded(Message):
         """The session was ended from the cockpit (its row, as closed in the store)."""
@@ -77,6 +82,7 @@ class CockpitScreen(Screen[None]):
         self.model = CockpitModel(self.engine.run_id, self.engine.tasks, self.engine.continue_refusal)
         self.pump: EventPump | None = None
         self._started = False
+        self._gc_thresholds: tuple[int, int, int] | None = None  # the collector's, while the run streams
         # panes with lines not drawn yet, oldest first (an ordered set: dict keys)
         self._dirty: dict[AgentPane, None] = {}
         self._line_modes: dict[str, str] = {}  # task -> what its open input line does (send, continue, retry)
@@ -154,6 +160,8 @@ class CockpitScreen(Screen[None]):
             return
         self._started = True
         gc.freeze()  # what exists now lives as long as the screen: full collections skip it
+        self._gc_thresholds = gc.get_threshold()
+        gc.set_threshold(*self.GC_THRESHOLDS)
         self.live.recorder.on_trouble = self._recording_trouble
         await self.live.start()
 
@@ -167,6 +175,8 @@ class CockpitScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         gc.unfreeze()
+        if self._gc_thresholds is not None:
+            gc.set_threshold(*self._gc_thresholds)
 
     def on_resize(self) -> None:
         self.set_class(self.size.height < 32, "-short")
