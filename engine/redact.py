@@ -59,6 +59,30 @@ _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 _PREFIXES = ("sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "aiza", "hf_", "npm_",
              "pypi-", "akia", "asia", "earer", "private key", "aws")
 _NAMES = ("key", "token", "secret", "pass", "pwd", "credential", "auth")
+
+
+def _trie_pattern(words: Sequence[str]) -> str:
+    """A regex matching any of ``words``, as a trie (``s(?:k-|…)|g(?:h…)``): one pass over a text tries only
+    the words that start with the character at hand, where testing each word is a pass of its own."""
+    root: dict[str, dict] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def branch(node: dict[str, dict]) -> str:
+        arms = [re.escape(char) + branch(child) for char, child in sorted(node.items()) if char]
+        if not arms:
+            return ""
+        either = arms[0] if len(arms) == 1 else "(?:" + "|".join(arms) + ")"
+        return f"(?:{either})?" if "" in node else either
+
+    return branch(root)
+
+
+# One pass for every hint (on lower case): a batch of the usual output has none of them.
+_HINTS = re.compile(_trie_pattern(_PREFIXES + _NAMES))
 _NAME_THEN_VALUE = re.compile(r"(?:key|token|secret|pass(?:word|wd)?|pwd|credentials?|auth)[\"']?\s*[:=]")  # on lower case
 
 _SECRET_NAME = re.compile(r"(?:^|_)(?:API_KEY|TOKEN|SECRET|KEY|PASSWORD)$", re.IGNORECASE)
@@ -73,11 +97,14 @@ def secret_env_values(environ: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def _maybe(text: str) -> bool:
-    """False when no pattern can match ``text``: a few substring tests, then one small regex."""
+    """False when no pattern can match ``text``: one pass for every hint, then a few substring tests and one
+    small regex."""
     low = text.lower()
+    if _HINTS.search(low) is None:
+        return False
     if any(hint in low for hint in _PREFIXES):
         return True
-    return any(name in low for name in _NAMES) and _NAME_THEN_VALUE.search(low) is not None
+    return _NAME_THEN_VALUE.search(low) is not None
 
 
 def _assigned(match: re.Match[str]) -> str:
