@@ -209,14 +209,15 @@ class CockpitModel:
                                     "message once started: the claude profile takes them")
                 return "none", (f"the agent of {task_id} (profile {profile}) takes no message while it runs "
                                 "(follow_up = \"stdin\" in its profile lets it)")
-            return "send", f"to the agent of {task_id}: Enter sends, ↑ earlier messages, Escape leaves"
+            # each hint says the key's action first: a pane's input line is narrow and cuts the rest
+            return "send", f"Enter sends to the agent of {task_id}, ↑ earlier messages, Escape leaves"
         decision = self.decisions.get(task_id)
         why = None if run.retry_pending or not state.terminal else self.continue_refusal(task_id)
         if state.terminal and not run.retry_pending and why is None and not decision:
-            return "continue", (f"{task_id} {state_word(state)}: Enter continues its conversation with your message "
-                                "(a new attempt in its worktree), Escape leaves")
+            return "continue", (f"Enter continues the conversation of {task_id} ({state_word(state)}) with your "
+                                "message, a new attempt in its worktree; Escape leaves")
         if run.retry_pending or state in (S.FAILED, S.TIMED_OUT, S.CANCELLED, S.BUDGET_EXCEEDED):
-            return "retry", (f"{task_id} {state_word(state)}: Enter retries it with your message as feedback, "
+            return "retry", (f"Enter retries {task_id} ({state_word(state)}) with your message as feedback, "
                              "Escape leaves")
         if state is S.SUCCEEDED:
             if decision:

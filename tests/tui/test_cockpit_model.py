@@ -153,7 +153,7 @@ def test_what_a_message_would_do_is_known_before_it_is_typed() -> None:
     mode, why = m.message_mode("a")
     assert mode == "none" and "(profile shell) takes no message while it runs" in why
     run.state, run.agent = S.FAILED, None
-    assert m.message_mode("a") == ("retry", "a failed: Enter retries it with your message as feedback, Escape leaves")
+    assert m.message_mode("a") == ("retry", "Enter retries a (failed) with your message as feedback, Escape leaves")
     run.state = S.SUCCEEDED
     assert m.message_mode("a") == ("none", "a succeeded and its conversation cannot go on: "
                                            "the run cannot continue a conversation")
@@ -165,10 +165,10 @@ def test_an_ended_task_whose_conversation_can_go_on_is_offered_a_follow_up_until
     a, b = m.tasks["a"], m.tasks["b"]
     for state in (S.SUCCEEDED, S.FAILED, S.TIMED_OUT, S.CANCELLED, S.BUDGET_EXCEEDED):
         a.state = b.state = state
-        assert m.message_mode("a") == ("continue", f"a {state_word(state)}: Enter continues its conversation with "
-                                                   "your message (a new attempt in its worktree), Escape leaves")
+        assert m.message_mode("a") == ("continue", f"Enter continues the conversation of a ({state_word(state)}) "
+                                                   "with your message, a new attempt in its worktree; Escape leaves")
         assert m.message_mode("b")[0] == ("none" if state is S.SUCCEEDED else "retry")
-    assert m.message_mode("b")[1] == "b over budget: Enter retries it with your message as feedback, Escape leaves"
+    assert m.message_mode("b")[1] == "Enter retries b (over budget) with your message as feedback, Escape leaves"
     a.retry_pending = True  # on its way back already: the message goes with the retry
     assert m.message_mode("a")[0] == "retry"
     a.retry_pending, a.state = False, S.SUCCEEDED

@@ -34,7 +34,7 @@ async def test_a_conversation_in_the_enlarged_pane(cockpit, size: tuple[int, int
         assert line.region.y + 1 <= size[1]  # inside the screen
         await pilot.press("enter")
         assert screen.focused is line
-        assert line.placeholder.startswith("to the agent of talk: Enter sends")  # said before typing
+        assert line.placeholder.startswith("Enter sends to the agent of talk")  # said before typing
         await pilot.press(*"pause please", "enter")  # p, a, u, s, e are text here, not the cockpit's keys
         await until(pilot, lambda: "got pause please" in log.written, "the agent got the first message")
         assert "│ message sent: pause please" in log.written  # what was sent shows in the pane's log
@@ -68,7 +68,7 @@ async def test_an_ended_task_is_retried_with_the_message(cockpit, size: tuple[in
         await pilot.press("m")  # in the grid: the pane's own line opens
         line = pane.message_line
         assert screen.focused is line and pane.has_class("-talking")
-        assert line.placeholder == "flaky failed: Enter retries it with your message as feedback, Escape leaves"
+        assert line.placeholder == "Enter retries flaky (failed) with your message as feedback, Escape leaves"
         await pilot.press(*"read the env", "enter")
         await wait_intervention(app, "retry", 1)
         await until(pilot, lambda: screen.states["flaky"] is S.SUCCEEDED, "flaky fixed")

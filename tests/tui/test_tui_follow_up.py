@@ -52,8 +52,8 @@ async def test_m_on_a_succeeded_claude_task_continues_its_session_and_the_review
         await pilot.press("m")
         line = pane.message_line
         assert screen.focused is line
-        assert line.placeholder == ("code succeeded: Enter continues its conversation with your message "
-                                    "(a new attempt in its worktree), Escape leaves")
+        assert line.placeholder == ("Enter continues the conversation of code (succeeded) with your message, "
+                                    "a new attempt in its worktree; Escape leaves")
         await pilot.press(*"also handle the empty case", "enter")
         await wait_intervention(app, "message", 1)
         # running again, in the pane and the task list, while the model answers
