@@ -23,6 +23,7 @@ chunk, not one per line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import shlex
@@ -52,18 +53,39 @@ def supervisor_argv(argv: Sequence[str], env: Mapping[str, str] | None = None, s
             "=" + env["LC_CTYPE"] if "LC_CTYPE" in env else "-", *argv]
 
 
+PID_FILE_ENV = "COCKPIT_SUPERVISOR_PID_FILE"
+
+
 def write_launcher(program: str, folder: str | os.PathLike[str]) -> Path:
     """An executable file in ``folder`` that runs ``program`` (with the arguments it is given) under a
     supervisor of its own, for a library that takes only the path of the program to start (such as
-    the ``cli_path`` of claude-agent-sdk). It must be started by this process (the cockpit)."""
+    the ``cli_path`` of claude-agent-sdk). It must be started by this process (the cockpit).
+
+    Such a library keeps the process it started to itself: started with :data:`PID_FILE_ENV` naming a
+    file, the launcher writes the supervisor's pid there (the shell's own: ``exec`` keeps it), so that
+    pause and stop can be sent to it, and takes the variable out of the program's environment."""
     path = Path(folder) / f"supervised-{Path(program).name}"
     path.write_text(
         "#!/bin/sh\n"
+        f"if [ -n \"${{{PID_FILE_ENV}:-}}\" ]; then echo $$ > \"${PID_FILE_ENV}\"; fi\n"
+        f"unset {PID_FILE_ENV}\n"
         f"exec {shlex.quote(sys.executable)} -I -S {shlex.quote(SUPERVISOR)} \"$PPID\" -1 "
         f"\"${{LC_CTYPE+=$LC_CTYPE}}\" {shlex.quote(program)} \"$@\"\n"
     )
     path.chmod(0o700)
     return path
+
+
+def read_pid_file(path: str | os.PathLike[str]) -> int | None:
+    """The pid a launcher wrote to ``path`` (None: none was written), the file removed."""
+    try:
+        text = Path(path).read_text().strip()
+    except OSError:
+        return None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    return int(text) if text.isdigit() else None
 
 
 class Supervised:

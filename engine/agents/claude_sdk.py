@@ -36,7 +36,7 @@ from engine.agents.base import AgentContext, AgentExit, CannotTakeMessage, plain
 from engine.asks import AskOption, Request
 from engine.output_formats import claude_block_lines, claude_model_usage, claude_retry_line
 from engine.prices import PriceTable, load_prices
-from engine.process import PAUSE, RESUME, STOP, write_launcher
+from engine.process import PAUSE, PID_FILE_ENV, RESUME, STOP, read_pid_file, write_launcher
 from engine.profiles import CLAUDE_SDK_INSTALL, AgentProfile, ClaudeSettings
 from engine.usage import Usage
 
@@ -103,9 +103,11 @@ class ClaudeSdkAgent:
         if self._stopped:
             return AgentExit(1, "stopped before it started")
         resume = self.ctx.extra.get(SESSION_KEY)
+        cli = supervised_cli(self.settings.cli_path)
+        pid_file = _pid_file()
         options = ClaudeAgentOptions(
             cwd=self.ctx.workdir,
-            env=dict(self.ctx.env),
+            env={**self.ctx.env, PID_FILE_ENV: pid_file},
             can_use_tool=self._can_use_tool,
             model=self.settings.model,
             permission_mode=self.settings.permission_mode,  # type: ignore[arg-type]
@@ -114,7 +116,7 @@ class ClaudeSdkAgent:
             system_prompt={"type": "preset", "preset": "claude_code",
                            **({"append": self.settings.append_system} if self.settings.append_system else {})},
             resume=resume,
-            cli_path=supervised_cli(self.settings.cli_path),
+            cli_path=cli,
             stderr=self._stderr,
         )
         if resume:
@@ -125,10 +127,12 @@ class ClaudeSdkAgent:
             try:
                 await client.connect()
             except Exception as exc:  # the CLI could not start, or broke off before its first word
+                read_pid_file(pid_file)
                 message = f"Claude Code did not start: {_one_line(exc)}"
                 self._emit([f"✗ {message}"])
                 return AgentExit(1, message, "missing" if "not found" in str(exc).lower() else None)
-            self._pid = _cli_pid(client)
+            # the supervisor's pid, from its launcher: the SDK keeps the process it started to itself
+            self._pid = read_pid_file(pid_file)
             if self._stopped:  # stop() came while Claude Code was starting
                 return AgentExit(1, "stopped before it began")
             if self._paused:
@@ -532,14 +536,19 @@ def supervised_cli(cli_path: str | None) -> str:
     launcher = _LAUNCHERS.get(real)
     if launcher is not None and os.path.exists(launcher):
         return launcher
+    folder = os.path.join(_launch_dir(), str(len(_LAUNCHERS)))
+    os.makedirs(folder, exist_ok=True)
+    launcher = _LAUNCHERS[real] = str(write_launcher(real, folder))
+    return launcher
+
+
+def _launch_dir() -> str:
+    """The cockpit's private folder (0700, removed at exit) of launchers and pid files."""
     if not _LAUNCH_DIR:
         path = tempfile.mkdtemp(prefix="cockpit-claude-")
         _LAUNCH_DIR.append(path)
         atexit.register(shutil.rmtree, path, True)
-    folder = os.path.join(_LAUNCH_DIR[0], str(len(_LAUNCHERS)))
-    os.makedirs(folder, exist_ok=True)
-    launcher = _LAUNCHERS[real] = str(write_launcher(real, folder))
-    return launcher
+    return _LAUNCH_DIR[0]
 
 
 def _bundled_cli() -> str | None:
@@ -551,11 +560,11 @@ def _bundled_cli() -> str | None:
     return path if os.path.isfile(path) else None
 
 
-def _cli_pid(client: Any) -> int | None:
-    """The pid of the process the SDK started (the supervisor; the SDK has no public handle on it)."""
-    process = getattr(getattr(client, "_transport", None), "_process", None)
-    pid = getattr(process, "pid", None)
-    return pid if isinstance(pid, int) else None
+def _pid_file() -> str:
+    """A new path in the launchers' private folder, where an attempt's launcher writes its pid."""
+    fd, path = tempfile.mkstemp(prefix="pid-", dir=_launch_dir())
+    os.close(fd)
+    return path
 
 
 def _tell(pid: int, sig: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from tests.helpers.claude_code import (
     MODEL, answer_next, claude_profiles, claude_stub, sent_text, tool_results,
 )
 from tests.helpers.events import eventually, make_engine, plan_of, wait_for_file
+from tests.helpers.processes import proc_state
 from tests.helpers.repos import git
 
 S = TaskState
@@ -300,3 +302,34 @@ async def test_a_session_claude_code_cannot_resume_is_forgotten(repo, runner, cl
     engine.close()
     await asyncio.wait_for(task, 30)
     assert rec.result("t").final_message == "a fresh start" and len(claude_stub.requests) == 1
+
+
+def claude_code_processes() -> list[int]:
+    """The processes of the Claude Code the SDK bundles that run now (not their supervisors)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                program = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")[0]
+            except OSError:
+                continue
+            if program.endswith(b"_bundled/claude"):
+                found.append(int(entry))
+    return found
+
+
+async def test_pause_stops_claude_code_and_resume_lets_it_go_on(repo, runner, claude_stub):
+    """The SDK keeps the process it starts to itself: pause and resume reach it through its supervisor."""
+    claude_stub.add(tool_use("Bash", command="make release", description="release"), text("released"))
+    engine = make_engine(plan_of({"id": "t", "agent": "claude", "prompt": "release"}), repo, claude_profiles())
+    task, rec = runner.start(engine)
+    await eventually(engine.asks.waiting, what="a question")
+    running = claude_code_processes()
+    assert running, "no Claude Code process found"
+    engine.pause("t")
+    await eventually(lambda: all(proc_state(pid) in ("T", None) for pid in running), what="Claude Code stopped")
+    engine.resume("t")
+    await eventually(lambda: all(proc_state(pid) != "T" for pid in running), what="Claude Code going on")
+    await answer_next(engine, "allow_once")
+    states = await asyncio.wait_for(task, 60)
+    assert states == {"t": S.SUCCEEDED}

@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers.events import eventually
 from tests.helpers.processes import live_group_members, pid_alive, proc_state
-from engine.process import CHUNK, GroupProcess
+from engine.process import CHUNK, PID_FILE_ENV, STOP, GroupProcess, read_pid_file, write_launcher
 
 WAIT = 30  # seconds: bounds a test that would hang, never reached when things work
 
@@ -196,3 +196,28 @@ async def test_signals_to_a_finished_group_are_harmless() -> None:
     proc.pause()
     proc.resume()
     await proc.terminate(grace=0.1)
+
+
+async def test_a_launcher_tells_its_supervisor_s_pid_and_keeps_the_variable_from_the_program(tmp_path: Path) -> None:
+    """A library that starts the launcher keeps the process to itself: the pid file is how pause and
+    stop reach the supervisor; the program it runs never sees the variable."""
+    program = tmp_path / "program"
+    program.write_text(f"#!{sys.executable}\nimport os, time\n"
+                       f"print(os.environ.get({PID_FILE_ENV!r}, 'unset'), flush=True)\ntime.sleep(30)\n")
+    program.chmod(0o700)
+    launcher = write_launcher(str(program), tmp_path)
+    pid_file = tmp_path / "pid"
+    proc = await asyncio.create_subprocess_exec(str(launcher), stdout=asyncio.subprocess.PIPE,
+                                                env={**os.environ, PID_FILE_ENV: str(pid_file)})
+    assert proc.stdout is not None
+    try:
+        assert (await asyncio.wait_for(proc.stdout.readline(), 10)).decode().strip() == "unset"
+        assert read_pid_file(pid_file) == proc.pid  # the process the library started: the supervisor
+        assert not pid_file.exists()
+        os.kill(proc.pid, STOP)  # reaches the program through its supervisor
+        assert await asyncio.wait_for(proc.wait(), 10) != 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert read_pid_file(tmp_path / "never-written") is None
