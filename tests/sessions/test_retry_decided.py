@@ -11,11 +11,14 @@ import pytest
 
 from engine.errors import CommandError
 from engine.states import TaskState
+from tests.helpers.anthropic_stub import text, tool_use
+from tests.helpers.claude_code import MODEL, claude_stub, sent_text
 from tests.helpers.events import eventually
 from tests.helpers.repos import git
 from tests.helpers.session_runs import start_live, write_plan
 from tests.sessions.test_follow_up import eventually_async
 
+__all__ = ["claude_stub"]  # the fixture, used by name
 S = TaskState
 
 
@@ -90,4 +93,26 @@ async def test_no_follow_up_after_a_discard_and_no_retry_after_an_accept(store, 
     assert live.engine.tasks["kept"].state is S.FAILED and live.engine.tasks["kept"].attempts == 1
     assert (await live.decisions.task("kept")).decision == "accepted"
     assert await store.interventions(live.row.id) == []
+    await live.end()
+
+
+async def test_a_retry_after_a_discard_does_not_resume_the_conversation_that_built_the_work(
+        store, repo, tmp_path, claude_stub) -> None:
+    (repo / "cockpit.toml").write_text(f'[agents.claude]\nmodel = "{MODEL}"\n')
+    git(repo, "add", "cockpit.toml")
+    git(repo, "commit", "-qm", "the stand-in's model")
+    live = await start_live(store, repo, write_plan(tmp_path / "plans", [
+        {"id": "t", "agent": "claude", "prompt": "write a.txt", "check": "test -f done.txt", "retries": 0}]),
+        "retry claude")
+    run = live.engine.tasks["t"]
+    claude_stub.add(text("first answer, no file"), text("second answer"))
+    await live.start()
+    await eventually(lambda: run.state is S.FAILED and run.agent_session is not None, what="the failed check")
+    await live.discard("t", "the check failed")
+    await live.retry("t")
+    await eventually(lambda: run.attempts == 2 and run.state.terminal, what="the retry")
+    second = claude_stub.bodies[-1]
+    assert len(claude_stub.bodies) == 2 and "write a.txt" in sent_text(second)
+    assert "first answer" not in sent_text(second)  # a new conversation, not the one that built the work
+    assert "done.txt" not in sent_text(second)  # nor the failed check's feedback on the work that is gone
     await live.end()
