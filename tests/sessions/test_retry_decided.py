@@ -98,9 +98,7 @@ async def test_no_follow_up_after_a_discard_and_no_retry_after_an_accept(store, 
 
 async def test_a_retry_after_a_discard_does_not_resume_the_conversation_that_built_the_work(
         store, repo, tmp_path, claude_stub) -> None:
-    (repo / "cockpit.toml").write_text(f'[agents.claude]\nmodel = "{MODEL}"\n')
-    git(repo, "add", "cockpit.toml")
-    git(repo, "commit", "-qm", "the stand-in's model")
+    (repo / "cockpit.toml").write_text(f'[agents.claude]\nmodel = "{MODEL}"\n')  # the stand-in's model
     live = await start_live(store, repo, write_plan(tmp_path / "plans", [
         {"id": "t", "agent": "claude", "prompt": "write a.txt", "check": "test -f done.txt", "retries": 0}]),
         "retry claude")
