@@ -39,6 +39,11 @@ async def test_r_after_a_discard_runs_the_task_afresh_and_the_review_shows_the_n
         await pilot.press(*"wrong approach", "enter")
         await until(pilot, lambda: pane.decision == "discarded", "the pane marked discarded")
         assert not Path(first.worktree).exists()
+        await pilot.press("m")  # what a message would do, said before anything is typed
+        assert pane.message_line.placeholder == ("Enter retries fix (failed) from a fresh worktree with your "
+                                                 "message as feedback, Escape leaves")
+        await pilot.press("escape")
+        await until(pilot, lambda: screen.focused is pane, "back in the pane")
 
         await pilot.press("r")
         await until(pilot, lambda: screen.model.attempts.get("fix") == 2 and screen.states["fix"] is S.SUCCEEDED,
