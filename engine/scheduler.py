@@ -730,11 +730,18 @@ class Engine:
             self._retry_due.remove(run)
         run.retry_pending = False
 
-    def retry(self, task_id: str, message: str | None = None) -> None:
+    def retry(self, task_id: str, message: str | None = None, fresh: bool = False) -> None:
         """Run a task that failed, timed out, was cancelled or went over its budget again; its skipped
         dependents come back. The task's budget counts afresh from here. A ``message`` from the developer
-        goes into the prompt of the attempts that follow (a retry without one drops the last one)."""
+        goes into the prompt of the attempts that follow (a retry without one drops the last one).
+
+        ``fresh``: its earlier work is gone (the developer discarded it, worktree and branch): it starts
+        over in a new worktree made as its first one was, and its agent's conversation, which built that
+        work, and a failed check's feedback on it are not carried over."""
         run = self._get(task_id)
+        if fresh and run.retry_pending:
+            raise CommandError(f"task {task_id!r} is waiting for an automatic retry in its worktree: "
+                               "let it end before it starts over")
         if self._finished:
             raise CommandError("the run has ended; start a new run to try again")
         if self.budgets.session_hit is not None:
@@ -756,6 +763,8 @@ class Engine:
         run.auto_retries_used = 0
         run.message = message
         run.follow_up = None  # a follow-up cancelled before it started is not the retry's prompt
+        if fresh:
+            self._start_over(run)
         if message is not None:
             self._emit(run, "engine", [f"retried with your message: {message}"])
         if run.spec.agents:  # routed again as it starts
@@ -768,6 +777,16 @@ class Engine:
         ):
             self._run_paused = False  # a retry after "cancel all" means: go on
         self._kick()
+
+    def _start_over(self, run: TaskRun) -> None:
+        """Forget what the task's attempts left (its worktree, its agent's session, its check's feedback):
+        the next attempt makes a new worktree (the old one's path and branch are free again)."""
+        run.worktree = None
+        run.memory = None
+        run.agent_session = None
+        run.feedback = None
+        run.reviews = None
+        self._emit(run, "engine", ["the work of its earlier attempt was discarded: it starts from a fresh worktree"])
 
     def _revive_dependents(self, run: TaskRun) -> None:
         stack = list(run.dependents)

@@ -105,9 +105,29 @@ class LiveSession:
         await self._record(task_id, "cancel", f"cancelled {'task ' + task_id if task_id else 'every task'}")
 
     async def retry(self, task_id: str, message: str | None = None) -> None:
-        """Run an ended task again; ``message`` (the developer's) goes into its next prompt."""
-        self.engine.retry(task_id, message)
-        await self._record(task_id, "retry", f"retried task {task_id}" + (f" with the message: {message}" if message else ""))
+        """Run an ended task again; ``message`` (the developer's) goes into its next prompt.
+
+        Once its work is discarded (worktree and branch deleted), it starts over from a fresh worktree and
+        its new work waits for a decision of its own: the discard stays on record in the retry's
+        intervention. Once its work is accepted it does not run again (CommandError): a second copy of the
+        work would come in on top of the first."""
+        run = self.engine.tasks.get(task_id)
+        discarded: TaskFacts | None = None
+        if run is not None and run.state.terminal and not run.retry_pending:
+            facts = await self.decisions.task(task_id)
+            if facts.decision == "accepted":
+                raise CommandError(f"task {task_id!r} was already accepted: its work is in your branch, so it "
+                                   "does not run again; what remains needs a task of its own")
+            if self.decisions.busy:  # checked after the await: nothing awaits between here and the engine
+                raise CommandError("a task is being accepted or discarded; try again in a moment")
+            discarded = facts if facts.decision == "discarded" else None
+        self.engine.retry(task_id, message, fresh=discarded is not None)
+        text = f"retried task {task_id}"
+        if discarded is not None:
+            await self.store.clear_decision(self.row.id, task_id)
+            why = f": {discarded.decision_reason}" if discarded.decision_reason else ""
+            text += f" from a fresh worktree (the work of its earlier attempt was discarded{why})"
+        await self._record(task_id, "retry", text + (f" with the message: {message}" if message else ""))
 
     async def reset_breaker(self, profile: str) -> None:
         """Close the open circuit breaker of ``profile``: the tasks held for it start (CommandError when

@@ -217,8 +217,11 @@ class CockpitModel:
             return "continue", (f"Enter continues the conversation of {task_id} ({state_word(state)}) with your "
                                 "message, a new attempt in its worktree; Escape leaves")
         if run.retry_pending or state in (S.FAILED, S.TIMED_OUT, S.CANCELLED, S.BUDGET_EXCEEDED):
-            return "retry", (f"Enter retries {task_id} ({state_word(state)}) with your message as feedback, "
-                             "Escape leaves")
+            if decision == "accepted" and not run.retry_pending:
+                return "none", f"{task_id} was accepted: its work is in your branch, so it does not run again"
+            fresh = " from a fresh worktree" if decision == "discarded" else ""  # its work was deleted
+            return "retry", (f"Enter retries {task_id} ({state_word(state)}){fresh} with your message as "
+                             "feedback, Escape leaves")
         if state is S.SUCCEEDED:
             if decision:
                 return "none", f"{task_id} was {decision}: its conversation does not go on"

@@ -295,6 +295,17 @@ class Store:
                 (decision, redact(reason), time.time() if at is None else at, task_id),
             )
 
+    async def clear_decision(self, session_id: int, task_key: str) -> None:
+        """The task's work is undecided again (its newest run's row): the discarded work was redone by a
+        retry, whose work waits for a decision of its own."""
+        async with self._write() as db:
+            task_id = await self._task_id(db, session_id, task_key)
+            await db.execute(
+                "UPDATE tasks SET decision = NULL, decision_reason = NULL, decided_at = NULL, accepted_as = NULL,"
+                " accepted_via = NULL, accepted_into = NULL, accept_commit = NULL, picked_json = NULL WHERE id = ?",
+                (task_id,),
+            )
+
     async def set_accepted(self, session_id: int, accepted: Sequence[tuple[str, Acceptance]]) -> None:
         """Record the tasks as accepted, each with how its work came in, in one transaction."""
         now = time.time()

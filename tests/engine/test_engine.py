@@ -517,6 +517,30 @@ async def test_retry_with_a_message_gives_it_to_the_next_attempts(repo: Path, tm
     await asyncio.wait_for(run, 60)
 
 
+async def test_a_fresh_retry_makes_a_new_worktree_and_waits_for_no_automatic_retry(repo: Path, runner) -> None:
+    """``fresh``: the earlier worktree and branch are gone (discarded): the next attempt makes them anew from
+    the base. A task waiting for its automatic retry still has its worktree: it cannot start over."""
+    plan = plan_of({"id": "a", "prompt": 'echo "attempt $COCKPIT_ATTEMPT" >> work.txt; exit 1', "retries": 1})
+    engine = make_engine(plan, repo, backoff_base=60.0, backoff_max=60.0)
+    run, rec = runner.start(engine, stay_open=True)
+    task = engine.tasks["a"]
+    await eventually(lambda: task.retry_pending, 30, "the automatic retry waiting")
+    with pytest.raises(CommandError, match="^task 'a' is waiting for an automatic retry in its worktree: let it "
+                                           "end before it starts over$"):
+        engine.retry("a", fresh=True)
+    engine.retry("a")  # now
+    await eventually(lambda: task.attempts == 2 and task.state is S.FAILED and not task.retry_pending, 30, "ended")
+    first = rec.result("a")
+    git(repo, "worktree", "remove", "--force", first.worktree)
+    git(repo, "branch", "-D", first.branch)
+    engine.retry("a", fresh=True)
+    await eventually(lambda: task.attempts == 3 and task.state is S.FAILED, 30, "the fresh attempt")
+    assert Path(first.worktree, "work.txt").read_text() == "attempt 3\n"
+    assert "the work of its earlier attempt was discarded: it starts from a fresh worktree" in rec.lines("a", "engine")
+    engine.close()
+    await asyncio.wait_for(run, 60)
+
+
 # ------------------------------------------------------------------------------- follow-ups
 async def test_send_a_follow_up_message(repo: Path, runner) -> None:
     plan = plan_of({"id": "talk", "prompt": 'echo ready; read line; echo "got $line"'})

@@ -507,7 +507,14 @@ class CockpitScreen(Screen[None]):
     def action_retry_task(self) -> None:
         task_id = self._task_or_notice()
         if task_id is not None:
-            self._command("retry", lambda: self.live.retry(task_id))
+            self._command("retry", lambda: self._retry(task_id))
+
+    async def _retry(self, task_id: str, message: str | None = None) -> None:
+        """Retry the task; its work, redone, waits for a decision again (a discarded one's retry starts
+        from a fresh worktree: the pane no longer says "discarded")."""
+        await self.live.retry(task_id, message)
+        if task_id in self.model.decisions:
+            self.set_decision(task_id, "")
 
     # ------------------------------------------------------------ messages
     @property
@@ -552,7 +559,7 @@ class CockpitScreen(Screen[None]):
         elif mode == "continue":
             what, call = "continue its conversation", lambda: self.live.send(task_id, text)
         else:
-            what, call = "retry", lambda: self.live.retry(task_id, text)
+            what, call = "retry", lambda: self._retry(task_id, text)
 
         async def run() -> None:
             try:
@@ -598,8 +605,12 @@ class CockpitScreen(Screen[None]):
         self.app.push_screen(ReviewScreen(self.live.decisions, task_id))
 
     def set_decision(self, task_id: str, decision: str) -> None:
-        """The developer accepted or discarded the task's work (in the review screen): its pane says so."""
-        self.model.decisions[task_id] = decision
+        """The developer accepted or discarded the task's work (in the review screen): its pane says so
+        ("": undecided again)."""
+        if decision:
+            self.model.decisions[task_id] = decision
+        else:
+            self.model.decisions.pop(task_id, None)
         pane = self.panes.get(task_id)
         if pane is not None:
             pane.set_decision(decision)
