@@ -81,8 +81,8 @@ def _trie_pattern(words: Sequence[str]) -> str:
     return branch(root)
 
 
-# One pass for every hint (on lower case): a batch of the usual output has none of them.
-_HINTS = re.compile(_trie_pattern(_PREFIXES + _NAMES))
+# One pass for every prefix (on lower case) instead of one pass each: the usual batch has none of them.
+_PREFIX_HINTS = re.compile(_trie_pattern(_PREFIXES))
 _NAME_THEN_VALUE = re.compile(r"(?:key|token|secret|pass(?:word|wd)?|pwd|credentials?|auth)[\"']?\s*[:=]")  # on lower case
 
 _SECRET_NAME = re.compile(r"(?:^|_)(?:API_KEY|TOKEN|SECRET|KEY|PASSWORD)$", re.IGNORECASE)
@@ -97,14 +97,12 @@ def secret_env_values(environ: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def _maybe(text: str) -> bool:
-    """False when no pattern can match ``text``: one pass for every hint, then a few substring tests and one
-    small regex."""
+    """False when no pattern can match ``text``: one pass for the prefixes, a few substring tests and one
+    small regex for the names."""
     low = text.lower()
-    if _HINTS.search(low) is None:
-        return False
-    if any(hint in low for hint in _PREFIXES):
+    if _PREFIX_HINTS.search(low) is not None:
         return True
-    return _NAME_THEN_VALUE.search(low) is not None
+    return any(name in low for name in _NAMES) and _NAME_THEN_VALUE.search(low) is not None
 
 
 def _assigned(match: re.Match[str]) -> str:

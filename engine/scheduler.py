@@ -759,8 +759,6 @@ class Engine:
         if run.state not in (S.FAILED, S.TIMED_OUT, S.CANCELLED, S.BUDGET_EXCEEDED):
             raise CommandError(f"task {task_id!r} is {run.state}: only a failed, timed-out or cancelled task "
                                "(or one over its budget) can be retried")
-        self._unsettled += 1
-        run.auto_retries_used = 0
         run.message = message
         run.follow_up = None  # a follow-up cancelled before it started is not the retry's prompt
         if fresh:
@@ -769,13 +767,19 @@ class Engine:
             self._emit(run, "engine", [f"retried with your message: {message}"])
         if run.spec.agents:  # routed again as it starts
             run.profile = None
+        self._run_again(run)
+
+    def _run_again(self, run: TaskRun, reason: str = "") -> None:
+        """An ended task runs again by the developer's word (a retry, a follow-up): its budget counts
+        afresh, its automatic retries are whole again, its skipped dependents come back, and a run
+        paused by "cancel all" goes on."""
+        self._unsettled += 1
+        run.auto_retries_used = 0
         Budgets.count_afresh(run)
-        self._make_ready(run)
+        self._make_ready(run, reason)
         self._revive_dependents(run)
-        if self._run_paused and not any(
-            r.state in (S.RUNNING, S.PAUSED) for r in self.tasks.values()
-        ):
-            self._run_paused = False  # a retry after "cancel all" means: go on
+        if self._run_paused and not any(r.state in (S.RUNNING, S.PAUSED) for r in self.tasks.values()):
+            self._run_paused = False
         self._kick()
 
     def _start_over(self, run: TaskRun) -> None:
@@ -844,21 +848,13 @@ class Engine:
         if why is not None:
             raise CommandError(f"task {run.id!r} {state_word(run.state)}, and its conversation cannot go on: {why}")
         was = run.state
-        self._unsettled += 1
-        run.auto_retries_used = 0
         run.follow_up = run.message = text
-        Budgets.count_afresh(run)
         if was is S.SUCCEEDED:
             for child in run.dependents:
                 if child.state is S.PENDING:  # it had counted this dependency as done
                     child.waiting_deps += 1
         self._emit(run, "engine", [f"follow-up after it {state_word(was)}: the conversation goes on with your message"])
-        self._set(run, S.READY, continuation.FOLLOW_UP)
-        self._ready.append(run)
-        self._revive_dependents(run)
-        if self._run_paused and not any(r.state in (S.RUNNING, S.PAUSED) for r in self.tasks.values()):
-            self._run_paused = False  # as a retry after "cancel all": go on
-        self._kick()
+        self._run_again(run, continuation.FOLLOW_UP)
 
     def answer(self, question_id: str, kind: str, scope: str = "once", reason: str = "") -> Answer:
         """The developer's answer to an agent's question (see :meth:`engine.asks.AskChannel.answer`)."""
@@ -906,8 +902,8 @@ class Engine:
         else:
             self.bus.publish(TaskStateChanged(run.id, old, new, run.attempts, reason))
 
-    def _make_ready(self, run: TaskRun) -> None:
-        self._set(run, S.READY)
+    def _make_ready(self, run: TaskRun, reason: str = "") -> None:
+        self._set(run, S.READY, reason)
         self._ready.append(run)
 
     def _settle(self, run: TaskRun, kick: bool = True) -> None:

@@ -43,7 +43,7 @@ class AskDesk:
         task_id = event.task_id
         if task_id not in self.screen.panes:
             return
-        if self.show(task_id, elsewhere=False):
+        if self._show_in_pane(task_id):
             draw_now(self.screen)
         # The task list's mark, the run bar's count, the notification (a toast to mount and lay out)
         # and the bell come in the frame after the question's, which draws its pane alone.
@@ -51,8 +51,9 @@ class AskDesk:
 
     def _announce(self, event: QuestionAsked) -> None:
         task_id = event.task_id
-        self.show(task_id)
-        if not self.screen.engine.asks.waiting_for(task_id):
+        waiting = bool(self.screen.engine.asks.waiting_for(task_id))
+        self._show_elsewhere(task_id, waiting)
+        if not waiting:
             return  # answered already (by a rule, or at once): nothing to call the developer for
         q = event.question
         self.screen.notify(f"{task_id} asks: {q.describe()[:200]} (w goes there)", title="Waiting for you",
@@ -61,30 +62,30 @@ class AskDesk:
 
     def answered(self, event: QuestionAnswered) -> None:
         if event.asked and event.task_id in self.screen.panes:
-            self.show(event.task_id)
+            self._show_elsewhere(event.task_id, self._show_in_pane(event.task_id))
 
-    def show(self, task_id: str, elsewhere: bool = True) -> bool:
-        """Bring the task's pane (and, with ``elsewhere``, its row in the task list and the run bar) in
-        line with the questions waiting now; whether its pane shows a question now."""
-        screen = self.screen
-        waiting = screen.engine.asks.waiting_for(task_id)
-        pane = screen.panes[task_id]
+    def _show_in_pane(self, task_id: str) -> bool:
+        """Bring the task's pane in line with the questions waiting now; whether it shows one."""
+        waiting = self.screen.engine.asks.waiting_for(task_id)
+        pane = self.screen.panes[task_id]
         panel = pane.question_panel
-        if not waiting:
-            if panel.display:
-                panel.display = False
-                pane.set_waiting(False)
-        else:
+        if waiting:
             panel.show(waiting[0], len(waiting) - 1)
             pane.set_waiting(True)
-        if elsewhere:
-            marked = screen.table.get_cell(task_id, "state") == WAITING_CELL
-            if waiting and not marked:
-                screen.table.update_cell(task_id, "state", WAITING_CELL)
-            elif marked and not waiting:
-                screen.table.set_state(task_id, screen.states[task_id], screen.model.attempts[task_id])
-            screen._update_run_status()
+        elif panel.display:
+            panel.display = False
+            pane.set_waiting(False)
         return bool(waiting)
+
+    def _show_elsewhere(self, task_id: str, waiting: bool) -> None:
+        """The task's row in the task list and the run bar's count, as its pane shows."""
+        screen = self.screen
+        marked = screen.table.get_cell(task_id, "state") == WAITING_CELL
+        if waiting and not marked:
+            screen.table.update_cell(task_id, "state", WAITING_CELL)
+        elif marked and not waiting:
+            screen.table.set_state(task_id, screen.states[task_id], screen.model.attempts[task_id])
+        screen._update_run_status()
 
     def asking(self, task_id: str) -> bool:
         pane = self.screen.panes.get(task_id)
